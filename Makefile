@@ -1,0 +1,50 @@
+# siospec build targets. `make test` is what CI runs (through .ci/run).
+GO       ?= go
+FUZZTIME ?= 30s
+REPORT   ?= out/conformance
+GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
+
+.PHONY: all test fmt-check vet staticcheck gotest fuzz bench conformance build node-deps
+
+all: test
+
+## test: gofmt check, go vet, staticcheck, then every package's tests with -race.
+test: fmt-check vet staticcheck gotest
+
+fmt-check:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+gotest:
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+## fuzz: run every fuzz target of the main module for FUZZTIME each, one at a time.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: in-package benchmarks, then the comparison module in bench/.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=10 ./...
+
+## conformance: the main job. Runs the server suites against the built-in
+## reference server (fixture mode) and writes reports to $(REPORT).
+conformance:
+	$(GO) run ./cmd/siospec server --report-dir $(REPORT)
+
+build:
+	$(GO) build -o bin/siospec ./cmd/siospec
+
+## node-deps: the Node peers the tests run against (pinned by package-lock.json).
+node-deps:
+	cd testees/node && npm ci --no-audit --no-fund
