@@ -1,0 +1,217 @@
+package socketio
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+)
+
+// NewPacket builds a packet of type t in namespace nsp whose payload is the
+// JSON form of data (see AppendJSON); a nil data means no payload, as Node
+// leaves out a null or undefined payload.
+//
+// For Event and Ack, every []byte inside data becomes an attachment and the
+// type is upgraded to BinaryEvent or BinaryAck, as socket.io-parser does
+// (SIO-BIN-11); BinaryEvent and BinaryAck split data the same way. Other
+// types write []byte in Node's Buffer JSON form. NewPacket checks nothing
+// else: a strict Encoder does that.
+func NewPacket(t PacketType, nsp string, data any) (Packet, error) {
+	p := Packet{Type: t, Nsp: nsp}
+	if p.Nsp == "" {
+		p.Nsp = "/"
+	}
+	if data == nil {
+		return p, nil
+	}
+	switch t {
+	case Event, Ack, BinaryEvent, BinaryAck:
+		d, bins, err := Deconstruct(data)
+		if err != nil {
+			return Packet{}, err
+		}
+		p.Data = d
+		if len(bins) > 0 {
+			if t == Event {
+				p.Type = BinaryEvent
+			} else if t == Ack {
+				p.Type = BinaryAck
+			}
+		}
+		if p.Type.IsBinary() {
+			p.Attachments, p.Binary = len(bins), bins
+			if p.Binary == nil {
+				p.Binary = [][]byte{}
+			}
+		}
+	default:
+		d, err := AppendJSON(nil, data)
+		if err != nil {
+			return Packet{}, err
+		}
+		p.Data = d
+	}
+	return p, nil
+}
+
+// NewEvent builds EVENT ["name", args...] in nsp, or a BINARY_EVENT when the
+// arguments hold []byte. Add an ack id with WithID.
+func NewEvent(nsp, name string, args ...any) (Packet, error) {
+	return NewPacket(Event, nsp, append([]any{name}, args...))
+}
+
+// NewAck builds ACK id [args...] in nsp (an empty array when there are no
+// arguments), or a BINARY_ACK when the arguments hold []byte.
+func NewAck(nsp string, id uint64, args ...any) (Packet, error) {
+	if args == nil {
+		args = []any{}
+	}
+	p, err := NewPacket(Ack, nsp, args)
+	if err != nil {
+		return Packet{}, err
+	}
+	return p.WithID(id), nil
+}
+
+// NewConnect builds CONNECT in nsp with auth as its payload (v5); a nil auth
+// means no payload, which is also the only form protocol v4 allows.
+func NewConnect(nsp string, auth any) (Packet, error) {
+	return NewPacket(Connect, nsp, auth)
+}
+
+// NewConnectError builds the v5 CONNECT_ERROR {"message":message,"data":data}
+// in nsp; data is left out when nil, as Node drops an undefined data
+// (SIO-CONN-06). For the v4 ERROR packet, whose payload is usually a JSON
+// string, use NewPacket(ConnectError, nsp, "text").
+func NewConnectError(nsp, message string, data any) (Packet, error) {
+	o := Object{{Key: "message", Value: message}}
+	if data != nil {
+		o = append(o, Member{Key: "data", Value: data})
+	}
+	return NewPacket(ConnectError, nsp, o)
+}
+
+// NewDisconnect builds DISCONNECT in nsp.
+func NewDisconnect(nsp string) Packet {
+	p, _ := NewPacket(Disconnect, nsp, nil)
+	return p
+}
+
+// Value returns the payload as generic values (see ParseJSON), or nil when
+// there is none. For a binary type, placeholders are replaced by the
+// attachments; the packet must be complete (ErrIncomplete otherwise). Only
+// binary types are substituted: a placeholder-shaped object in a plain
+// EVENT stays an Object (SIO-BIN-12).
+func (p Packet) Value() (any, error) {
+	if p.Data == nil {
+		return nil, nil
+	}
+	if p.Type.IsBinary() {
+		if !p.Complete() {
+			return nil, encodeErr(ErrIncomplete, strconv.Itoa(len(p.Binary))+" of "+strconv.Itoa(p.Attachments)+" attachments")
+		}
+		bins := p.Binary
+		if bins == nil {
+			bins = [][]byte{}
+		}
+		return Reconstruct(p.Data, bins)
+	}
+	return ParseJSON(p.Data)
+}
+
+// EventName returns the event name of an EVENT or BINARY_EVENT: a string, or
+// a number written in decimal. It reads only the start of the payload.
+func (p Packet) EventName() (string, error) {
+	if p.Type != Event && p.Type != BinaryEvent {
+		return "", encodeErr(ErrPayload, p.Type.String()+" has no event name")
+	}
+	s := scanner{b: p.Data}
+	i := skipWSb(p.Data, 0)
+	if i >= len(p.Data) || p.Data[i] != '[' {
+		return "", encodeErr(ErrPayload, "payload is not an array")
+	}
+	i = skipWSb(p.Data, i+1)
+	if i >= len(p.Data) {
+		return "", encodeErr(ErrInvalidJSON, "truncated payload")
+	}
+	end := s.value(i)
+	if end < 0 {
+		return "", s.err
+	}
+	switch kindOf(p.Data[i]) {
+	case kindString:
+		return unquoteJSONString(p.Data[i:end]), nil
+	case kindNumber:
+		return string(p.Data[i:end]), nil
+	}
+	return "", encodeErr(ErrEventName, "event name is a "+kindName(kindOf(p.Data[i])))
+}
+
+// Args returns the arguments of an event (the payload array without its
+// name) or of an ack (the whole array), with attachments substituted.
+func (p Packet) Args() ([]any, error) {
+	v, err := p.Value()
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, encodeErr(ErrPayload, "payload is not an array")
+	}
+	if p.Type == Event || p.Type == BinaryEvent {
+		if len(arr) == 0 {
+			return nil, encodeErr(ErrPayload, "empty event payload")
+		}
+		return arr[1:], nil
+	}
+	return arr, nil
+}
+
+// Unmarshal stores the payload in v. A *any receives Value's generic
+// values (Object, []any, []byte for attachments...). Other targets are
+// filled by encoding/json; for binary types, each attachment reaches it as
+// a base64 string, which encoding/json decodes into a []byte field.
+func (p Packet) Unmarshal(v any) error {
+	if ap, ok := v.(*any); ok {
+		val, err := p.Value()
+		if err != nil {
+			return err
+		}
+		*ap = val
+		return nil
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return encodeErr(ErrUnsupportedValue, "Unmarshal needs a non-nil pointer")
+	}
+	if p.Data == nil {
+		return nil
+	}
+	data := p.Data
+	if p.Type.IsBinary() {
+		val, err := p.Value()
+		if err != nil {
+			return err
+		}
+		e := valueEncoder{mode: binBase64}
+		if err := e.encode(val); err != nil {
+			return err
+		}
+		data = e.buf
+	}
+	return json.Unmarshal(data, v)
+}
+
+// SID returns the "sid" string of a v5 CONNECT reply. A reply without one
+// comes from a v4 server (SIO-CONN-12).
+func (p Packet) SID() (string, bool) {
+	if p.Type != Connect || p.Data == nil {
+		return "", false
+	}
+	v, err := ParseJSON(p.Data)
+	if err != nil {
+		return "", false
+	}
+	o, _ := v.(Object)
+	sid, ok := o.Get("sid")
+	s, isStr := sid.(string)
+	return s, ok && isStr
+}

@@ -1,0 +1,254 @@
+package socketio
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Decoder decodes text packets. The zero value decodes protocol v5 with
+// socket.io-parser's default limits; a Decoder is a plain value, safe to
+// copy and to use from several goroutines.
+type Decoder struct {
+	// Version selects the protocol revision; zero means V5.
+	Version Version
+	// MaxAttachments is the largest attachment count accepted in a binary
+	// header. Zero means DefaultMaxAttachments (10); a negative value
+	// removes the limit.
+	MaxAttachments int
+	// AllowZeroAttachments accepts a binary header with count 0 ("50-[...]").
+	// socket.io-parser 4.2.7 rejects it (Errata 3), older parsers and
+	// protocol v4 peers accept it; V4 decoders always accept it.
+	AllowZeroAttachments bool
+	// MaxSize is the largest text packet accepted, in bytes. Zero means no
+	// limit (Engine.IO's maxPayload normally bounds packets first).
+	MaxSize int
+}
+
+// Decode decodes one text packet (the payload of an Engine.IO message)
+// with the default Decoder.
+func Decode(b []byte) (Packet, error) { return Decoder{}.Decode(b) }
+
+// Decode decodes one text packet. The returned Data aliases b. For a binary
+// type the result is a header whose attachments must still be collected
+// (see Reassembler); every placeholder in it has already been checked
+// against the attachment count. Errors are *DecodeError values.
+func (d Decoder) Decode(b []byte) (Packet, error) {
+	p, err := d.decode(b)
+	if err != nil {
+		return Packet{}, err
+	}
+	return p, nil
+}
+
+var reservedEvents = [...]string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+
+// IsReservedEvent reports whether name is one of the event names Node's
+// parser refuses (SIO-EVT-03).
+func IsReservedEvent(name string) bool {
+	for _, r := range reservedEvents {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (d Decoder) maxAttachments() int {
+	switch {
+	case d.MaxAttachments == 0:
+		return DefaultMaxAttachments
+	case d.MaxAttachments < 0:
+		return int(^uint(0) >> 1)
+	}
+	return d.MaxAttachments
+}
+
+// parseUint parses ASCII digits, reporting overflow beyond limit.
+func parseUint(b []byte, limit uint64) (uint64, bool) {
+	var n uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
+	var p Packet
+	if d.MaxSize > 0 && len(b) > d.MaxSize {
+		return p, decodeErr(d.MaxSize, ErrTooLarge, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(d.MaxSize))
+	}
+	if len(b) == 0 {
+		return p, decodeErr(0, ErrEmpty, "")
+	}
+	v := d.Version.norm()
+	c := b[0]
+	if c < '0' || c > '6' {
+		return p, decodeErr(0, ErrUnknownType, "type "+quoteByte(c)+" is not a digit 0-6")
+	}
+	p.Type = PacketType(c - '0')
+	i := 1
+
+	if p.Type.IsBinary() {
+		start := i
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i == len(b) || b[i] != '-' {
+			if i == start && i == len(b) {
+				return p, decodeErr(i, ErrAttachments, "attachment count missing")
+			}
+			if i == start {
+				return p, decodeErr(i, ErrAttachments, "attachment count must be decimal digits, found "+quoteByte(b[i]))
+			}
+			if i == len(b) {
+				return p, decodeErr(i, ErrAttachments, "'-' missing after the attachment count")
+			}
+			return p, decodeErr(i, ErrAttachments, "'-' expected after the attachment count, found "+quoteByte(b[i]))
+		}
+		if i == start {
+			return p, decodeErr(i, ErrAttachments, "attachment count is empty")
+		}
+		max := d.maxAttachments()
+		n, ok := parseUint(b[start:i], uint64(max)+1)
+		if !ok || n > uint64(max) {
+			return p, decodeErr(start, ErrTooManyAttachments, string(b[start:i])+" attachments, limit "+strconv.Itoa(max))
+		}
+		if n == 0 && v == V5 && !d.AllowZeroAttachments {
+			return p, decodeErr(start, ErrAttachments, "attachment count 0")
+		}
+		p.Attachments = int(n)
+		i++ // '-'
+	}
+
+	// namespace
+	p.Nsp = "/"
+	hasNsp := false
+	if i < len(b) && b[i] == '/' {
+		hasNsp = true
+		start := i
+		end := len(b)
+		if j := bytes.IndexByte(b[i:], ','); j >= 0 {
+			end = i + j
+			i = end + 1
+		} else {
+			i = end
+		}
+		nsp := b[start:end]
+		if !utf8.Valid(nsp) {
+			return p, decodeErr(start, ErrNamespace, "namespace is not valid UTF-8")
+		}
+		if v == V4 && p.Type == Connect {
+			if q := bytes.IndexByte(nsp, '?'); q >= 0 {
+				p.Query = string(nsp[q+1:])
+				nsp = nsp[:q]
+			}
+		}
+		if len(nsp) != 1 {
+			p.Nsp = string(nsp)
+		}
+	}
+
+	// ack id
+	idStart := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i > idStart {
+		id, ok := parseUint(b[idStart:i], MaxAckID)
+		if !ok {
+			return p, decodeErr(idStart, ErrAckID, "ack id "+string(b[idStart:i])+" exceeds 2^53-1")
+		}
+		p.ID, p.HasID = id, true
+	}
+	if i == len(b) {
+		return p, nil
+	}
+
+	// Junk between the header and the JSON: name the header part it
+	// most likely belongs to (Node reports all of these as "invalid
+	// payload").
+	if c := b[i]; !isWS(c) && kindOf(c) == kindNone {
+		rest := b[i:]
+		js := bytes.IndexAny(rest, "[{\"")
+		switch {
+		case p.HasID:
+			return p, decodeErr(i, ErrAckID, "ack id "+string(b[idStart:i])+" followed by "+quoteByte(c))
+		case !hasNsp && js > 0 && bytes.IndexByte(rest[:js], ',') >= 0:
+			return p, decodeErr(i, ErrNamespace, "namespace must start with '/'")
+		case js > 0:
+			return p, decodeErr(i, ErrAckID, "ack id must be decimal digits, found "+quoteByte(c))
+		}
+	}
+
+	data := b[i:]
+	if err := checkPayload(v, p.Type, data, i, p.Attachments); err != nil {
+		return p, err
+	}
+	p.Data = data
+	return p, nil
+}
+
+// checkPayload validates data (at offset base of the packet) as the payload
+// of a packet of type t.
+func checkPayload(v Version, t PacketType, data []byte, base, nAttach int) *DecodeError {
+	s := scanner{b: data, base: base, checkPH: t.IsBinary(), nAttach: nAttach}
+	if !s.scanAll() {
+		return s.err
+	}
+	got := kindName(s.kind)
+	switch t {
+	case Connect:
+		if v == V4 {
+			return decodeErr(base, ErrPayload, "a v4 CONNECT carries no payload (credentials go in the namespace query)")
+		}
+		if s.kind != kindObject {
+			return decodeErr(base, ErrPayload, "CONNECT payload must be an object, got "+got)
+		}
+	case Disconnect:
+		return decodeErr(base, ErrPayload, "DISCONNECT carries no payload, got "+got)
+	case Event, BinaryEvent:
+		if s.kind != kindArray {
+			return decodeErr(base, ErrPayload, t.String()+" payload must be an array, got "+got)
+		}
+		if s.empty {
+			return decodeErr(base, ErrPayload, t.String()+" payload must not be an empty array")
+		}
+		switch s.firstKind {
+		case kindNumber:
+		case kindString:
+			if v == V5 {
+				name := data[s.firstStart+1 : s.firstEnd-1]
+				if s.firstEsc {
+					name = []byte(unquoteJSONString(data[s.firstStart:s.firstEnd]))
+				}
+				if isReservedBytes(name) {
+					return decodeErr(base+s.firstStart, ErrReservedEvent, "event name "+strconv.Quote(string(name))+" is reserved")
+				}
+			}
+		default:
+			return decodeErr(base+s.firstStart, ErrEventName, "event name must be a string or a number, got "+kindName(s.firstKind))
+		}
+	case Ack, BinaryAck:
+		if s.kind != kindArray {
+			return decodeErr(base, ErrPayload, t.String()+" payload must be an array, got "+got)
+		}
+	case ConnectError:
+		if v == V5 && s.kind != kindObject && s.kind != kindString {
+			return decodeErr(base, ErrPayload, "CONNECT_ERROR payload must be an object or a string, got "+got)
+		}
+	}
+	return nil
+}
+
+func isReservedBytes(name []byte) bool {
+	switch string(name) {
+	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
+		return true
+	}
+	return false
+}

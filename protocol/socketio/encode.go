@@ -1,0 +1,167 @@
+package socketio
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Encoder writes packets in the string form of SIO-ENC-02. The zero value
+// is a strict protocol v5 encoder; an Encoder is a plain value, safe to copy
+// and to use from several goroutines.
+//
+// A strict Encoder refuses every packet that Node's decoder would reject:
+// unknown type, bad namespace, ack id above MaxAckID, payload that is not
+// valid JSON or has the wrong shape for the type (reserved event names
+// included), attachment counts that disagree with Binary or exceed the
+// limit, and packets larger than MaxSize. The payload is written verbatim,
+// so a Packet built by this package's helpers encodes byte for byte as
+// socket.io-parser would.
+type Encoder struct {
+	// Version selects the protocol revision; zero means V5.
+	Version Version
+	// AllowIllegal turns every check off and honours Packet.Raw, so that
+	// specs can build illegal packets on purpose: unknown types (written as
+	// their decimal value), wrong attachment counts, invalid JSON, bad ack
+	// id text, oversized packets, reserved event names.
+	AllowIllegal bool
+	// MaxAttachments is the largest attachment count a strict encoder
+	// writes. Zero means DefaultMaxAttachments (10); negative means no
+	// limit.
+	MaxAttachments int
+	// MaxSize is the largest text packet a strict encoder writes, in
+	// bytes. Zero means no limit.
+	MaxSize int
+}
+
+// AppendPacket appends the text form of p to dst with the default Encoder.
+func AppendPacket(dst []byte, p Packet) ([]byte, error) { return Encoder{}.AppendPacket(dst, p) }
+
+// Encode returns the text form of p and its attachments with the default
+// Encoder.
+func Encode(p Packet) ([]byte, [][]byte, error) { return Encoder{}.Encode(p) }
+
+// Encode returns the text form of p (a new slice) followed by the
+// attachments to send as separate binary messages (p.Binary itself, not a
+// copy).
+func (e Encoder) Encode(p Packet) ([]byte, [][]byte, error) {
+	b, err := e.AppendPacket(nil, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, p.Binary, nil
+}
+
+// AppendPacket appends the text form of p to dst and returns the extended
+// slice. It writes only the text packet; the attachments of a binary packet
+// (p.Binary) go out as separate binary messages. On error dst is returned
+// unchanged, with an *EncodeError.
+func (e Encoder) AppendPacket(dst []byte, p Packet) ([]byte, error) {
+	if !e.AllowIllegal {
+		if err := e.Check(p); err != nil {
+			return dst, err
+		}
+	}
+	start := len(dst)
+	dst = e.appendHeader(dst, p)
+	dst = append(dst, p.Data...)
+	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
+		return dst[:start], encodeErr(ErrTooLarge, strconv.Itoa(len(dst)-start)+" bytes, limit "+strconv.Itoa(e.MaxSize))
+	}
+	return dst, nil
+}
+
+func (e Encoder) appendHeader(dst []byte, p Packet) []byte {
+	raw := p.Raw
+	if !e.AllowIllegal {
+		raw = nil
+	}
+	if raw != nil && raw.Type != "" {
+		dst = append(dst, raw.Type...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(p.Type), 10)
+	}
+	if p.Type.IsBinary() || (raw != nil && raw.Attachments != "") {
+		if raw != nil && raw.Attachments != "" {
+			dst = append(dst, raw.Attachments...)
+		} else {
+			dst = strconv.AppendInt(dst, int64(p.Attachments), 10)
+		}
+		dst = append(dst, '-')
+	}
+	if (p.Nsp != "" && p.Nsp != "/") || p.Query != "" {
+		dst = append(dst, p.Namespace()...)
+		if p.Query != "" {
+			dst = append(dst, '?')
+			dst = append(dst, p.Query...)
+		}
+		dst = append(dst, ',')
+	}
+	if raw != nil && raw.ID != "" {
+		dst = append(dst, raw.ID...)
+	} else if p.HasID {
+		dst = strconv.AppendUint(dst, p.ID, 10)
+	}
+	return dst
+}
+
+// Check reports why a strict Encoder would refuse p, or nil.
+func (e Encoder) Check(p Packet) error {
+	v := e.Version.norm()
+	if !p.Type.Valid() {
+		return encodeErr(ErrUnknownType, "type "+strconv.Itoa(int(p.Type)))
+	}
+	if p.Raw != nil {
+		return encodeErr(ErrIllegal, "Raw header overrides need AllowIllegal")
+	}
+	if err := checkNamespace(v, p.Nsp); err != nil {
+		return err
+	}
+	if p.Query != "" {
+		if v != V4 || p.Type != Connect {
+			return encodeErr(ErrNamespace, "a namespace query exists only on v4 CONNECT packets")
+		}
+		if strings.IndexByte(p.Query, ',') >= 0 || !utf8.ValidString(p.Query) {
+			return encodeErr(ErrNamespace, "query must be UTF-8 without ','")
+		}
+	}
+	if p.HasID && p.ID > MaxAckID {
+		return encodeErr(ErrAckID, "ack id "+strconv.FormatUint(p.ID, 10)+" exceeds 2^53-1")
+	}
+	if p.Type.IsBinary() {
+		max := Decoder{MaxAttachments: e.MaxAttachments}.maxAttachments()
+		switch {
+		case p.Attachments < 0 || (p.Attachments == 0 && v == V5):
+			return encodeErr(ErrAttachments, "attachment count "+strconv.Itoa(p.Attachments))
+		case p.Attachments > max:
+			return encodeErr(ErrTooManyAttachments, strconv.Itoa(p.Attachments)+" attachments, limit "+strconv.Itoa(max))
+		case p.Binary != nil && len(p.Binary) != p.Attachments:
+			return encodeErr(ErrAttachments, "header counts "+strconv.Itoa(p.Attachments)+" attachments but Binary holds "+strconv.Itoa(len(p.Binary)))
+		}
+	} else if p.Attachments != 0 || p.Binary != nil {
+		return encodeErr(ErrBinaryNotAllowed, p.Type.String()+" carries no attachments")
+	}
+	if p.Data != nil {
+		if err := checkPayload(v, p.Type, p.Data, 0, p.Attachments); err != nil {
+			return &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
+		}
+	}
+	return nil
+}
+
+func checkNamespace(v Version, nsp string) *EncodeError {
+	if nsp == "" {
+		return nil
+	}
+	switch {
+	case nsp[0] != '/':
+		return encodeErr(ErrNamespace, strconv.Quote(nsp)+" does not start with '/'")
+	case strings.IndexByte(nsp, ',') >= 0:
+		return encodeErr(ErrNamespace, strconv.Quote(nsp)+" contains ','")
+	case !utf8.ValidString(nsp):
+		return encodeErr(ErrNamespace, "namespace is not valid UTF-8")
+	case v == V4 && strings.IndexByte(nsp, '?') >= 0:
+		return encodeErr(ErrNamespace, "a v4 namespace cannot contain '?'; put the query in Query")
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package socketio
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Version is a Socket.IO protocol revision. The zero value means V5.
+type Version int
+
+// Protocol revisions.
+const (
+	// V5 is the protocol of socket.io 3.x and 4.x (the default).
+	V5 Version = 5
+	// V4 is the protocol of socket.io 1.x and 2.x (over Engine.IO v3).
+	V4 Version = 4
+)
+
+func (v Version) norm() Version {
+	if v == V4 {
+		return V4
+	}
+	return V5
+}
+
+// String returns "v5" or "v4".
+func (v Version) String() string { return "v" + strconv.Itoa(int(v.norm())) }
+
+// PacketType is the Socket.IO packet type digit.
+type PacketType uint8
+
+// Packet types, in the order of their wire digits.
+const (
+	Connect      PacketType = 0 // CONNECT
+	Disconnect   PacketType = 1 // DISCONNECT
+	Event        PacketType = 2 // EVENT
+	Ack          PacketType = 3 // ACK
+	ConnectError PacketType = 4 // CONNECT_ERROR (ERROR in protocol v4)
+	BinaryEvent  PacketType = 5 // BINARY_EVENT
+	BinaryAck    PacketType = 6 // BINARY_ACK
+)
+
+var typeNames = [...]string{"CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK"}
+
+// String returns the protocol document's name of t (CONNECT, BINARY_EVENT,
+// ...) or "PacketType(N)" for an unknown type.
+func (t PacketType) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "PacketType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Name returns the name of t in protocol revision v: like String, except
+// that type 4 is called ERROR in V4.
+func (t PacketType) Name(v Version) string {
+	if t == ConnectError && v.norm() == V4 {
+		return "ERROR"
+	}
+	return t.String()
+}
+
+// Valid reports whether t is one of the seven defined types.
+func (t PacketType) Valid() bool { return t <= BinaryAck }
+
+// IsBinary reports whether t is BinaryEvent or BinaryAck, the types that
+// carry an attachment count.
+func (t PacketType) IsBinary() bool { return t == BinaryEvent || t == BinaryAck }
+
+// MaxAckID is the largest ack id accepted by decoders and strict encoders:
+// 2^53-1, JavaScript's Number.MAX_SAFE_INTEGER (SIO-ENC-11).
+const MaxAckID = 1<<53 - 1
+
+// DefaultMaxAttachments is the attachment limit used when an Encoder or
+// Decoder leaves MaxAttachments at zero; it matches socket.io-parser 4.2.6+
+// (SIO-BIN-07).
+const DefaultMaxAttachments = 10
+
+// Packet is one Socket.IO packet.
+//
+// A decoded Packet's Data aliases the decoder's input; Nsp and Query are
+// fresh strings (the main namespace "/" costs nothing). Binary holds the
+// attachments exactly as they were handed to a Reassembler (not copied).
+type Packet struct {
+	// Type is the packet type.
+	Type PacketType
+	// Nsp is the namespace. "" and "/" both mean the main namespace, which
+	// is left out on the wire; decoders report it as "/".
+	Nsp string
+	// Query is the query string (without "?") that protocol v4 appends to
+	// the namespace of a CONNECT packet ("40/admin?token=abc,"). V5 has no
+	// such field: a v5 decoder leaves any "?" inside Nsp, and a strict v5
+	// encoder rejects a non-empty Query.
+	Query string
+	// ID is the ack id; it is meaningful only when HasID is set, so id 0 is
+	// distinguishable from "no id" (SIO-ACK-04).
+	ID uint64
+	// HasID reports whether the packet carries an ack id.
+	HasID bool
+	// Data is the JSON payload exactly as it appears on the wire; nil means
+	// no payload. For binary types it holds the placeholders
+	// {"_placeholder":true,"num":N}.
+	Data []byte
+	// Attachments is the attachment count written in (or read from) the
+	// header of a BinaryEvent or BinaryAck packet.
+	Attachments int
+	// Binary holds the attachments of a complete binary packet, in num
+	// order. It is nil for a header that was decoded on its own.
+	Binary [][]byte
+	// Raw overrides parts of the header text. Only an Encoder with
+	// AllowIllegal honours it; a strict Encoder rejects a packet that sets
+	// it.
+	Raw *RawHeader
+}
+
+// RawHeader replaces parts of the packet header with arbitrary text so that
+// specs can build packets no honest encoder writes, such as "42abc[...]" or
+// "5x-[...]". Empty fields are not overridden.
+type RawHeader struct {
+	// Type replaces the type digit.
+	Type string
+	// Attachments replaces the attachment count (the "-" is still written
+	// for binary types).
+	Attachments string
+	// ID replaces the ack id digits.
+	ID string
+}
+
+// Namespace returns p.Nsp, or "/" when it is empty.
+func (p Packet) Namespace() string {
+	if p.Nsp == "" {
+		return "/"
+	}
+	return p.Nsp
+}
+
+// Complete reports whether p needs no more attachments: it is not a binary
+// type, or Binary holds Attachments slices.
+func (p Packet) Complete() bool {
+	return !p.Type.IsBinary() || len(p.Binary) == p.Attachments
+}
+
+// WithID returns a copy of p carrying ack id id.
+func (p Packet) WithID(id uint64) Packet {
+	p.ID, p.HasID = id, true
+	return p
+}
+
+// maxStringData bounds how much JSON String shows.
+const maxStringData = 240
+
+// String renders p for transcripts and test failures, for example
+//
+//	EVENT /admin id=13 ["x",1]
+//	BINARY_EVENT / attachments=2 ["m",{"_placeholder":true,"num":0}] binary=[3 B, 3 B]
+//
+// Long payloads are cut after 240 bytes with the total size noted.
+func (p Packet) String() string {
+	var b strings.Builder
+	b.WriteString(p.Type.String())
+	b.WriteByte(' ')
+	b.WriteString(p.Namespace())
+	if p.Query != "" {
+		b.WriteByte('?')
+		b.WriteString(p.Query)
+	}
+	if p.HasID {
+		b.WriteString(" id=")
+		b.WriteString(strconv.FormatUint(p.ID, 10))
+	}
+	if p.Type.IsBinary() || p.Attachments != 0 {
+		b.WriteString(" attachments=")
+		b.WriteString(strconv.Itoa(p.Attachments))
+	}
+	if p.Data != nil {
+		b.WriteByte(' ')
+		d := p.Data
+		if len(d) > maxStringData {
+			cut := maxStringData
+			for cut > 0 && !utf8.RuneStart(d[cut]) {
+				cut--
+			}
+			b.Write(d[:cut])
+			b.WriteString("…(")
+			b.WriteString(strconv.Itoa(len(d)))
+			b.WriteString(" bytes)")
+		} else {
+			b.Write(d)
+		}
+	}
+	if p.Binary != nil {
+		b.WriteString(" binary=[")
+		for i, a := range p.Binary {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Itoa(len(a)))
+			b.WriteString(" B")
+		}
+		b.WriteByte(']')
+	}
+	if p.Raw != nil {
+		b.WriteString(" raw=")
+		b.WriteString(strconv.Quote(p.Raw.Type + "|" + p.Raw.Attachments + "|" + p.Raw.ID))
+	}
+	return b.String()
+}
+
+// GomegaString implements Gomega's format.GomegaStringer so that matcher
+// failures show the decoded packet rather than its bytes.
+func (p Packet) GomegaString() string { return p.String() }
