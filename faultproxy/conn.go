@@ -1,0 +1,341 @@
+package faultproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// chunk is a run of bytes read from one side, with the time it was read.
+// A chunk's data is only valid during the pipeline call that carries it: a
+// stage must not keep it after it returns.
+type chunk struct {
+	data []byte
+	at   time.Time
+	buf  *[]byte // pooled buffer behind data, owned by the link's writer
+}
+
+// emitFunc passes a chunk to the rest of the pipeline.
+type emitFunc func(chunk) error
+
+// errAborted is returned by stages when the connection was closed (by a fault
+// or by the proxy); the pipeline stops without further action.
+var errAborted = errors.New("faultproxy: connection aborted")
+
+// conn is one proxied client connection.
+type conn struct {
+	p      *Proxy
+	ord    uint64
+	seed   int64
+	client *net.TCPConn
+	opened time.Time
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // instance goroutines
+
+	lastRead atomic.Int64 // unix nanos of the last byte read either way
+
+	mu     sync.Mutex
+	server *net.TCPConn
+	closed bool
+	insts  map[*entry][]*instance
+	links  [2]*link // [0] upstream, [1] downstream
+}
+
+// link is one direction of a connection: reader → queue → pipeline → writer.
+type link struct {
+	c     *conn
+	dir   Direction
+	chain atomic.Pointer[[]*instance]
+	q     chan chunk
+	rerr  error        // read error, valid after q is closed
+}
+
+func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64) *conn {
+	c := &conn{p: p, ord: ord, seed: seed, client: client, opened: time.Now(), insts: make(map[*entry][]*instance)}
+	c.ctx, c.cancel = context.WithCancel(p.ctx)
+	c.lastRead.Store(c.opened.UnixNano())
+	for i, d := range []Direction{Upstream, Downstream} {
+		l := &link{c: c, dir: d, q: make(chan chunk, p.opts.QueueChunks)}
+		empty := []*instance{}
+		l.chain.Store(&empty)
+		c.links[i] = l
+	}
+	return c
+}
+
+func (c *conn) link(d Direction) *link {
+	if d == Upstream {
+		return c.links[0]
+	}
+	return c.links[1]
+}
+
+// attach creates e's instances on c if e matches. Called with p.mu held.
+func (c *conn) attach(e *entry) {
+	if e.m.level == levelProxy || !e.m.scope.matchesConn(c.ord) {
+		return
+	}
+	var dirs []Direction
+	switch d := e.m.resolvedDir(); {
+	case e.m.level == levelConn:
+		dirs = []Direction{Both}
+	case d == Both:
+		dirs = []Direction{Upstream, Downstream}
+	default:
+		dirs = []Direction{d}
+	}
+	insts := make([]*instance, 0, len(dirs))
+	for _, d := range dirs {
+		insts = append(insts, newInstance(c, e, d))
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		for _, in := range insts {
+			in.cancel()
+		}
+		return
+	}
+	c.insts[e] = insts
+	var ctl []*instance
+	for _, in := range insts {
+		if in.needsControl() {
+			c.wg.Add(1) // under c.mu with !closed, so never concurrent with run's Wait
+			ctl = append(ctl, in)
+		}
+		if in.dir == Both {
+			// Connection-level faults see chunks only to count bytes for
+			// Scope.AfterBytes.
+			if e.m.scope.AfterBytes > 0 {
+				c.links[0].push(in)
+				c.links[1].push(in)
+			}
+			continue
+		}
+		c.link(in.dir).push(in)
+	}
+	c.mu.Unlock()
+	for _, in := range ctl {
+		go in.control()
+	}
+}
+
+// detach removes e's instances from c. Called without p.mu.
+func (c *conn) detach(e *entry) {
+	c.mu.Lock()
+	insts := c.insts[e]
+	delete(c.insts, e)
+	for _, in := range insts {
+		for _, l := range c.links {
+			l.drop(in)
+		}
+	}
+	c.mu.Unlock()
+	for _, in := range insts {
+		in.deactivate("remove")
+	}
+}
+
+// push appends in to the chain (copy on write; c.mu held).
+func (l *link) push(in *instance) {
+	old := *l.chain.Load()
+	nc := make([]*instance, len(old), len(old)+1)
+	copy(nc, old)
+	nc = append(nc, in)
+	l.chain.Store(&nc)
+}
+
+// drop removes in from the chain (c.mu held).
+func (l *link) drop(in *instance) {
+	old := *l.chain.Load()
+	nc := make([]*instance, 0, len(old))
+	for _, x := range old {
+		if x != in {
+			nc = append(nc, x)
+		}
+	}
+	l.chain.Store(&nc)
+}
+
+// abort closes both sockets (with SO_LINGER=0 for CloseRST) and stops the
+// connection's goroutines. Idempotent.
+func (c *conn) abort(mode CloseMode) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	srv := c.server
+	c.mu.Unlock()
+	for _, s := range []*net.TCPConn{c.client, srv} {
+		if s == nil {
+			continue
+		}
+		if mode == CloseRST {
+			_ = s.SetLinger(0)
+		}
+		_ = s.Close()
+	}
+	c.cancel()
+}
+
+// run connects upstream and pumps both directions until the connection ends.
+func (c *conn) run() {
+	defer c.p.wg.Done()
+	defer c.p.unregister(c)
+	defer c.wg.Wait()
+	defer c.cancel()
+
+	if d := c.slowOpenDelay(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			c.abort(CloseFIN)
+			return
+		}
+	}
+	dialer := net.Dialer{Timeout: c.p.opts.DialTimeout}
+	nc, err := dialer.DialContext(c.ctx, "tcp", c.p.upstream)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.p.log.Warn("faultproxy: dial upstream", "conn", c.ord, "upstream", c.p.upstream, "err", err)
+		}
+		c.abort(CloseRST)
+		return
+	}
+	srv := nc.(*net.TCPConn)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		srv.Close()
+		return
+	}
+	c.server = srv
+	c.mu.Unlock()
+
+	var readers, writers sync.WaitGroup
+	readers.Add(2)
+	writers.Add(2)
+	up, down := c.links[0], c.links[1]
+	go func() { defer readers.Done(); up.read(c.client) }()
+	go func() { defer readers.Done(); down.read(srv) }()
+	go func() { defer writers.Done(); up.write(srv) }()
+	go func() { defer writers.Done(); down.write(c.client) }()
+	writers.Wait()
+	c.abort(CloseFIN)
+	readers.Wait()
+}
+
+// slowOpenDelay sums the delays of active SlowOpen faults and logs them.
+func (c *conn) slowOpenDelay() time.Duration {
+	c.mu.Lock()
+	var ins []*instance
+	for _, list := range c.insts {
+		for _, in := range list {
+			if _, ok := in.e.f.(SlowOpen); ok && in.isActive() {
+				ins = append(ins, in)
+			}
+		}
+	}
+	c.mu.Unlock()
+	var total time.Duration
+	for _, in := range ins {
+		d := in.e.f.(SlowOpen).Delay
+		in.decide("connect_delay", d.String())
+		total += d
+	}
+	return total
+}
+
+func (l *link) read(src *net.TCPConn) {
+	c := l.c
+	for {
+		bp := c.p.bufs.Get().(*[]byte)
+		n, err := src.Read(*bp)
+		if n > 0 {
+			now := time.Now()
+			c.lastRead.Store(now.UnixNano())
+			select {
+			case l.q <- chunk{data: (*bp)[:n], at: now, buf: bp}:
+			case <-c.ctx.Done():
+				c.p.bufs.Put(bp)
+				return
+			}
+		} else {
+			c.p.bufs.Put(bp)
+		}
+		if err != nil {
+			l.rerr = err
+			close(l.q)
+			return
+		}
+	}
+}
+
+func (l *link) write(dst *net.TCPConn) {
+	c := l.c
+	for {
+		select {
+		case ck, ok := <-l.q:
+			if !ok {
+				l.finish(dst)
+				return
+			}
+			chain := *l.chain.Load()
+			err := l.run(dst, chain, ck)
+			c.p.bufs.Put(ck.buf)
+			if err != nil {
+				if !errors.Is(err, errAborted) {
+					c.abort(closeModeFor(err))
+				}
+				return
+			}
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// run passes ck through chain and writes what comes out to dst.
+func (l *link) run(dst *net.TCPConn, chain []*instance, ck chunk) error {
+	if len(chain) == 0 {
+		_, err := dst.Write(ck.data)
+		return err
+	}
+	return chain[0].process(ck, func(out chunk) error { return l.run(dst, chain[1:], out) })
+}
+
+// finish propagates the end of the source: FIN after EOF (delayed by
+// slow_close), otherwise a close that mirrors a reset.
+func (l *link) finish(dst *net.TCPConn) {
+	c := l.c
+	if !errors.Is(l.rerr, io.EOF) {
+		c.abort(closeModeFor(l.rerr))
+		return
+	}
+	for _, in := range *l.chain.Load() {
+		if err := in.onEOF(); err != nil {
+			return
+		}
+	}
+	if c.ctx.Err() == nil {
+		_ = dst.CloseWrite()
+	}
+}
+
+// closeModeFor mirrors a reset seen on one side to the other side.
+func closeModeFor(err error) CloseMode {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return CloseRST
+	}
+	return CloseFIN
+}

@@ -1,0 +1,576 @@
+package faultproxy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Direction selects which half of a proxied connection a fault acts on.
+type Direction uint8
+
+const (
+	// DirDefault is the zero value: the fault's default direction, which is
+	// Downstream for byte-stream faults (Toxiproxy's default) and Both for
+	// connection-level faults.
+	DirDefault Direction = iota
+	// Upstream is the client → server half (Toxiproxy's "upstream" stream).
+	Upstream
+	// Downstream is the server → client half (Toxiproxy's "downstream" stream).
+	Downstream
+	// Both applies a byte-stream fault to each half independently (each half
+	// gets its own state and random stream); for connection-level faults it
+	// names the connection as a whole.
+	Both
+)
+
+// String returns "upstream", "downstream", "both" or "default".
+func (d Direction) String() string {
+	switch d {
+	case Upstream:
+		return "upstream"
+	case Downstream:
+		return "downstream"
+	case Both:
+		return "both"
+	case DirDefault:
+		return "default"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// ParseDirection parses "upstream", "downstream", "both" or "" (DirDefault).
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "upstream":
+		return Upstream, nil
+	case "downstream":
+		return Downstream, nil
+	case "both":
+		return Both, nil
+	case "":
+		return DirDefault, nil
+	}
+	return 0, fmt.Errorf("faultproxy: unknown direction %q (want upstream, downstream or both)", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// CloseMode says how a fault closes a connection.
+type CloseMode uint8
+
+const (
+	// CloseFIN closes both sockets normally (the zero value).
+	CloseFIN CloseMode = iota
+	// CloseRST closes both sockets with SO_LINGER=0, so each peer sees a TCP RST.
+	CloseRST
+)
+
+// String returns "fin" or "rst".
+func (m CloseMode) String() string {
+	if m == CloseRST {
+		return "rst"
+	}
+	return "fin"
+}
+
+// DownMode says what a Down fault does to connections that are already open.
+type DownMode uint8
+
+const (
+	// DownRefuse closes the listener (new connections are refused by the
+	// kernel) and leaves open connections alone. It is the zero value.
+	DownRefuse DownMode = iota
+	// DownCloseAll also closes every open connection normally (FIN); this is
+	// what Toxiproxy's "enabled": false does.
+	DownCloseAll
+	// DownResetAll also resets every open connection (RST).
+	DownResetAll
+)
+
+// String returns "refuse", "fin_all" or "rst_all".
+func (m DownMode) String() string {
+	switch m {
+	case DownCloseAll:
+		return "fin_all"
+	case DownResetAll:
+		return "rst_all"
+	}
+	return "refuse"
+}
+
+// Scope holds the fields every fault shares: which connections it matches,
+// when it fires and for how long, and with what probability.
+//
+// A fault is attached to every matching connection, both those open when it
+// is added and those accepted later. On each connection it is "pending" until
+// its trigger holds, then "active" for For (or until removed), then
+// "expired". A pending or expired fault forwards bytes untouched.
+type Scope struct {
+	// Conns restricts the fault to these connection ordinals (1 is the first
+	// connection the proxy accepted, see [Proxy.Reseed]). Empty means every
+	// connection.
+	Conns []uint64
+	// After delays activation by this long, measured from the moment the fault
+	// is attached to the connection (accept time, or the Add call for
+	// connections already open). 0 means no delay.
+	After time.Duration
+	// AfterBytes delays activation until this many bytes have passed in the
+	// fault's direction (either direction for connection-level faults) since it
+	// was attached. The chunk that crosses the threshold is split so that
+	// exactly AfterBytes bytes pass unaffected. 0 means no byte trigger. When
+	// both After and AfterBytes are set, both must hold.
+	AfterBytes int64
+	// For deactivates the fault this long after it became active. 0 means it
+	// stays active until removed.
+	For time.Duration
+	// Toxicity is the probability in [0, 1] that the fault applies to a given
+	// connection (per direction for byte-stream faults), decided once from the
+	// connection's deterministic random stream. nil means 1 (always). Use
+	// [Probability] to build the pointer.
+	Toxicity *float64
+}
+
+// Probability returns a pointer to p, for [Scope.Toxicity].
+func Probability(p float64) *float64 { return &p }
+
+func (s Scope) toxicity() float64 {
+	if s.Toxicity == nil {
+		return 1
+	}
+	return *s.Toxicity
+}
+
+func (s Scope) matchesConn(ord uint64) bool {
+	if len(s.Conns) == 0 {
+		return true
+	}
+	for _, c := range s.Conns {
+		if c == ord {
+			return true
+		}
+	}
+	return false
+}
+
+// Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
+// [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
+// [IdleTimeout], [MaxLifetime] or [Down]. The set is closed; values are
+// immutable once added to a proxy.
+type Fault interface {
+	// Type returns the fault's type name as used by the control API
+	// ("latency", "reset_peer", ...).
+	Type() string
+	// Validate reports the first invalid parameter as a *[FieldError].
+	Validate() error
+	meta() faultMeta
+}
+
+// level says where a fault acts.
+type level uint8
+
+const (
+	levelStream level = iota // per direction, sees chunks
+	levelConn                // per connection, runs timers
+	levelProxy               // per proxy (listener)
+)
+
+type faultMeta struct {
+	name  string
+	dir   Direction
+	scope Scope
+	level level
+}
+
+// resolvedDir returns the direction after applying the default.
+func (m faultMeta) resolvedDir() Direction {
+	if m.level != levelStream {
+		return Both
+	}
+	if m.dir == DirDefault {
+		return Downstream
+	}
+	return m.dir
+}
+
+// FieldError reports an invalid fault parameter. Field is the Go field name,
+// Attr the control-API attribute name.
+type FieldError struct {
+	Fault  string // fault type, e.g. "latency"
+	Field  string // Go field, e.g. "Jitter" or "Scope.For"
+	Attr   string // JSON attribute, e.g. "jitter" or "for_ms"
+	Reason string // e.g. "must not be negative"
+}
+
+// Error implements error.
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("faultproxy: %s: field %s (attribute %q): %s", e.Fault, e.Field, e.Attr, e.Reason)
+}
+
+// Sentinel errors.
+var (
+	// ErrClosed is returned by operations on a closed proxy or a removed handle.
+	ErrClosed = errors.New("faultproxy: closed")
+	// ErrDuplicateName is returned by Add when a fault with the same name exists.
+	ErrDuplicateName = errors.New("faultproxy: a fault with this name already exists")
+	// ErrNotStarted is returned when a proxy is used before Start.
+	ErrNotStarted = errors.New("faultproxy: not started")
+	// ErrAlreadyStarted is returned by a second Start.
+	ErrAlreadyStarted = errors.New("faultproxy: already started")
+	// ErrUnknownFault is returned (wrapped) for an unknown fault type name.
+	ErrUnknownFault = errors.New("faultproxy: unknown fault type")
+	// ErrNotFound is returned (wrapped) for an unknown fault or proxy name.
+	ErrNotFound = errors.New("faultproxy: not found")
+)
+
+func nonNeg(typ, field, attr string, d int64) error {
+	if d < 0 {
+		return &FieldError{Fault: typ, Field: field, Attr: attr, Reason: "must not be negative"}
+	}
+	return nil
+}
+
+func validateCommon(typ string, dir Direction, s Scope) error {
+	if dir > Both {
+		return &FieldError{Fault: typ, Field: "Direction", Attr: "stream", Reason: "unknown direction"}
+	}
+	for _, c := range s.Conns {
+		if c == 0 {
+			return &FieldError{Fault: typ, Field: "Scope.Conns", Attr: "conns", Reason: "connection ordinals start at 1"}
+		}
+	}
+	if err := nonNeg(typ, "Scope.After", "after_ms", int64(s.After)); err != nil {
+		return err
+	}
+	if err := nonNeg(typ, "Scope.AfterBytes", "after_bytes", s.AfterBytes); err != nil {
+		return err
+	}
+	if err := nonNeg(typ, "Scope.For", "for_ms", int64(s.For)); err != nil {
+		return err
+	}
+	if t := s.Toxicity; t != nil && !(*t >= 0 && *t <= 1) {
+		return &FieldError{Fault: typ, Field: "Scope.Toxicity", Attr: "toxicity", Reason: "must be in [0, 1]"}
+	}
+	return nil
+}
+
+// Latency delays every chunk in its direction by Latency ± a uniform random
+// Jitter, measured from when the proxy read the chunk. Order is preserved and
+// reading continues while chunks wait, so latency does not limit throughput.
+// Toxiproxy type "latency", attributes "latency" and "jitter" (ms).
+type Latency struct {
+	Name      string    // unique per proxy; default "latency_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+	Latency   time.Duration // base delay per chunk, >= 0
+	Jitter    time.Duration // uniform ±Jitter added per chunk (result clamped at 0), >= 0
+}
+
+// Type implements Fault.
+func (Latency) Type() string { return "latency" }
+
+// Validate implements Fault.
+func (f Latency) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	if err := nonNeg(f.Type(), "Latency", "latency", int64(f.Latency)); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "Jitter", "jitter", int64(f.Jitter))
+}
+
+func (f Latency) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// Bandwidth limits its direction to RateKBps kilobytes (1000 bytes) per second,
+// pacing in slices of at most 100 ms worth of data. 0 means unlimited.
+// Toxiproxy type "bandwidth", attribute "rate" (KB/s).
+type Bandwidth struct {
+	Name      string    // default "bandwidth_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+	RateKBps  int64 // kilobytes per second, >= 0; 0 = unlimited
+}
+
+// Type implements Fault.
+func (Bandwidth) Type() string { return "bandwidth" }
+
+// Validate implements Fault.
+func (f Bandwidth) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "RateKBps", "rate", f.RateKBps)
+}
+
+func (f Bandwidth) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// Slicer splits each chunk into pieces of AverageSize ± SizeVariation bytes
+// (uniform, at least 1) and waits Delay between pieces: parser fragmentation.
+// Toxiproxy type "slicer", attributes "average_size", "size_variation"
+// (bytes) and "delay" (µs).
+type Slicer struct {
+	Name          string    // default "slicer_<direction>"
+	Direction     Direction // default Downstream
+	Scope         Scope
+	AverageSize   int           // bytes, >= 1
+	SizeVariation int           // bytes, 0 <= SizeVariation < AverageSize
+	Delay         time.Duration // pause between pieces, >= 0
+}
+
+// Type implements Fault.
+func (Slicer) Type() string { return "slicer" }
+
+// Validate implements Fault.
+func (f Slicer) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	if f.AverageSize < 1 {
+		return &FieldError{Fault: f.Type(), Field: "AverageSize", Attr: "average_size", Reason: "must be at least 1"}
+	}
+	if f.SizeVariation < 0 || f.SizeVariation >= f.AverageSize {
+		return &FieldError{Fault: f.Type(), Field: "SizeVariation", Attr: "size_variation", Reason: "must be in [0, average_size)"}
+	}
+	return nonNeg(f.Type(), "Delay", "delay", int64(f.Delay))
+}
+
+func (f Slicer) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// LimitData forwards exactly Bytes bytes in its direction (counted from
+// activation), then closes the connection normally.
+// Toxiproxy type "limit_data", attribute "bytes".
+type LimitData struct {
+	Name      string    // default "limit_data_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+	Bytes     int64 // >= 0
+}
+
+// Type implements Fault.
+func (LimitData) Type() string { return "limit_data" }
+
+// Validate implements Fault.
+func (f LimitData) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "Bytes", "bytes", f.Bytes)
+}
+
+func (f LimitData) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// Blackhole holds every byte in its direction while active: the connection
+// stays open, nothing is forwarded, and once the proxy's buffers fill the
+// sender sees TCP back-pressure (a silent, half-open network). When the fault
+// expires (Scope.For) or is removed, the held bytes are forwarded intact.
+// Type "blackhole" (no Toxiproxy equivalent; Toxiproxy's "timeout" with
+// timeout 0 discards instead, see [Timeout]).
+type Blackhole struct {
+	Name      string    // default "blackhole_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+}
+
+// Type implements Fault.
+func (Blackhole) Type() string { return "blackhole" }
+
+// Validate implements Fault.
+func (f Blackhole) Validate() error { return validateCommon(f.Type(), f.Direction, f.Scope) }
+
+func (f Blackhole) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// Timeout is Toxiproxy's "timeout": while active it discards every byte in its
+// direction and, Timeout after activation, closes the connection; Timeout 0
+// holds the connection open forever. If the fault is removed or expires after
+// it discarded data, the connection is closed (the byte stream is broken) and
+// the decision log says so; if nothing was discarded, traffic resumes.
+// Toxiproxy type "timeout", attribute "timeout" (ms).
+type Timeout struct {
+	Name      string    // default "timeout_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+	Timeout   time.Duration // >= 0; 0 = never close
+}
+
+// Type implements Fault.
+func (Timeout) Type() string { return "timeout" }
+
+// Validate implements Fault.
+func (f Timeout) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "Timeout", "timeout", int64(f.Timeout))
+}
+
+func (f Timeout) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// SlowClose delays propagating the end of stream (FIN) in its direction by
+// Delay. Toxiproxy type "slow_close", attribute "delay" (ms).
+type SlowClose struct {
+	Name      string    // default "slow_close_<direction>"
+	Direction Direction // default Downstream
+	Scope     Scope
+	Delay     time.Duration // >= 0
+}
+
+// Type implements Fault.
+func (SlowClose) Type() string { return "slow_close" }
+
+// Validate implements Fault.
+func (f SlowClose) Validate() error {
+	if err := validateCommon(f.Type(), f.Direction, f.Scope); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "Delay", "delay", int64(f.Delay))
+}
+
+func (f SlowClose) meta() faultMeta { return faultMeta{f.Name, f.Direction, f.Scope, levelStream} }
+
+// ResetPeer resets the whole connection (SO_LINGER=0 on both sockets, so each
+// peer sees a TCP RST) Timeout after activation, whether or not data flows.
+// Unlike Toxiproxy it does not wait for the first chunk (use Scope.AfterBytes
+// for that) and it touches linger only on the connection it resets.
+// Toxiproxy type "reset_peer", attribute "timeout" (ms).
+type ResetPeer struct {
+	Name    string // default "reset_peer"
+	Scope   Scope
+	Timeout time.Duration // >= 0
+}
+
+// Type implements Fault.
+func (ResetPeer) Type() string { return "reset_peer" }
+
+// Validate implements Fault.
+func (f ResetPeer) Validate() error {
+	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
+		return err
+	}
+	return nonNeg(f.Type(), "Timeout", "timeout", int64(f.Timeout))
+}
+
+func (f ResetPeer) meta() faultMeta { return faultMeta{f.Name, Both, f.Scope, levelConn} }
+
+// SlowOpen delays the upstream connect of each new matching connection by
+// Delay, so the first byte in either direction is delayed too (an
+// approximation of a slow TCP handshake). It does nothing to connections that
+// were already connected when it was added. Type "slow_open", attribute
+// "delay" (ms).
+type SlowOpen struct {
+	Name  string // default "slow_open"
+	Scope Scope
+	Delay time.Duration // >= 0
+}
+
+// Type implements Fault.
+func (SlowOpen) Type() string { return "slow_open" }
+
+// Validate implements Fault.
+func (f SlowOpen) Validate() error {
+	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
+		return err
+	}
+	if f.Scope.After != 0 || f.Scope.AfterBytes != 0 {
+		return &FieldError{Fault: f.Type(), Field: "Scope.After", Attr: "after_ms", Reason: "slow_open acts at connect time and takes no trigger"}
+	}
+	return nonNeg(f.Type(), "Delay", "delay", int64(f.Delay))
+}
+
+func (f SlowOpen) meta() faultMeta { return faultMeta{f.Name, Both, f.Scope, levelConn} }
+
+// IdleTimeout closes a connection on which no byte has been read in either
+// direction for Idle (a load balancer's idle cut). Type "idle_timeout",
+// attributes "idle_ms" and "close" ("fin" or "rst").
+type IdleTimeout struct {
+	Name  string // default "idle_timeout"
+	Scope Scope
+	Idle  time.Duration // > 0
+	Close CloseMode     // default CloseFIN
+}
+
+// Type implements Fault.
+func (IdleTimeout) Type() string { return "idle_timeout" }
+
+// Validate implements Fault.
+func (f IdleTimeout) Validate() error {
+	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
+		return err
+	}
+	if f.Idle <= 0 {
+		return &FieldError{Fault: f.Type(), Field: "Idle", Attr: "idle_ms", Reason: "must be positive"}
+	}
+	if f.Close > CloseRST {
+		return &FieldError{Fault: f.Type(), Field: "Close", Attr: "close", Reason: "unknown close mode"}
+	}
+	return nil
+}
+
+func (f IdleTimeout) meta() faultMeta { return faultMeta{f.Name, Both, f.Scope, levelConn} }
+
+// MaxLifetime closes a connection Lifetime after it was accepted, even under
+// constant traffic (a load balancer's hard lifetime). Added to an older
+// connection it fires at once. Type "max_lifetime", attributes "lifetime_ms"
+// and "close" ("fin" or "rst").
+type MaxLifetime struct {
+	Name     string // default "max_lifetime"
+	Scope    Scope
+	Lifetime time.Duration // >= 0
+	Close    CloseMode     // default CloseFIN
+}
+
+// Type implements Fault.
+func (MaxLifetime) Type() string { return "max_lifetime" }
+
+// Validate implements Fault.
+func (f MaxLifetime) Validate() error {
+	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
+		return err
+	}
+	if f.Close > CloseRST {
+		return &FieldError{Fault: f.Type(), Field: "Close", Attr: "close", Reason: "unknown close mode"}
+	}
+	return nonNeg(f.Type(), "Lifetime", "lifetime_ms", int64(f.Lifetime))
+}
+
+func (f MaxLifetime) meta() faultMeta { return faultMeta{f.Name, Both, f.Scope, levelConn} }
+
+// Down takes the whole proxy down: the listener is closed, so new connections
+// are refused, and Mode says what happens to open ones. The proxy comes back
+// (listening on the same address) when the fault expires (Scope.For) or is
+// removed. Scope.Conns, AfterBytes and Toxicity do not apply. Type "down",
+// attribute "mode" ("refuse", "fin_all", "rst_all").
+type Down struct {
+	Name  string // default "down"
+	Scope Scope
+	Mode  DownMode
+}
+
+// Type implements Fault.
+func (Down) Type() string { return "down" }
+
+// Validate implements Fault.
+func (f Down) Validate() error {
+	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
+		return err
+	}
+	if len(f.Scope.Conns) != 0 || f.Scope.AfterBytes != 0 || f.Scope.Toxicity != nil {
+		return &FieldError{Fault: f.Type(), Field: "Scope", Attr: "conns", Reason: "down acts on the proxy: conns, after_bytes and toxicity do not apply"}
+	}
+	if f.Mode > DownResetAll {
+		return &FieldError{Fault: f.Type(), Field: "Mode", Attr: "mode", Reason: "unknown mode"}
+	}
+	return nil
+}
+
+func (f Down) meta() faultMeta { return faultMeta{f.Name, Both, f.Scope, levelProxy} }
+
+// defaultName returns the Toxiproxy-style default name.
+func defaultName(f Fault) string {
+	m := f.meta()
+	if m.level == levelStream {
+		return f.Type() + "_" + m.resolvedDir().String()
+	}
+	return f.Type()
+}
