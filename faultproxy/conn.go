@@ -53,7 +53,7 @@ type link struct {
 	dir   Direction
 	chain atomic.Pointer[[]*instance]
 	q     chan chunk
-	rerr  error        // read error, valid after q is closed
+	rerr  error // read error, valid after q is closed
 }
 
 func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64) *conn {

@@ -56,7 +56,9 @@ type eofHook interface{ onEOF(in *instance) error }
 
 // deactivator is implemented by behaviours that act when the fault expires or
 // is removed from a live connection.
-type deactivator interface{ deactivated(in *instance, reason string) }
+type deactivator interface {
+	deactivated(in *instance, reason string)
+}
 
 func newBehaviour(f Fault) behaviour {
 	switch f := f.(type) {
