@@ -32,9 +32,12 @@ func parseText(v Version, b []byte, off int) (Packet, error) {
 			}
 			data = data[1:]
 		}
-		raw, err := decodeBase64(data)
-		if err != nil {
-			return Packet{}, decodeErr(off+len(b)-len(data), ErrBadBase64, err.Error())
+		if t != Message {
+			return Packet{}, decodeErr(off+1, ErrBinaryNotMessage, "base64 data on a "+t.String()+" packet")
+		}
+		raw, bad := decodeBase64(data)
+		if bad >= 0 {
+			return Packet{}, decodeErr(off+len(b)-len(data)+bad, ErrBadBase64, "invalid base64 at byte "+strconv.Itoa(bad)+" of the data")
 		}
 		return Packet{Type: t, Data: raw, Binary: true}, nil
 	}
@@ -46,20 +49,34 @@ func parseText(v Version, b []byte, off int) (Packet, error) {
 	return Packet{Type: t, Data: b[1:len(b):len(b)]}, nil
 }
 
-// decodeBase64 accepts standard base64 with or without padding, and nothing
-// else.
-func decodeBase64(s []byte) ([]byte, error) {
-	enc := base64.StdEncoding
+// decodeBase64 accepts canonical standard base64, with or without padding,
+// and nothing else: no line breaks (which encoding/base64 would skip) and no
+// non-zero bits in the last character. It returns the decoded bytes, or the
+// index of the first offending input byte.
+func decodeBase64(s []byte) ([]byte, int) {
+	if i := bytes.IndexAny(s, "\r\n"); i >= 0 {
+		return nil, i
+	}
+	enc := strictStd
 	if len(s)%4 != 0 {
-		enc = base64.RawStdEncoding
+		enc = strictRaw
 	}
 	out := make([]byte, enc.DecodedLen(len(s)))
 	n, err := enc.Decode(out, s)
 	if err != nil {
-		return nil, err
+		bad := len(s)
+		if c, ok := err.(base64.CorruptInputError); ok && int(c) < len(s) {
+			bad = int(c)
+		}
+		return nil, bad
 	}
-	return out[:n], nil
+	return out[:n], -1
 }
+
+var (
+	strictStd = base64.StdEncoding.Strict()
+	strictRaw = base64.RawStdEncoding.Strict()
+)
 
 // ParseFrame decodes the content of one WebSocket message received in a
 // session of protocol v; binary tells whether it came in a binary frame. In
@@ -77,6 +94,9 @@ func ParseFrame(v Version, binary bool, b []byte) (Packet, error) {
 		t := PacketType(b[0])
 		if !t.Valid() {
 			return Packet{}, decodeErr(0, ErrUnknownType, "unknown packet type byte 0x"+strconv.FormatUint(uint64(b[0]), 16))
+		}
+		if t != Message {
+			return Packet{}, decodeErr(0, ErrBinaryNotMessage, "binary frame of a "+t.String()+" packet")
 		}
 		return Packet{Type: t, Data: b[1:len(b):len(b)], Binary: true}, nil
 	}
@@ -243,6 +263,9 @@ func ParseBinaryPayloadV3(b []byte, fn func(Packet) error) error {
 			t := PacketType(body[0])
 			if !t.Valid() {
 				return decodeErr(start, ErrUnknownType, "unknown packet type byte 0x"+strconv.FormatUint(uint64(body[0]), 16))
+			}
+			if t != Message {
+				return decodeErr(start, ErrBinaryNotMessage, "binary data on a "+t.String()+" packet")
 			}
 			p = Packet{Type: t, Data: body[1:], Binary: true}
 		}

@@ -18,6 +18,22 @@ type Encoder struct {
 	// packet is honoured, and text containing the record separator is
 	// written into a v4 payload unchanged (so the receiver splits it).
 	AllowIllegal bool
+
+	// MaxPayload, when positive, is the largest payload in bytes that
+	// AppendPayload, AppendPayloadV3 and AppendBinaryPayloadV3 write: a
+	// strict encoder refuses a longer one with an *EncodeError wrapping
+	// ErrTooLarge and leaves dst as it was. With AllowIllegal the payload is
+	// written anyway (a spec sending an oversized POST, EIO-LIMIT-02). Zero,
+	// the default, means no limit.
+	MaxPayload int64
+}
+
+// checkSize enforces MaxPayload on the payload appended to dst since start.
+func (e Encoder) checkSize(dst []byte, start int) ([]byte, error) {
+	if e.MaxPayload > 0 && !e.AllowIllegal && int64(len(dst)-start) > e.MaxPayload {
+		return dst[:start], &EncodeError{Err: ErrTooLarge, Size: len(dst) - start, Limit: e.MaxPayload}
+	}
+	return dst, nil
 }
 
 func (e Encoder) check(p Packet) error {
@@ -74,29 +90,39 @@ func (e Encoder) AppendFrame(dst []byte, v Version, p Packet) ([]byte, bool, err
 
 // AppendPayload appends a v4 polling payload: the text forms of pkts joined
 // by the record separator (EIO-POLL-02), binary packets as "b" + base64.
+//
+// On error dst is returned unchanged.
 func (e Encoder) AppendPayload(dst []byte, pkts []Packet) ([]byte, error) {
+	start := len(dst)
 	for i, p := range pkts {
 		if err := e.check(p); err != nil {
-			return dst, err
+			return dst[:start], err
 		}
 		if !e.AllowIllegal && !p.Binary && bytes.IndexByte(p.Data, RecordSeparator) >= 0 {
-			return dst, &EncodeError{Packet: p, Err: ErrSeparatorInText}
+			return dst[:start], &EncodeError{Packet: p, Err: ErrSeparatorInText}
 		}
 		if i > 0 {
 			dst = append(dst, RecordSeparator)
 		}
 		dst = appendText(dst, V4, p)
 	}
-	return dst, nil
+	return e.checkSize(dst, start)
 }
 
 // AppendPayloadV3 appends a v3 text payload: each packet as
 // "<length>:<packet>", the length counted in UTF-16 code units as JavaScript
 // counts string length (EIO3-03), binary packets as "b4" + base64 (EIO3-04).
+//
+// An empty packet list is written as "0:", as Node writes it. On error dst
+// is returned unchanged.
 func (e Encoder) AppendPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
+	start := len(dst)
+	if len(pkts) == 0 {
+		return e.checkSize(append(dst, '0', ':'), start)
+	}
 	for _, p := range pkts {
 		if err := e.check(p); err != nil {
-			return dst, err
+			return dst[:start], err
 		}
 		var n int
 		if p.Binary {
@@ -108,18 +134,20 @@ func (e Encoder) AppendPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
 		dst = append(dst, ':')
 		dst = appendText(dst, V3, p)
 	}
-	return dst, nil
+	return e.checkSize(dst, start)
 }
 
 // AppendBinaryPayloadV3 appends a v3 XHR2 binary payload (EIO3-05), sent
 // with Content-Type application/octet-stream: for each packet a marker byte
 // (0 text, 1 binary), the length as one byte per decimal digit, 0xFF, then
 // the packet (text: type character and UTF-8 data; binary: type byte and
-// data). Lengths here count bytes.
+// data). Lengths here count bytes. An empty packet list writes nothing. On
+// error dst is returned unchanged.
 func (e Encoder) AppendBinaryPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
+	start := len(dst)
 	for _, p := range pkts {
 		if err := e.check(p); err != nil {
-			return dst, err
+			return dst[:start], err
 		}
 		if p.Binary {
 			dst = append(dst, 1)
@@ -140,7 +168,7 @@ func (e Encoder) AppendBinaryPayloadV3(dst []byte, pkts []Packet) ([]byte, error
 		}
 		dst = append(dst, p.Data...)
 	}
-	return dst, nil
+	return e.checkSize(dst, start)
 }
 
 // AppendText appends the text form of p with a strict Encoder.
@@ -198,6 +226,23 @@ func AppendRawPayload(dst []byte, segments ...[]byte) []byte {
 func AppendRawPayloadV3(dst []byte, length int, body []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(length), 10)
 	dst = append(dst, ':')
+	return append(dst, body...)
+}
+
+// AppendRawBinaryPayloadV3 appends one v3 XHR2 binary payload record with a
+// marker byte and a length the caller chooses, either of which may be wrong
+// on purpose: marker, the length's decimal digits as one byte each, 0xFF,
+// then body unchanged (body includes the type character or byte).
+func AppendRawBinaryPayloadV3(dst []byte, marker byte, length int, body []byte) []byte {
+	dst = append(dst, marker)
+	var digits [20]byte
+	for _, c := range strconv.AppendInt(digits[:0], int64(length), 10) {
+		if c == '-' {
+			continue
+		}
+		dst = append(dst, c-'0')
+	}
+	dst = append(dst, 0xff)
 	return append(dst, body...)
 }
 

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 )
@@ -18,6 +19,8 @@ var (
 	ErrBinaryNotMessage = errors.New("engineio: binary data on a non-message packet")
 	ErrBadVersion       = errors.New("engineio: unsupported protocol version")
 	ErrBadOpenPacket    = errors.New("engineio: invalid open packet")
+	ErrTooLarge         = errors.New("engineio: payload too large")
+	ErrBadHTTPError     = errors.New("engineio: invalid error body")
 )
 
 // DecodeError reports malformed input: what is wrong (Err, a sentinel, and
@@ -46,13 +49,22 @@ func decodeErr(off int, err error, reason string) error {
 	return &DecodeError{Offset: off, Reason: reason, Err: err}
 }
 
-// EncodeError reports a packet that the strict encoder refuses to write.
+// EncodeError reports a packet or payload that the strict encoder refuses
+// to write.
 type EncodeError struct {
+	// Packet is the offending packet; it is zero for ErrTooLarge.
 	Packet Packet
 	Err    error
+	// Size and Limit are set for ErrTooLarge: the size in bytes the payload
+	// would have had and the Encoder's MaxPayload.
+	Size  int
+	Limit int64
 }
 
 func (e *EncodeError) Error() string {
+	if errors.Is(e.Err, ErrTooLarge) {
+		return "engineio: cannot encode payload of " + strconv.Itoa(e.Size) + " bytes: limit is " + strconv.FormatInt(e.Limit, 10)
+	}
 	return "engineio: cannot encode " + e.Packet.Type.String() + " packet: " + e.Err.Error()
 }
 
@@ -137,4 +149,27 @@ func (e *HTTPError) Is(target error) bool {
 		return t.Code == e.Code
 	}
 	return false
+}
+
+// ParseHTTPError decodes the JSON body of an Engine.IO error response,
+// {"code":N,"message":"..."} (EIO-ERR-02). Both keys are required; other
+// keys are ignored. The code is not checked against the known codes, so a
+// server's non-standard code is reported as it is. Malformed bodies give a
+// *DecodeError wrapping ErrBadHTTPError.
+func ParseHTTPError(body []byte) (*HTTPError, error) {
+	var v struct {
+		Code    *json.Number `json:"code"`
+		Message *string      `json:"message"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, decodeErr(0, ErrBadHTTPError, "error body is not a JSON object: "+err.Error())
+	}
+	if v.Code == nil || v.Message == nil {
+		return nil, decodeErr(0, ErrBadHTTPError, "error body lacks code or message")
+	}
+	code, err := strconv.ParseInt(string(*v.Code), 10, 32)
+	if err != nil {
+		return nil, decodeErr(0, ErrBadHTTPError, "code "+string(*v.Code)+" is not an integer")
+	}
+	return &HTTPError{Code: ErrorCode(code), Message: *v.Message}, nil
 }

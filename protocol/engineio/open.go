@@ -58,10 +58,14 @@ func (o OpenPacket) Packet() Packet {
 	return Packet{Type: Open, Data: o.AppendJSON(nil)}
 }
 
+// maxMillis is the largest millisecond count a time.Duration holds.
+const maxMillis = int64(1<<63-1) / int64(time.Millisecond)
+
 // ParseOpen decodes the JSON data of an open packet. It tolerates unknown
 // keys and a missing maxPayload (EIO-HS-11) and requires sid (a non-empty
 // string), upgrades (an array of strings) and pingInterval and pingTimeout
-// (non-negative integers).
+// (non-negative integers of milliseconds that fit a time.Duration). The
+// error is a *DecodeError wrapping ErrBadOpenPacket, at offset 0.
 func ParseOpen(data []byte) (OpenPacket, error) {
 	var o OpenPacket
 	fail := func(reason string) (OpenPacket, error) {
@@ -102,6 +106,9 @@ func ParseOpen(data []byte) (OpenPacket, error) {
 			n, err := strconv.ParseInt(string(raw), 10, 64)
 			if err != nil || n < 0 {
 				return fail(key + " is not a non-negative integer")
+			}
+			if key != "maxPayload" && n > maxMillis {
+				return fail(key + " is too large")
 			}
 			switch key {
 			case "pingInterval":
