@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -212,6 +211,3 @@ func hex4(b []byte) rune {
 	}
 	return r
 }
-
-// isIntegral reports whether f is a whole number usable as an index.
-func isIntegral(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }
