@@ -1,0 +1,325 @@
+package reports
+
+import (
+	"sort"
+	"time"
+)
+
+// SchemaV1 is the value of the "schema" field of every report.json this
+// package writes and the only one [Load] accepts.
+const SchemaV1 = "siospec.report/v1"
+
+// Outcome is the verdict for one spec.
+type Outcome string
+
+// The outcomes, in the order reports list them.
+const (
+	// Pass means the target met the requirement.
+	Pass Outcome = "pass"
+	// Fail means a MUST (or, in a strict run, a SHOULD or NODE) requirement
+	// was not met. It gates the run unless the failure was expected.
+	Fail Outcome = "fail"
+	// NonStrict means a SHOULD, NODE, MAY or EDGE requirement was not met;
+	// it is reported but never gates.
+	NonStrict Outcome = "non-strict"
+	// Unsupported means the target lacks an optional contract the spec needs
+	// (the spec called Skip("unsupported: ...")).
+	Unsupported Outcome = "unsupported"
+	// Skipped means the spec did not run: filtered out, pending, or skipped
+	// for another stated reason.
+	Skipped Outcome = "skipped"
+	// HarnessError means siospec itself failed (a framework.HarnessError, a
+	// panic, an interrupted run, a failed suite-level node); it is never
+	// counted against the target.
+	HarnessError Outcome = "harness-error"
+)
+
+// Outcomes lists every outcome in display order.
+var Outcomes = []Outcome{Fail, HarnessError, NonStrict, Unsupported, Skipped, Pass}
+
+// Levels lists the requirement levels in display order.
+var Levels = []string{"MUST", "SHOULD", "NODE", "MAY", "EDGE"}
+
+// Exit codes of siospec runs. ExitPreflight and ExitUsage are decided by the
+// CLI; [Report.ExitCode] returns only the first three.
+const (
+	ExitOK           = 0 // no gating failure
+	ExitFailures     = 1 // at least one gating conformance failure
+	ExitHarnessError = 2 // the harness failed; the verdict is not reliable
+	ExitPreflight    = 3 // the target could not be reached or is not Engine.IO
+	ExitUsage        = 4 // bad command line
+)
+
+// Meta is what a run knows that Ginkgo's report does not. Every field is
+// optional; the zero value describes an unnamed run.
+type Meta struct {
+	// HarnessVersion is siospec's version or VCS revision.
+	HarnessVersion string
+	// Target is the URL of the server under test (or the client command).
+	Target string
+	// Role is "server" or "client": which side the target plays.
+	Role string
+	// Seed is the run's root seed.
+	Seed int64
+	// TimeScale multiplies every timing budget; 0 is stored as 1.
+	TimeScale float64
+	// Strict makes SHOULD and NODE failures gate.
+	Strict bool
+	// Preflight holds what the preflight handshake found, for example
+	// "eio": "4", "transports": "polling,websocket", "pingInterval": "300ms".
+	Preflight map[string]string
+	// Started and Finished bound the run; zero values fall back to Ginkgo's
+	// suite start and end times.
+	Started, Finished time.Time
+	// ExpectedFailures maps requirement IDs to the reason they are expected
+	// to fail (from --expect-failures).
+	ExpectedFailures map[string]string
+	// Command is the command line that ran the suites, argv style.
+	Command []string
+}
+
+// Report is the versioned model of one run, serialised as report.json.
+// SCHEMA.md documents every field.
+type Report struct {
+	Schema         string            `json:"schema"`
+	HarnessVersion string            `json:"harness_version"`
+	Command        []string          `json:"command,omitempty"`
+	Seed           int64             `json:"seed"`
+	TimeScale      float64           `json:"time_scale"`
+	Strict         bool              `json:"strict"`
+	Target         Target            `json:"target"`
+	Started        time.Time         `json:"started"`
+	Finished       time.Time         `json:"finished"`
+	Duration       time.Duration     `json:"duration_ns"`
+	Suite          Suite             `json:"suite"`
+	Verdict        string            `json:"verdict"`
+	ExitStatus     int               `json:"exit_code"`
+	Counts         Counts            `json:"counts"`
+	ExpectedFails  map[string]string `json:"expected_failures,omitempty"`
+	UnexpectedPass []string          `json:"unexpected_passes,omitempty"`
+	Specs          []Spec            `json:"specs"`
+}
+
+// Target describes the implementation under test.
+type Target struct {
+	URL       string            `json:"url"`
+	Role      string            `json:"role,omitempty"`
+	Preflight map[string]string `json:"preflight,omitempty"`
+}
+
+// Suite carries what Ginkgo reported about the run as a whole.
+type Suite struct {
+	Description string   `json:"description,omitempty"`
+	Path        string   `json:"path,omitempty"`
+	GinkgoSeed  int64    `json:"ginkgo_seed,omitempty"`
+	LabelFilter string   `json:"label_filter,omitempty"`
+	Focus       []string `json:"focus,omitempty"`
+	Succeeded   bool     `json:"succeeded"`
+	// Problems are Ginkgo's special suite failure reasons (interrupted,
+	// programmatic focus, fail-on-pending...). Any problem makes the run a
+	// harness error.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Counts aggregates outcomes.
+type Counts struct {
+	Total     int                        `json:"total"`
+	Gating    int                        `json:"gating"`
+	Expected  int                        `json:"expected_failures"`
+	ByOutcome map[Outcome]int            `json:"by_outcome"`
+	ByLevel   map[string]map[Outcome]int `json:"by_level"`
+	ByArea    map[string]map[Outcome]int `json:"by_area"`
+	ByProto   map[string]map[Outcome]int `json:"by_proto"`
+}
+
+// Spec is one conformance spec and its verdict.
+type Spec struct {
+	Name      string   `json:"name"`
+	ID        string   `json:"id"`
+	Level     string   `json:"level"`
+	Proto     string   `json:"proto,omitempty"`
+	Transport string   `json:"transport,omitempty"`
+	Area      string   `json:"area,omitempty"`
+	Role      string   `json:"role,omitempty"`
+	Faults    []string `json:"faults,omitempty"`
+	Labels    []string `json:"labels"`
+	Location  string   `json:"location,omitempty"`
+
+	Outcome         Outcome `json:"outcome"`
+	Reason          string  `json:"reason,omitempty"`
+	GinkgoState     string  `json:"ginkgo_state"`
+	ExpectedFailure bool    `json:"expected_failure,omitempty"`
+	ExpectedReason  string  `json:"expected_failure_reason,omitempty"`
+	UnexpectedPass  bool    `json:"unexpected_pass,omitempty"`
+
+	Failure  *Failure `json:"failure,omitempty"`
+	Expected string   `json:"expected,omitempty"`
+	Observed string   `json:"observed,omitempty"`
+	Budget   string   `json:"budget,omitempty"`
+	Measured string   `json:"measured,omitempty"`
+
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Attempts int           `json:"attempts,omitempty"`
+
+	Output          string            `json:"output,omitempty"`
+	Transcript      []TranscriptEvent `json:"transcript,omitempty"`
+	TranscriptError string            `json:"transcript_error,omitempty"`
+}
+
+// Failure is where and why a spec failed (or was skipped).
+type Failure struct {
+	Message  string `json:"message"`
+	Location string `json:"location,omitempty"`
+	Node     string `json:"node,omitempty"`
+	Panic    string `json:"panic,omitempty"`
+}
+
+// TranscriptEvent is one decoded wire event recorded by a spec. Specs add the
+// JSON encoding of a []TranscriptEvent as the "siospec.transcript" report
+// entry.
+type TranscriptEvent struct {
+	// At is the time since the spec's first connection opened.
+	At time.Duration `json:"at_ns"`
+	// Conn is the connection ordinal within the spec, from 1.
+	Conn int `json:"conn"`
+	// Dir is "c2s", "s2c" or "local".
+	Dir string `json:"dir"`
+	// Kind is one of "http-request", "http-response", "ws-open", "ws-frame",
+	// "ws-close", "eio-packet", "sio-packet", "tcp-close", "note".
+	Kind string `json:"kind"`
+	// Summary is one readable line describing the event.
+	Summary string `json:"summary"`
+	// Data holds the raw bytes, capped at 64 KiB (base64 in JSON).
+	Data []byte `json:"data,omitempty"`
+	// Truncated reports that Data was cut at the cap.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Gating reports whether the spec makes the run fail: an outcome of fail that
+// was not expected.
+func (s *Spec) Gating() bool { return s.Outcome == Fail && !s.ExpectedFailure }
+
+// Title is the spec's display name: its full text, or the requirement ID
+// when the text is empty.
+func (s *Spec) Title() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
+}
+
+// ExitCode returns 2 when any spec is a harness error or Ginkgo reported a
+// suite problem, else 1 when any spec gates, else 0. A harness error wins
+// over conformance failures because it makes the verdict unreliable.
+func (r *Report) ExitCode() int {
+	if len(r.Suite.Problems) > 0 {
+		return ExitHarnessError
+	}
+	code := ExitOK
+	for i := range r.Specs {
+		switch {
+		case r.Specs[i].Outcome == HarnessError:
+			return ExitHarnessError
+		case r.Specs[i].Gating():
+			code = ExitFailures
+		}
+	}
+	return code
+}
+
+// verdictFor names an exit code for humans and for the "verdict" field.
+func verdictFor(code int) string {
+	switch code {
+	case ExitOK:
+		return "pass"
+	case ExitFailures:
+		return "fail"
+	default:
+		return "harness-error"
+	}
+}
+
+// finish recomputes every derived field: ordering, counts, verdict, exit
+// code and unexpected passes.
+func (r *Report) finish() {
+	sort.SliceStable(r.Specs, func(i, j int) bool {
+		a, b := &r.Specs[i], &r.Specs[j]
+		if (a.ID == "") != (b.ID == "") {
+			return a.ID != ""
+		}
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		return a.Name < b.Name
+	})
+	c := Counts{
+		ByOutcome: make(map[Outcome]int, len(Outcomes)),
+		ByLevel:   map[string]map[Outcome]int{},
+		ByArea:    map[string]map[Outcome]int{},
+		ByProto:   map[string]map[Outcome]int{},
+	}
+	for _, o := range Outcomes {
+		c.ByOutcome[o] = 0
+	}
+	bump := func(m map[string]map[Outcome]int, k string, o Outcome) {
+		if k == "" {
+			k = "none"
+		}
+		if m[k] == nil {
+			m[k] = map[Outcome]int{}
+		}
+		m[k][o]++
+	}
+	r.UnexpectedPass = nil
+	for i := range r.Specs {
+		s := &r.Specs[i]
+		c.Total++
+		c.ByOutcome[s.Outcome]++
+		if s.Gating() {
+			c.Gating++
+		}
+		if s.ExpectedFailure {
+			c.Expected++
+		}
+		if s.UnexpectedPass {
+			r.UnexpectedPass = appendUnique(r.UnexpectedPass, s.ID)
+		}
+		bump(c.ByLevel, s.Level, s.Outcome)
+		bump(c.ByArea, s.Area, s.Outcome)
+		bump(c.ByProto, s.Proto, s.Outcome)
+	}
+	r.Counts = c
+	r.ExitStatus = r.ExitCode()
+	r.Verdict = verdictFor(r.ExitStatus)
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// sortedKeys returns the keys of m in a display order: known ones first in
+// the order of known, then the rest alphabetically.
+func sortedKeys[V any](m map[string]V, known []string) []string {
+	out := make([]string, 0, len(m))
+	seen := map[string]bool{}
+	for _, k := range known {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+			seen[k] = true
+		}
+	}
+	var rest []string
+	for k := range m {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
