@@ -554,7 +554,7 @@ func (c *Conn) handlePacket(p engineio.Packet) {
 		c.teardown(ReasonTransportClose, ErrServerClosed) // EIO-CLOSE-05
 	case engineio.Ping:
 		if c.version == engineio.V4 {
-			c.startHeartbeat()                             // EIO-HB-04
+			c.startHeartbeat()                                // EIO-HB-04
 			c.enqueue(engineio.TextPacket(engineio.Pong, "")) // EIO-HB-02
 		}
 	case engineio.Pong:
