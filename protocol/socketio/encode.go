@@ -114,7 +114,7 @@ func (e Encoder) Check(p Packet) error {
 	if p.Raw != nil {
 		return encodeErr(ErrIllegal, "Raw header overrides need AllowIllegal")
 	}
-	if err := checkNamespace(v, p.Nsp); err != nil {
+	if err := checkNamespace(v == V4 && p.Type == Connect, p.Nsp); err != nil {
 		return err
 	}
 	if p.Query != "" {
@@ -149,7 +149,9 @@ func (e Encoder) Check(p Packet) error {
 	return nil
 }
 
-func checkNamespace(v Version, nsp string) *EncodeError {
+// checkNamespace validates nsp; noQuery forbids '?' (v4 CONNECT, where a
+// query follows the namespace).
+func checkNamespace(noQuery bool, nsp string) *EncodeError {
 	if nsp == "" {
 		return nil
 	}
@@ -160,8 +162,8 @@ func checkNamespace(v Version, nsp string) *EncodeError {
 		return encodeErr(ErrNamespace, strconv.Quote(nsp)+" contains ','")
 	case !utf8.ValidString(nsp):
 		return encodeErr(ErrNamespace, "namespace is not valid UTF-8")
-	case v == V4 && strings.IndexByte(nsp, '?') >= 0:
-		return encodeErr(ErrNamespace, "a v4 namespace cannot contain '?'; put the query in Query")
+	case noQuery && strings.IndexByte(nsp, '?') >= 0:
+		return encodeErr(ErrNamespace, "a v4 CONNECT namespace cannot contain '?'; put the query in Query")
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ type nodePart struct {
 	isBin  bool
 }
 
-func parseNodeParts(t *testing.T, raw []json.RawMessage) []nodePart {
+func parseNodeParts(t testing.TB, raw []json.RawMessage) []nodePart {
 	t.Helper()
 	var parts []nodePart
 	for _, r := range raw {
@@ -65,7 +65,7 @@ func parseNodeParts(t *testing.T, raw []json.RawMessage) []nodePart {
 	return parts
 }
 
-func loadNodeCases(t *testing.T) []nodeCase {
+func loadNodeCases(t testing.TB) []nodeCase {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "node", "*.json"))
 	if err != nil {
