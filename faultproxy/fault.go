@@ -57,6 +57,20 @@ func ParseDirection(s string) (Direction, error) {
 // MarshalText implements encoding.TextMarshaler.
 func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler ("default" is accepted).
+func (d *Direction) UnmarshalText(b []byte) error {
+	s := string(b)
+	if s == "default" {
+		s = ""
+	}
+	v, err := ParseDirection(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
 // CloseMode says how a fault closes a connection.
 type CloseMode uint8
 

@@ -181,8 +181,8 @@ func TestBlackholeFor(t *testing.T) {
 	up := startEcho(t)
 	p := startProxy(t, up.addr(), nil)
 	addFault(t, p, Blackhole{Direction: Upstream, Scope: Scope{For: 200 * time.Millisecond}})
+	start := time.Now() // For runs from accept, which follows this
 	c := dial(t, p.Addr())
-	start := time.Now()
 	roundTrip(t, c, []byte("late"))
 	within(t, "blackhole for 200ms", time.Since(start), 150*time.Millisecond, 200*time.Millisecond+slack)
 	roundTrip(t, c, []byte("then normal"))
@@ -193,8 +193,8 @@ func TestTimeoutCloses(t *testing.T) {
 	up := startEcho(t)
 	p := startProxy(t, up.addr(), nil)
 	addFault(t, p, Timeout{Direction: Downstream, Timeout: 200 * time.Millisecond})
+	start := time.Now() // the timeout runs from accept, which follows this
 	c := dial(t, p.Addr())
-	start := time.Now()
 	if _, err := c.Write([]byte("dropped")); err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +252,8 @@ func TestResetPeerIdle(t *testing.T) {
 	up := startEcho(t)
 	p := startProxy(t, up.addr(), nil)
 	addFault(t, p, ResetPeer{Timeout: 100 * time.Millisecond})
+	start := time.Now() // the timer runs from accept, which follows this
 	c := dial(t, p.Addr())
-	start := time.Now()
 	// No data flows: the reset still happens.
 	_, err := readErr(c, 5*time.Second)
 	if !errors.Is(err, syscall.ECONNRESET) {

@@ -1,0 +1,371 @@
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Toxic is a fault in the control API's JSON form, compatible with
+// Toxiproxy's toxic objects:
+//
+//	{"name": "latency_downstream", "type": "latency", "stream": "downstream",
+//	 "toxicity": 1, "attributes": {"latency": 100, "jitter": 10}}
+//
+// Besides each type's own attributes (see [FaultTypes]) every toxic accepts
+// the [Scope] attributes "conns" (array of connection ordinals), "after_ms",
+// "after_bytes" and "for_ms".
+type Toxic struct {
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Stream     string         `json:"stream"`
+	Toxicity   float64        `json:"toxicity"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+// AttrSpec documents one attribute of a fault type.
+type AttrSpec struct {
+	Name string `json:"name"`
+	Unit string `json:"unit"`
+	Doc  string `json:"doc"`
+}
+
+// FaultTypeSpec documents one fault type of the control API.
+type FaultTypeSpec struct {
+	Type       string     `json:"type"`
+	Level      string     `json:"level"` // "stream", "connection" or "proxy"
+	Toxiproxy  bool       `json:"toxiproxy"`
+	Attributes []AttrSpec `json:"attributes"`
+}
+
+var scopeAttrs = []AttrSpec{
+	{"conns", "ordinals", "only these connection ordinals (default all)"},
+	{"after_ms", "ms", "activate this long after attaching"},
+	{"after_bytes", "bytes", "activate after this many bytes"},
+	{"for_ms", "ms", "stay active this long (0 = until removed)"},
+}
+
+// FaultTypes returns the catalogue of fault types the control API accepts.
+func FaultTypes() []FaultTypeSpec {
+	return []FaultTypeSpec{
+		{"latency", "stream", true, []AttrSpec{{"latency", "ms", "delay per chunk"}, {"jitter", "ms", "uniform ± jitter per chunk"}}},
+		{"bandwidth", "stream", true, []AttrSpec{{"rate", "KB/s", "rate limit, 0 = unlimited"}}},
+		{"slicer", "stream", true, []AttrSpec{{"average_size", "bytes", "average piece size"}, {"size_variation", "bytes", "uniform ± variation"}, {"delay", "µs", "pause between pieces"}}},
+		{"limit_data", "stream", true, []AttrSpec{{"bytes", "bytes", "bytes to forward before closing"}}},
+		{"timeout", "stream", true, []AttrSpec{{"timeout", "ms", "discard data and close after this; 0 = hold forever"}}},
+		{"slow_close", "stream", true, []AttrSpec{{"delay", "ms", "delay before propagating EOF"}}},
+		{"blackhole", "stream", false, nil},
+		{"reset_peer", "connection", true, []AttrSpec{{"timeout", "ms", "reset (RST) this long after activation"}}},
+		{"slow_open", "connection", false, []AttrSpec{{"delay", "ms", "delay before connecting upstream"}}},
+		{"idle_timeout", "connection", false, []AttrSpec{{"idle_ms", "ms", "close after this long without data"}, {"close", "fin|rst", "how to close"}}},
+		{"max_lifetime", "connection", false, []AttrSpec{{"lifetime_ms", "ms", "close this long after accept"}, {"close", "fin|rst", "how to close"}}},
+		{"down", "proxy", false, []AttrSpec{{"mode", "refuse|fin_all|rst_all", "what happens to open connections"}}},
+	}
+}
+
+// attrReader decodes a toxic's attributes, naming the attribute in errors.
+type attrReader struct {
+	typ  string
+	m    map[string]json.RawMessage
+	used map[string]bool
+	err  error
+}
+
+func (a *attrReader) fail(attr, reason string) {
+	if a.err == nil {
+		a.err = &FieldError{Fault: a.typ, Field: "attributes." + attr, Attr: attr, Reason: reason}
+	}
+}
+
+func (a *attrReader) raw(name string) (json.RawMessage, bool) {
+	a.used[name] = true
+	v, ok := a.m[name]
+	if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		return nil, false
+	}
+	return v, true
+}
+
+// int reads an integer attribute (integral JSON numbers such as 100.0 are
+// accepted; strings, booleans and fractions are not).
+func (a *attrReader) int(name string) int64 {
+	v, ok := a.raw(name)
+	if !ok {
+		return 0
+	}
+	var n json.Number
+	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] == '"' {
+		a.fail(name, "must be a number, got "+string(v))
+		return 0
+	}
+	if err := json.Unmarshal(v, &n); err != nil {
+		a.fail(name, "must be a number, got "+string(v))
+		return 0
+	}
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		return i
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		a.fail(name, "must be an integer, got "+n.String())
+		return 0
+	}
+	return int64(f)
+}
+
+func (a *attrReader) dur(name string, unit time.Duration) time.Duration {
+	n := a.int(name)
+	if n > math.MaxInt64/int64(unit) || n < math.MinInt64/int64(unit) {
+		a.fail(name, "out of range")
+		return 0
+	}
+	return time.Duration(n) * unit
+}
+
+func (a *attrReader) str(name string) string {
+	v, ok := a.raw(name)
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		a.fail(name, "must be a string, got "+string(v))
+	}
+	return s
+}
+
+func (a *attrReader) conns(name string) []uint64 {
+	v, ok := a.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []uint64
+	if err := json.Unmarshal(v, &out); err != nil {
+		a.fail(name, "must be an array of positive integers, got "+string(v))
+	}
+	return out
+}
+
+func (a *attrReader) closeMode(name string) CloseMode {
+	switch s := a.str(name); s {
+	case "", "fin":
+		return CloseFIN
+	case "rst":
+		return CloseRST
+	default:
+		a.fail(name, fmt.Sprintf("must be \"fin\" or \"rst\", got %q", s))
+	}
+	return CloseFIN
+}
+
+func (a *attrReader) finish() error {
+	if a.err != nil {
+		return a.err
+	}
+	var unknown []string
+	for k := range a.m {
+		if !a.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return &FieldError{Fault: a.typ, Field: "attributes." + unknown[0], Attr: unknown[0], Reason: "unknown attribute for this fault type"}
+	}
+	return nil
+}
+
+// toxicIn is the accepted input shape.
+type toxicIn struct {
+	Name       string                     `json:"name"`
+	Type       string                     `json:"type"`
+	Stream     string                     `json:"stream"`
+	Toxicity   *float64                   `json:"toxicity"`
+	Attributes map[string]json.RawMessage `json:"attributes"`
+}
+
+// ParseToxic decodes and validates one toxic. It returns the typed fault and
+// the normalised toxic (defaults filled in: name "<type>_<stream>", stream
+// "downstream", toxicity 1). Errors are *[FieldError] for bad attributes or
+// fields, or wrap [ErrUnknownFault].
+func ParseToxic(data []byte) (Fault, Toxic, error) {
+	var in toxicIn
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, Toxic{}, jsonFieldError("toxic", err)
+	}
+	return toxicFromInput(in)
+}
+
+func jsonFieldError(what string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &FieldError{Fault: what, Field: te.Field, Attr: te.Field, Reason: "must be a JSON " + te.Type.String() + ", got " + te.Value}
+	}
+	attr := "body"
+	if _, name, ok := strings.Cut(err.Error(), "unknown field "); ok {
+		attr = strings.Trim(name, `"`)
+		return &FieldError{Fault: what, Field: attr, Attr: attr, Reason: "unknown field"}
+	}
+	return &FieldError{Fault: what, Field: attr, Attr: attr, Reason: "bad JSON: " + err.Error()}
+}
+
+func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
+	if in.Type == "" {
+		return nil, Toxic{}, &FieldError{Fault: "toxic", Field: "Type", Attr: "type", Reason: "missing"}
+	}
+	stream := in.Stream
+	if stream == "" {
+		stream = "downstream"
+	}
+	dir, err := ParseDirection(stream)
+	if err != nil {
+		return nil, Toxic{}, &FieldError{Fault: in.Type, Field: "Direction", Attr: "stream", Reason: fmt.Sprintf("must be \"upstream\", \"downstream\" or \"both\", got %q", in.Stream)}
+	}
+	tox := 1.0
+	if in.Toxicity != nil {
+		tox = *in.Toxicity
+	}
+	a := &attrReader{typ: in.Type, m: in.Attributes, used: map[string]bool{}}
+	sc := Scope{
+		Conns:      a.conns("conns"),
+		After:      a.dur("after_ms", time.Millisecond),
+		AfterBytes: a.int("after_bytes"),
+		For:        a.dur("for_ms", time.Millisecond),
+	}
+	if tox != 1 {
+		sc.Toxicity = Probability(tox)
+	}
+	name := in.Name
+	if name == "" {
+		name = in.Type + "_" + stream
+	}
+	var f Fault
+	switch in.Type {
+	case "latency":
+		f = Latency{Name: name, Direction: dir, Scope: sc, Latency: a.dur("latency", time.Millisecond), Jitter: a.dur("jitter", time.Millisecond)}
+	case "bandwidth":
+		f = Bandwidth{Name: name, Direction: dir, Scope: sc, RateKBps: a.int("rate")}
+	case "slicer":
+		f = Slicer{Name: name, Direction: dir, Scope: sc, AverageSize: int(a.int("average_size")), SizeVariation: int(a.int("size_variation")), Delay: a.dur("delay", time.Microsecond)}
+	case "limit_data":
+		f = LimitData{Name: name, Direction: dir, Scope: sc, Bytes: a.int("bytes")}
+	case "timeout":
+		f = Timeout{Name: name, Direction: dir, Scope: sc, Timeout: a.dur("timeout", time.Millisecond)}
+	case "slow_close":
+		f = SlowClose{Name: name, Direction: dir, Scope: sc, Delay: a.dur("delay", time.Millisecond)}
+	case "blackhole":
+		f = Blackhole{Name: name, Direction: dir, Scope: sc}
+	case "reset_peer":
+		f = ResetPeer{Name: name, Scope: sc, Timeout: a.dur("timeout", time.Millisecond)}
+	case "slow_open":
+		f = SlowOpen{Name: name, Scope: sc, Delay: a.dur("delay", time.Millisecond)}
+	case "idle_timeout":
+		f = IdleTimeout{Name: name, Scope: sc, Idle: a.dur("idle_ms", time.Millisecond), Close: a.closeMode("close")}
+	case "max_lifetime":
+		f = MaxLifetime{Name: name, Scope: sc, Lifetime: a.dur("lifetime_ms", time.Millisecond), Close: a.closeMode("close")}
+	case "down":
+		mode := DownRefuse
+		switch s := a.str("mode"); s {
+		case "", "refuse":
+		case "fin_all":
+			mode = DownCloseAll
+		case "rst_all":
+			mode = DownResetAll
+		default:
+			a.fail("mode", fmt.Sprintf("must be \"refuse\", \"fin_all\" or \"rst_all\", got %q", s))
+		}
+		f = Down{Name: name, Scope: sc, Mode: mode}
+	default:
+		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
+	}
+	if err := a.finish(); err != nil {
+		return nil, Toxic{}, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, Toxic{}, err
+	}
+	return f, ToxicOf(f, stream), nil
+}
+
+// ToxicOf renders a fault in the control API's JSON form. stream is reported
+// for connection- and proxy-level faults (which ignore it); "" means
+// "downstream".
+func ToxicOf(f Fault, stream string) Toxic {
+	m := f.meta()
+	if m.level == levelStream {
+		stream = m.resolvedDir().String()
+	} else if stream == "" {
+		stream = "downstream"
+	}
+	attrs := map[string]any{}
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	switch f := f.(type) {
+	case Latency:
+		attrs["latency"], attrs["jitter"] = ms(f.Latency), ms(f.Jitter)
+	case Bandwidth:
+		attrs["rate"] = f.RateKBps
+	case Slicer:
+		attrs["average_size"], attrs["size_variation"], attrs["delay"] = f.AverageSize, f.SizeVariation, f.Delay.Microseconds()
+	case LimitData:
+		attrs["bytes"] = f.Bytes
+	case Timeout:
+		attrs["timeout"] = ms(f.Timeout)
+	case SlowClose:
+		attrs["delay"] = ms(f.Delay)
+	case ResetPeer:
+		attrs["timeout"] = ms(f.Timeout)
+	case SlowOpen:
+		attrs["delay"] = ms(f.Delay)
+	case IdleTimeout:
+		attrs["idle_ms"], attrs["close"] = ms(f.Idle), f.Close.String()
+	case MaxLifetime:
+		attrs["lifetime_ms"], attrs["close"] = ms(f.Lifetime), f.Close.String()
+	case Down:
+		attrs["mode"] = f.Mode.String()
+	}
+	s := m.scope
+	if len(s.Conns) > 0 {
+		attrs["conns"] = s.Conns
+	}
+	if s.After > 0 {
+		attrs["after_ms"] = ms(s.After)
+	}
+	if s.AfterBytes > 0 {
+		attrs["after_bytes"] = s.AfterBytes
+	}
+	if s.For > 0 {
+		attrs["for_ms"] = ms(s.For)
+	}
+	name := m.name
+	if name == "" {
+		name = f.Type() + "_" + stream
+	}
+	return Toxic{Name: name, Type: f.Type(), Stream: stream, Toxicity: s.toxicity(), Attributes: attrs}
+}
+
+// ParseToxics decodes a JSON array of toxics (the --faults file format).
+func ParseToxics(data []byte) ([]Fault, []Toxic, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, nil, fmt.Errorf("faultproxy: toxics: want a JSON array of toxics: %w", err)
+	}
+	var fs []Fault
+	var ts []Toxic
+	for i, r := range raws {
+		f, t, err := ParseToxic(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("toxic #%d: %w", i, err)
+		}
+		fs = append(fs, f)
+		ts = append(ts, t)
+	}
+	return fs, ts, nil
+}
