@@ -294,8 +294,8 @@ func TestBatchLen(t *testing.T) {
 		{"first over limit", []engineio.Packet{m(100), m(1)}, 10, 1},
 		{"exact fit", []engineio.Packet{m(4), m(4)}, 11, 2}, // "4xxxx␞4xxxx" = 11
 		{"one over", []engineio.Packet{m(4), m(4)}, 10, 1},
-		{"binary as base64", []engineio.Packet{m(1), b(3)}, 8, 2},  // "4x␞bAAAA" = 8
-		{"binary over", []engineio.Packet{m(1), b(4)}, 11, 1},      // "4x␞bAAAAAA==" = 12
+		{"binary as base64", []engineio.Packet{m(1), b(3)}, 8, 2},            // "4x␞bAAAA" = 8
+		{"binary over", []engineio.Packet{m(1), b(4)}, 11, 1},                // "4x␞bAAAAAA==" = 12
 		{"multibyte counts bytes", []engineio.Packet{m(1), text("€")}, 5, 1}, // "4x␞4€" = 7
 	} {
 		if got := batchLen(tc.q, engineio.V4, tc.max); got != tc.want {

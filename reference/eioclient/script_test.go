@@ -455,4 +455,3 @@ func nextEvent(t *testing.T, c *Conn) Event {
 		return Event{}
 	}
 }
-
