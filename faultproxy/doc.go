@@ -1,0 +1,85 @@
+// Package faultproxy is a deterministic, fault-injecting TCP proxy for
+// Engine.IO / Socket.IO traffic, with a Toxiproxy-compatible HTTP control API.
+//
+// # Model
+//
+// A [Proxy] listens on one address (127.0.0.1:0 by default, see [Proxy.Addr])
+// and forwards every accepted connection to one upstream address. Each
+// connection gets an ordinal (1, 2, ... in accept order) and two directions:
+// [Upstream] (client → server) and [Downstream] (server → client). With no
+// fault active the proxy forwards bytes unchanged, in order, with
+// back-pressure, and propagates half-closes (FIN) and resets (RST).
+//
+// Faults are typed values ([Latency], [Bandwidth], [Slicer], [LimitData],
+// [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
+// [IdleTimeout], [MaxLifetime], [Down]) added with [Proxy.Add], which
+// returns a [Handle] whose Remove detaches the fault. Adding and removing
+// affects connections that are already open as well as later ones. Every
+// fault carries a [Scope]: which connections it matches, when it activates
+// (after a delay, after N bytes), for how long, and with what probability
+// (Toxiproxy's "toxicity").
+//
+// # Pipeline
+//
+// Each direction of a connection is a reader goroutine that stamps chunks
+// with their read time and queues them, and a writer goroutine that runs each
+// chunk through the direction's chain of fault instances and writes what
+// comes out. The chain is an immutable slice swapped atomically on Add and
+// Remove (copy on write), so a change takes effect from the next chunk; a
+// stage blocked on a chunk (latency, blackhole, bandwidth pacing) is woken by
+// the removal or expiry of its fault and forwards the chunk without further
+// harm. Stages must not keep a chunk's bytes after they return: buffers are
+// pooled. Connection-level faults (reset_peer, idle_timeout, max_lifetime)
+// run as per-connection timer goroutines instead of stages; slow_open acts
+// before the upstream connect; down acts on the listener.
+//
+// Fault semantics that differ from Toxiproxy, deliberately: reset_peer resets
+// idle connections too and sets SO_LINGER=0 only on the connection it resets;
+// removing a timeout fault closes the connection only if data was discarded;
+// blackhole holds bytes (TCP back-pressure) instead of discarding them;
+// max_lifetime fires under constant traffic.
+//
+// # Determinism
+//
+// Every random choice (toxicity, latency jitter, slicer sizes) is drawn from a
+// stream derived by SHA-256 from (seed, connection ordinal, direction, fault
+// name), so adding a fault never changes another fault's decisions, and the
+// same seed and scenario give the same decisions. Every decision is appended
+// to a bounded decision log ([Proxy.Decisions], [Options.OnDecision], and
+// GET /siospec/proxies/{name}/decisions) with its connection, direction,
+// fault, per-stream step number and what it did. Compare logs by (Conn,
+// Direction, Fault, Step), not by time. [Proxy.Reseed] restarts ordinals so
+// a scenario can be replayed on a live proxy.
+//
+// # Control API
+//
+// [API] is an http.Handler with Toxiproxy's routes and JSON (see its doc) so
+// existing Toxiproxy clients work unchanged; [APIServer] serves it (on
+// loopback unless told otherwise). [ParseToxic] and [ToxicOf] convert between
+// [Toxic] JSON and typed faults; [FaultTypes] lists the types, attributes and
+// units. Invalid input yields a *[FieldError] naming the Go field and the JSON
+// attribute, which the API reports as HTTP 400.
+//
+// # Extension point: protocol stages (phase 2)
+//
+// Protocol-aware faults (http_reject_upgrade, http_strip_upgrade,
+// eio_drop_packet, ...) plug into the same per-direction chain. A per-link tap
+// sits in front of the chain and cuts the byte stream into protocol units
+// (HTTP/1.1 request heads and bodies; later WebSocket frames after a 101 and
+// Engine.IO packets inside polling bodies and frames, decoded with
+// protocol/engineio). A unit travels through the chain as an ordinary chunk
+// whose bytes are the unit's exact wire bytes plus a pointer to the parsed
+// unit, so byte-level stages keep working on it unchanged and unmodified
+// units are forwarded byte-for-byte. Unit-aware stages are inserted before
+// byte-level ones (a slicer must not split a head before an HTTP stage sees
+// it) and may replace a unit's bytes, drop it, or answer the client
+// themselves. The tap tags the connection with what it learns (method, path,
+// sid, transport, EIO of the first request) for matchers and reports. Bytes
+// the tap cannot parse switch it to opaque mode: they are forwarded untouched.
+//
+// # Concurrency
+//
+// All methods of [Proxy], [Handle], [API] and [APIServer] are safe for
+// concurrent use. [Proxy.Close] and [APIServer.Close] wait for every goroutine
+// they started and are idempotent.
+package faultproxy
