@@ -85,7 +85,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	p := htmlPage{
 		R:         r,
 		Verdict:   strings.ToUpper(verdictFor(r.ExitCode())),
-		Headline:  r.verdictLine(false),
+		Headline:  r.countLine(),
 		Duration:  roundDuration(r.Duration),
 		Reproduce: r.ReproduceCommand(),
 	}

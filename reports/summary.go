@@ -85,7 +85,6 @@ func (r *Report) WriteSummary(w io.Writer) error {
 
 // verdictLine is the one-line headline, with an emoji for Markdown.
 func (r *Report) verdictLine(emoji bool) string {
-	c := r.Counts
 	var head string
 	switch r.ExitCode() {
 	case ExitOK:
@@ -104,6 +103,12 @@ func (r *Report) verdictLine(emoji bool) string {
 			head = "⚠️ siospec: HARNESS ERROR"
 		}
 	}
+	return head + " — " + r.countLine()
+}
+
+// countLine is "15 specs, 3 failing, 4 non-strict, ...".
+func (r *Report) countLine() string {
+	c := r.Counts
 	parts := []string{fmt.Sprintf("%d specs", c.Total)}
 	if c.Gating > 0 {
 		parts = append(parts, fmt.Sprintf("%d failing", c.Gating))
@@ -114,9 +119,13 @@ func (r *Report) verdictLine(emoji bool) string {
 		}
 	}
 	if c.Expected > 0 {
-		parts = append(parts, fmt.Sprintf("%d expected failures", c.Expected))
+		noun := "expected failures"
+		if c.Expected == 1 {
+			noun = "expected failure"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", c.Expected, noun))
 	}
-	return head + " — " + strings.Join(parts, ", ")
+	return strings.Join(parts, ", ")
 }
 
 func writeCountTable(b *strings.Builder, what string, m map[string]map[Outcome]int, known []string) {
