@@ -1,0 +1,411 @@
+package eioserver
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/siospec/siospec/protocol/engineio"
+)
+
+// wsTransport is a WebSocket carrying one session, either as its transport
+// or as an upgrade probe. The read loop runs on the upgrade request's
+// goroutine, writes on one writer goroutine per connection. Fields marked
+// "s.mu" are guarded by the session's mutex.
+type wsTransport struct {
+	s              *Session
+	conn           *websocket.Conn
+	version        engineio.Version
+	supportsBinary bool // false with b64: binary goes out as "b..." text (EIO-URL-08)
+	deflate        bool
+	writeTimeout   time.Duration
+
+	isWritable bool              // s.mu
+	batch      []engineio.Packet // s.mu: handed over, not yet written
+	closeReq   bool              // s.mu: write a close frame after the batch
+	closing    bool              // s.mu
+
+	kick       chan struct{} // wakes the writer
+	readerDone chan struct{} // closed when the read loop ends
+	writerDone chan struct{} // closed when the writer ends
+	wbuf       []byte        // writer's reusable frame buffer
+}
+
+func (t *wsTransport) name() string   { return TransportWebSocket }
+func (t *wsTransport) writable() bool { return t.isWritable }
+func (t *wsTransport) discard()       {}
+
+func (t *wsTransport) wake() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (t *wsTransport) send(pkts []engineio.Packet) {
+	if t.closing {
+		return
+	}
+	t.isWritable = false
+	t.batch = append(t.batch, pkts...)
+	t.wake()
+}
+
+// close sends a close frame with no status after whatever was handed over
+// (Node's ws.close(): the peer sees 1005, EIO-WS-06/08). Node reports the
+// transport closed at once.
+func (t *wsTransport) close(_ bool, done func()) {
+	if t.closing {
+		return
+	}
+	t.closing = true
+	t.closeReq = true
+	t.isWritable = false
+	t.wake()
+	if done != nil {
+		done()
+	}
+	t.s.transportClosedLocked(t, ReasonTransportClose, nil)
+}
+
+// writer writes handed-over batches in order and, once asked, the close
+// frame. It runs until the close frame is written, a write fails or the
+// read loop ends.
+func (t *wsTransport) writer() {
+	defer t.s.srv.exit()
+	defer close(t.writerDone)
+	s := t.s
+	for {
+		select {
+		case <-t.kick:
+		case <-t.readerDone:
+			return
+		}
+		s.mu.Lock()
+		batch := t.batch
+		t.batch = nil
+		s.mu.Unlock()
+		if len(batch) > 0 {
+			if err := t.writeBatch(batch); err != nil {
+				s.mu.Lock()
+				if s.probe == t {
+					s.cleanupUpgradeLocked()
+				}
+				s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "write error", Err: err})
+				s.mu.Unlock()
+				s.runEvents()
+				_ = t.conn.Close()
+				return
+			}
+		}
+		s.mu.Lock()
+		if len(batch) > 0 && !t.closing {
+			t.isWritable = true
+			if s.transport == t {
+				s.flushLocked()
+			}
+		}
+		closeNow := t.closeReq && len(t.batch) == 0
+		s.mu.Unlock()
+		s.runEvents()
+		if closeNow {
+			_ = t.conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(t.writeTimeout))
+			_ = t.conn.SetReadDeadline(time.Now().Add(wsCloseGrace))
+			return
+		}
+	}
+}
+
+func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
+	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	for _, p := range batch {
+		var err error
+		binary := false
+		if p.Binary && !t.supportsBinary {
+			t.wbuf, err = encoder.AppendText(t.wbuf[:0], t.version, p)
+		} else {
+			t.wbuf, binary, err = encoder.AppendFrame(t.wbuf[:0], t.version, p)
+		}
+		if err != nil {
+			return err
+		}
+		mt := websocket.TextMessage
+		if binary {
+			mt = websocket.BinaryMessage
+		}
+		if t.deflate {
+			t.conn.EnableWriteCompression(len(t.wbuf) >= 1024)
+		}
+		if err := t.conn.WriteMessage(mt, t.wbuf); err != nil {
+			return err
+		}
+	}
+	if cap(t.wbuf) > 64<<10 {
+		t.wbuf = nil
+	}
+	return nil
+}
+
+// readLoop reads messages until the connection fails or closes, then
+// stops the writer and closes the connection.
+func (t *wsTransport) readLoop() {
+	s := t.s
+	t.conn.SetReadLimit(s.srv.opts.MaxHTTPBufferSize)
+	for {
+		mt, data, err := t.conn.ReadMessage()
+		if err == nil && mt == websocket.TextMessage && !utf8.Valid(data) {
+			// EIO-WS-11: the ws library closes with 1007.
+			_ = t.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, ""), time.Now().Add(t.writeTimeout))
+			err = &TransportError{Msg: "invalid UTF-8 sequence"}
+		}
+		if err != nil {
+			t.readFailed(err)
+			break
+		}
+		p, perr := engineio.ParseFrame(t.version, mt == websocket.BinaryMessage, data)
+		s.mu.Lock()
+		switch {
+		case s.probe == t:
+			s.onProbePacketLocked(t, p, perr)
+		case s.transport != t:
+			// Discarded or closed: ignore.
+		case perr != nil:
+			s.closeLocked(ReasonParseError, perr)
+		case p.Type == engineio.Close:
+			// Node ignores "1" on a WebSocket and relies on the ping
+			// timeout (EIO-CLOSE-03); closing at once is what the
+			// protocol asks for and the suite accepts.
+			s.closeLocked(ReasonTransportClose, nil)
+		default:
+			s.onPacketLocked(p)
+		}
+		s.mu.Unlock()
+		s.runEvents()
+	}
+	close(t.readerDone)
+	_ = t.conn.Close()
+	<-t.writerDone
+}
+
+// readFailed handles the end of the read side.
+func (t *wsTransport) readFailed(err error) {
+	s := t.s
+	reason := ReasonTransportClose
+	var terr error
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.Is(err, net.ErrClosed), errors.As(err, &ne):
+	case errors.Is(err, websocket.ErrReadLimit):
+		// EIO-LIMIT-03: gorilla has sent 1009.
+		reason, terr = ReasonTransportError, &TransportError{Msg: "message too big", Err: err}
+	default:
+		var te *TransportError
+		if errors.As(err, &te) {
+			reason, terr = ReasonTransportError, te
+		}
+	}
+	s.mu.Lock()
+	if s.probe == t {
+		s.cleanupUpgradeLocked()
+	}
+	t.closing = true
+	s.transportClosedLocked(t, reason, terr)
+	s.mu.Unlock()
+	s.runEvents()
+}
+
+// newWSTransport wraps an upgraded connection for session s and starts its
+// writer. The caller has entered the server's wait group for the writer.
+func (srv *Server) newWSTransport(s *Session, conn *websocket.Conn, q url.Values) *wsTransport {
+	b64, _ := lastValue(q, "b64")
+	t := &wsTransport{
+		s:              s,
+		conn:           conn,
+		version:        s.version,
+		supportsBinary: b64 == "",
+		deflate:        srv.opts.PerMessageDeflate,
+		writeTimeout:   srv.opts.PingInterval + srv.opts.PingTimeout,
+		isWritable:     true,
+		kick:           make(chan struct{}, 1),
+		readerDone:     make(chan struct{}),
+		writerDone:     make(chan struct{}),
+	}
+	if t.writeTimeout < time.Second {
+		t.writeTimeout = time.Second
+	}
+	return t
+}
+
+// rejectWS closes an upgraded connection that may not carry a session: a
+// close frame with no status, then wait briefly for the peer's.
+func rejectWS(conn *websocket.Conn) {
+	_ = conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(wsCloseGrace))
+	for i := 0; i < 1000; i++ {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			break
+		}
+	}
+	_ = conn.Close()
+}
+
+// serveWebSocket completes an upgrade request that passed verify: a new
+// WebSocket-only session (s nil) or a probe for an existing session.
+func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Values, s *Session, header http.Header) {
+	conn, err := srv.upgrader.Upgrade(w, r, header)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	if tr, _ := lastValue(q, "transport"); tr != TransportWebSocket {
+		rejectWS(conn) // Node: the transport does not handle upgrades
+		return
+	}
+	if s != nil {
+		srv.probe(s, conn, q)
+		return
+	}
+	v := protocolOf(q)
+	if v == engineio.V3 && !srv.opts.AllowEIO3 {
+		// EIO-WS-03: Node answers the version error after the 101, by
+		// writing a raw HTTP 400 into the upgraded socket and destroying
+		// it.
+		msg := engineio.CodeUnsupportedProtocolVersion.Message()
+		_ = conn.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = conn.UnderlyingConn().Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
+			strconv.Itoa(len(msg)) + "\r\n\r\n" + msg))
+		_ = conn.Close()
+		return
+	}
+	s = newSession(srv, v, r)
+	t := srv.newWSTransport(s, conn, q)
+	s.transport = t
+	if !srv.register(s) || !srv.enter() {
+		srv.remove(s)
+		_ = conn.Close()
+		return
+	}
+	go t.writer()
+	s.mu.Lock()
+	s.startLocked()
+	s.mu.Unlock()
+	srv.log.Debug("session open", "sid", s.id, "transport", TransportWebSocket, "eio", int(v))
+	if srv.opts.OnSession != nil {
+		srv.opts.OnSession(s)
+	}
+	s.runEvents()
+	t.readLoop()
+}
+
+// probe runs a WebSocket that asks to upgrade session s (EIO-UPG).
+func (srv *Server) probe(s *Session, conn *websocket.Conn, q url.Values) {
+	s.mu.Lock()
+	if s.state == stateClosed || s.upgrading || s.upgraded {
+		// EIO-WS-05: one WebSocket per session.
+		s.mu.Unlock()
+		rejectWS(conn)
+		return
+	}
+	if !srv.enter() {
+		s.mu.Unlock()
+		_ = conn.Close()
+		return
+	}
+	t := srv.newWSTransport(s, conn, q)
+	s.upgrading = true
+	s.probe = t
+	s.upgradeGen++
+	gen := s.upgradeGen
+	s.upgradeTimer = srv.clock.AfterFunc(srv.opts.UpgradeTimeout, func() { s.onUpgradeTimeout(gen) })
+	s.mu.Unlock()
+	go t.writer()
+	t.readLoop()
+}
+
+// onProbePacketLocked handles a packet received on the probe WebSocket.
+func (s *Session) onProbePacketLocked(t *wsTransport, p engineio.Packet, perr error) {
+	switch {
+	case perr == nil && p.Type == engineio.Ping && !p.Binary && string(p.Data) == "probe":
+		// EIO-UPG-03/04: answer 3probe, then release pending GETs with
+		// noops every 100 ms.
+		t.send([]engineio.Packet{engineio.TextPacket(engineio.Pong, "probe")})
+		if s.checkTimer != nil {
+			s.checkTimer.Stop()
+		}
+		s.armUpgradeCheckLocked(s.upgradeGen)
+	case perr == nil && p.Type == engineio.Upgrade && s.state != stateClosed:
+		// EIO-UPG-06/11/15: any upgrade packet, data or not.
+		s.cleanupUpgradeLocked()
+		old := s.transport
+		s.transport = t
+		s.upgraded = true
+		old.discard()
+		old.close(true, nil)
+		s.srv.log.Debug("session upgraded", "sid", s.id)
+		s.flushLocked()
+		if s.state == stateClosing && !s.closeAfterFlush {
+			s.closeTransportLocked()
+		}
+	default:
+		// EIO-UPG-09: anything else closes the probe; the session stays.
+		s.cleanupUpgradeLocked()
+		t.close(true, nil)
+	}
+}
+
+func (s *Session) armUpgradeCheckLocked(gen uint64) {
+	s.checkTimer = s.srv.clock.AfterFunc(upgradeCheckInterval, func() { s.onUpgradeCheck(gen) })
+}
+
+func (s *Session) onUpgradeCheck(gen uint64) {
+	if !s.srv.enter() {
+		return
+	}
+	defer s.srv.exit()
+	s.mu.Lock()
+	if gen == s.upgradeGen && s.upgrading && s.state != stateClosed {
+		if pt, ok := s.transport.(*pollingTransport); ok && pt.isWritable {
+			pt.send([]engineio.Packet{{Type: engineio.Noop}})
+		}
+		s.armUpgradeCheckLocked(gen)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Session) onUpgradeTimeout(gen uint64) {
+	if !s.srv.enter() {
+		return
+	}
+	defer s.srv.exit()
+	s.mu.Lock()
+	if gen == s.upgradeGen && s.probe != nil {
+		// EIO-UPG-10.
+		p := s.probe
+		s.cleanupUpgradeLocked()
+		p.close(true, nil)
+	}
+	s.mu.Unlock()
+	s.runEvents()
+}
+
+// cleanupUpgradeLocked ends an upgrade attempt (Node's cleanup()).
+func (s *Session) cleanupUpgradeLocked() {
+	s.upgrading = false
+	s.probe = nil
+	s.upgradeGen++
+	if s.upgradeTimer != nil {
+		s.upgradeTimer.Stop()
+		s.upgradeTimer = nil
+	}
+	if s.checkTimer != nil {
+		s.checkTimer.Stop()
+		s.checkTimer = nil
+	}
+}
