@@ -118,8 +118,9 @@ func (p Packet) Value() (any, error) {
 	return ParseJSON(p.Data)
 }
 
-// EventName returns the event name of an EVENT or BINARY_EVENT: a string, or
-// a number written in decimal. It reads only the start of the payload.
+// EventName returns the event name of an EVENT or BINARY_EVENT: the string,
+// or a number's JSON text as written on the wire. It reads only the start of
+// the payload.
 func (p Packet) EventName() (string, error) {
 	if p.Type != Event && p.Type != BinaryEvent {
 		return "", encodeErr(ErrPayload, p.Type.String()+" has no event name")

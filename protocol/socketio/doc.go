@@ -55,8 +55,14 @@
 // here the sentinel says which part is wrong (ErrEventName and
 // ErrReservedEvent also match ErrPayload). A packet with no payload at all
 // ("42", "43") is accepted, as Node accepts it (SIO-ENC-10, SIO-ACK-08).
-// Decoders accept any valid JSON, whitespace included, but unlike Node they
-// read the ack id as ASCII digits only and refuse invalid UTF-8.
+// Decoders accept any valid JSON, whitespace included. Where Node's
+// decoder is looser by accident of JavaScript's Number() they are stricter:
+// the empty packet is refused (Node reads "" and " " as CONNECT), the type,
+// attachment count and ack id are ASCII digits only (Node takes " " as 0 and
+// "1e1" as 10), invalid UTF-8 is refused, JSON may nest at most 10000
+// levels, and the classification of junk after the header (ack id,
+// namespace or JSON) is a best guess, since Node reports it all as
+// "invalid payload".
 //
 // Encoders are strict by default too: a strict [Encoder] refuses what the
 // decoder would refuse. [Encoder.AllowIllegal] turns the checks off and

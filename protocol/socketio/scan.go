@@ -241,11 +241,22 @@ func (s *scanner) str(i int) (int, bool) {
 		case c < 0x20:
 			return s.fail(i, ErrInvalidJSON, "control character in string"), esc
 		default:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return s.fail(i, ErrInvalidJSON, "invalid UTF-8 in string"), esc
+			// A run of non-ASCII bytes holds whole UTF-8 sequences
+			// only, so it can be checked in one call.
+			j := i + 1
+			for j < len(b) && b[j] >= utf8.RuneSelf {
+				j++
 			}
-			i += size
+			if !utf8.Valid(b[i:j]) {
+				for k := i; k < j; {
+					r, size := utf8.DecodeRune(b[k:j])
+					if r == utf8.RuneError && size <= 1 {
+						return s.fail(k, ErrInvalidJSON, "invalid UTF-8 in string"), esc
+					}
+					k += size
+				}
+			}
+			i = j
 		}
 	}
 }
