@@ -369,3 +369,13 @@ func ParseToxics(data []byte) ([]Fault, []Toxic, error) {
 	}
 	return fs, ts, nil
 }
+
+// Fault validates t and returns its typed fault.
+func (t Toxic) Fault() (Fault, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("faultproxy: toxic %q: %w", t.Name, err)
+	}
+	f, _, err := ParseToxic(b)
+	return f, err
+}
