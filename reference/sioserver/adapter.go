@@ -1,0 +1,263 @@
+package sioserver
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/protocol/socketio"
+)
+
+// Outgoing is one Socket.IO packet encoded once for all its recipients: a
+// broadcast builds it a single time and hands the same Frames to every
+// target session. Frames are shared and must never be modified.
+type Outgoing struct {
+	// Packet is the Socket.IO packet, kept for adapters that forward
+	// broadcasts to other nodes (they re-encode or ship Frames as they are).
+	Packet socketio.Packet
+	// Frames are the Engine.IO messages carrying Packet: its text form,
+	// then one binary message per attachment.
+	Frames []engineio.Packet
+}
+
+// BroadcastOptions selects the recipients of a broadcast.
+type BroadcastOptions struct {
+	// Rooms selects the sockets in any of these rooms; empty selects every
+	// socket of the namespace.
+	Rooms []string
+	// Except leaves out the sockets in any of these rooms.
+	Except []string
+	// Volatile lets the packet be dropped for a recipient whose transport
+	// is not writable at that moment (NODE-VOL-01).
+	Volatile bool
+	// Local restricts the broadcast to this node (a multi-node adapter
+	// must not forward it).
+	Local bool
+}
+
+// AdapterHost is the namespace side of an [Adapter]: it delivers an encoded
+// packet to a socket connected to this node.
+type AdapterHost interface {
+	// Name returns the namespace name.
+	Name() string
+	// Deliver sends out to the local socket id; unknown or disconnected
+	// ids are ignored. It never blocks on the network: the packet is
+	// queued on the socket's session.
+	Deliver(id string, out *Outgoing, volatile bool)
+}
+
+// Adapter keeps the room membership of one namespace and carries its
+// broadcasts. The in-memory default is [NewMemoryAdapter]; an adapter for a
+// multi-node deployment (Redis and the like) implements the same interface,
+// forwards Broadcast to its peers unless opts.Local is set and delivers the
+// broadcasts it receives through the AdapterHost of the namespace.
+//
+// Every method may be called from several goroutines at once and must not
+// call back into the socket that triggered it while holding its own locks.
+type Adapter interface {
+	// AddAll adds socket id to rooms (a socket always joins the room named
+	// after its own id first).
+	AddAll(id string, rooms []string)
+	// Del removes socket id from room.
+	Del(id, room string)
+	// DelAll removes socket id from every room.
+	DelAll(id string)
+	// Rooms returns the rooms socket id is in, in join order.
+	Rooms(id string) []string
+	// Sockets returns the ids of the local sockets in any of rooms, or of
+	// every local socket when rooms is empty.
+	Sockets(rooms []string) []string
+	// Broadcast delivers out to the sockets opts selects.
+	Broadcast(out *Outgoing, opts BroadcastOptions) error
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// shardCount is the number of independently locked shards of the in-memory
+// adapter's maps; broadcasts take only read locks, one shard at a time.
+const shardCount = 32
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[string]map[string]struct{}
+}
+
+type sidShard struct {
+	mu   sync.RWMutex
+	sids map[string][]string
+}
+
+// memoryAdapter is the default in-memory Adapter.
+type memoryAdapter struct {
+	host  AdapterHost
+	seed  maphash.Seed
+	rooms [shardCount]roomShard
+	sids  [shardCount]sidShard
+}
+
+// NewMemoryAdapter returns the default in-memory adapter for host: room
+// membership in sharded maps, broadcasts delivered to local sockets only.
+func NewMemoryAdapter(host AdapterHost) Adapter {
+	a := &memoryAdapter{host: host, seed: maphash.MakeSeed()}
+	for i := range a.rooms {
+		a.rooms[i].rooms = make(map[string]map[string]struct{})
+		a.sids[i].sids = make(map[string][]string)
+	}
+	return a
+}
+
+func (a *memoryAdapter) shard(key string) int {
+	return int(maphash.String(a.seed, key) % shardCount)
+}
+
+// AddAll implements Adapter. Lock order: the socket's sid shard, then room
+// shards.
+func (a *memoryAdapter) AddAll(id string, rooms []string) {
+	ss := &a.sids[a.shard(id)]
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	cur := ss.sids[id]
+	for _, r := range rooms {
+		if contains(cur, r) {
+			continue
+		}
+		cur = append(cur, r)
+		rs := &a.rooms[a.shard(r)]
+		rs.mu.Lock()
+		m := rs.rooms[r]
+		if m == nil {
+			m = make(map[string]struct{})
+			rs.rooms[r] = m
+		}
+		m[id] = struct{}{}
+		rs.mu.Unlock()
+	}
+	ss.sids[id] = cur
+}
+
+// Del implements Adapter.
+func (a *memoryAdapter) Del(id, room string) {
+	ss := &a.sids[a.shard(id)]
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	cur, ok := ss.sids[id]
+	if !ok {
+		return
+	}
+	for i, r := range cur {
+		if r == room {
+			ss.sids[id] = append(cur[:i:i], cur[i+1:]...)
+			break
+		}
+	}
+	a.delRoom(id, room)
+}
+
+func (a *memoryAdapter) delRoom(id, room string) {
+	rs := &a.rooms[a.shard(room)]
+	rs.mu.Lock()
+	if m := rs.rooms[room]; m != nil {
+		delete(m, id)
+		if len(m) == 0 {
+			delete(rs.rooms, room)
+		}
+	}
+	rs.mu.Unlock()
+}
+
+// DelAll implements Adapter.
+func (a *memoryAdapter) DelAll(id string) {
+	ss := &a.sids[a.shard(id)]
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for _, r := range ss.sids[id] {
+		a.delRoom(id, r)
+	}
+	delete(ss.sids, id)
+}
+
+// Rooms implements Adapter.
+func (a *memoryAdapter) Rooms(id string) []string {
+	ss := &a.sids[a.shard(id)]
+	ss.mu.RLock()
+	defer ss.mu.RUnlock()
+	return append([]string(nil), ss.sids[id]...)
+}
+
+// Sockets implements Adapter.
+func (a *memoryAdapter) Sockets(rooms []string) []string {
+	return a.collect(rooms, nil)
+}
+
+// collect appends to dst the ids selected by rooms (all sockets when
+// empty), without duplicates.
+func (a *memoryAdapter) collect(rooms []string, dst []string) []string {
+	if len(rooms) == 0 {
+		for i := range a.sids {
+			ss := &a.sids[i]
+			ss.mu.RLock()
+			for id := range ss.sids {
+				dst = append(dst, id)
+			}
+			ss.mu.RUnlock()
+		}
+		return dst
+	}
+	var seen map[string]struct{}
+	if len(rooms) > 1 {
+		seen = make(map[string]struct{})
+	}
+	for _, r := range rooms {
+		rs := &a.rooms[a.shard(r)]
+		rs.mu.RLock()
+		for id := range rs.rooms[r] {
+			if seen != nil {
+				if _, dup := seen[id]; dup {
+					continue
+				}
+				seen[id] = struct{}{}
+			}
+			dst = append(dst, id)
+		}
+		rs.mu.RUnlock()
+	}
+	return dst
+}
+
+var idSlicePool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
+
+// Broadcast implements Adapter: targets are collected under read locks,
+// then the shared frames are delivered with no adapter lock held.
+func (a *memoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) error {
+	bp := idSlicePool.Get().(*[]string)
+	ids := a.collect(opts.Rooms, (*bp)[:0])
+	var except map[string]struct{}
+	if len(opts.Except) > 0 {
+		except = make(map[string]struct{})
+		for _, id := range a.collect(opts.Except, nil) {
+			except[id] = struct{}{}
+		}
+	}
+	for _, id := range ids {
+		if _, skip := except[id]; skip {
+			continue
+		}
+		a.host.Deliver(id, out, opts.Volatile)
+	}
+	clear(ids)
+	*bp = ids[:0]
+	idSlicePool.Put(bp)
+	return nil
+}
+
+// Close implements Adapter.
+func (a *memoryAdapter) Close() error { return nil }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,59 @@
+// Package sioserver is siospec's reference Socket.IO server: protocol v5
+// (socket.io 3.x/4.x clients over Engine.IO v4) and, with
+// Options.AllowEIO3, protocol v4 (socket.io 2.x clients over Engine.IO v3),
+// on top of package eioserver. On the wire it behaves like Node's socket.io
+// 4.8.4 wherever a peer can tell (catalogue sections 2 and 4); in v4 mode
+// like socket.io 2.5.1.
+//
+// # Model
+//
+// A [Server] owns namespaces ([Namespace], created with [Server.Of] or on
+// demand by a [ParentNamespace] from [Server.OfFunc] / [Server.OfRegexp]).
+// Each Engine.IO session gets a client that decodes its messages with
+// protocol/socketio and routes them; each namespace the client joins gets a
+// [Socket]. Middlewares ([Namespace.Use]) vet a CONNECT and may refuse it
+// with a [ConnectError]; connection handlers ([Namespace.OnConnection]) run
+// right after the CONNECT reply. Sockets receive events ([Socket.On]) and
+// acknowledge them ([Event.Ack]); they emit events ([Socket.Emit]), ask for
+// acknowledgements ([Socket.EmitWithAck], [Socket.EmitCallback]; ack ids come
+// from one counter per namespace, as in Node, SIO-ACK-07), join rooms and
+// broadcast through a [BroadcastOperator].
+//
+// # Invalid input
+//
+// Any decode failure closes the session with "forced close"; a packet that
+// is invalid in the session's state (first packet not a CONNECT, a packet
+// for a namespace not joined, a duplicate CONNECT, a CONNECT_ERROR from the
+// client) closes it with "forced server close" (SIO-ERR-01). A session that
+// joins no namespace within Options.ConnectTimeout is closed too
+// (SIO-CONN-08). In protocol v4 mode, as in socket.io 2.x, packets for a
+// namespace not joined and a redundant CONNECT are ignored.
+//
+// # Broadcasts and adapters
+//
+// Room membership and broadcasts go through the [Adapter] of each namespace;
+// [NewMemoryAdapter] is the default and a multi-node adapter can replace it
+// (Options.NewAdapter). A broadcast is encoded once and the same Engine.IO
+// packets are queued on every target session; room maps are sharded and read
+// under per-shard read locks, so broadcasts in different rooms or namespaces
+// do not contend.
+//
+// # Connection state recovery
+//
+// With Options.ConnectionStateRecovery, the CONNECT reply carries a private
+// "pid"; every non-volatile event without ack id gets an offset appended as
+// its last argument and is logged per namespace; a session that ends for a
+// recoverable reason is kept for MaxDisconnectionDuration, and a CONNECT
+// carrying its pid and last offset restores its id, rooms and data and
+// replays the missed events before the CONNECT reply (NODE-CSR-01..06).
+//
+// # Concurrency
+//
+// No goroutine is started per message: packets are handled on the engine
+// session's transport goroutine, serially and in order; event handlers run
+// there too and must not block on their own session. Emits never block: they
+// queue packets on the session's bounded send queue (eioserver
+// Options.SendQueueLimit); a client whose queue overflows is disconnected
+// with [ReasonSendQueueFull]. All exported methods are safe for concurrent
+// use. [Server.Close] waits for every goroutine the server started.
+package sioserver
