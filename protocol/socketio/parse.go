@@ -91,6 +91,7 @@ func (p *parser) value(i int) (any, int) {
 func (p *parser) object(i int) (any, int) {
 	b := p.b
 	obj := Object{}
+	var index map[string]int // built once the object grows, to keep Set linear
 	i = skipWSb(b, i+1)
 	if b[i] == '}' {
 		return p.finishObject(obj), i + 1
@@ -102,7 +103,28 @@ func (p *parser) object(i int) (any, int) {
 		i = skipWSb(b, i+1) // ':'
 		var v any
 		v, i = p.value(i)
-		obj.Set(key, v)
+		switch {
+		case index != nil:
+			if at, ok := index[key]; ok {
+				obj[at].Value = v
+			} else {
+				index[key] = len(obj)
+				obj = append(obj, Member{Key: key, Value: v})
+			}
+		case len(obj) >= 16:
+			index = make(map[string]int, 2*len(obj))
+			for at, m := range obj {
+				index[m.Key] = at
+			}
+			if at, ok := index[key]; ok {
+				obj[at].Value = v
+			} else {
+				index[key] = len(obj)
+				obj = append(obj, Member{Key: key, Value: v})
+			}
+		default:
+			obj.Set(key, v)
+		}
 		i = skipWSb(b, i)
 		if b[i] == '}' {
 			return p.finishObject(obj), i + 1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"strconv"
 	"testing"
 )
 
@@ -169,5 +170,23 @@ func TestParseJSON(t *testing.T) {
 	o.Delete("a")
 	if got := o.Keys(); len(got) != 3 || got[1] != "b2" || got[2] != "c" {
 		t.Errorf("Set/Delete: %v", got)
+	}
+}
+
+// TestParseJSONLargeObject covers the indexed path for objects with many
+// keys, duplicates included.
+func TestParseJSONLargeObject(t *testing.T) {
+	src := []byte(`{`)
+	for i := 0; i < 40; i++ {
+		src = append(src, `"k`+strconv.Itoa(i)+`":`+strconv.Itoa(i)+`,`...)
+	}
+	src = append(src, `"k3":"dup","k17":"dup2","last":true}`...)
+	v, err := ParseJSON(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := v.(Object)
+	if len(o) != 41 || o[3].Value != "dup" || o[17].Value != "dup2" || o[40].Key != "last" {
+		t.Errorf("got %d members: %v %v %v", len(o), o[3], o[17], o[40])
 	}
 }
