@@ -54,7 +54,14 @@ func parseText(v Version, b []byte, off int) (Packet, error) {
 // non-zero bits in the last character. It returns the decoded bytes, or the
 // index of the first offending input byte.
 func decodeBase64(s []byte) ([]byte, int) {
-	if i := bytes.IndexAny(s, "\r\n"); i >= 0 {
+	// Two IndexByte calls are vectorised; IndexAny is not.
+	if i := bytes.IndexByte(s, '\n'); i >= 0 {
+		if j := bytes.IndexByte(s[:i], '\r'); j >= 0 {
+			return nil, j
+		}
+		return nil, i
+	}
+	if i := bytes.IndexByte(s, '\r'); i >= 0 {
 		return nil, i
 	}
 	enc := strictStd
@@ -191,6 +198,10 @@ func parseDecimal(b []byte) (int, bool) {
 // units of b from start, and false if b ends first or the walk would end in
 // the middle of a surrogate pair.
 func advanceUTF16(b []byte, start, units int) (int, bool) {
+	// Fast path: the record is ASCII, so units are bytes.
+	if units <= len(b)-start && isASCII(b[start:start+units]) {
+		return start + units, true
+	}
 	i := start
 	for units > 0 {
 		if i >= len(b) {

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -116,8 +117,10 @@ func (p Packet) Equal(q Packet) bool {
 // counts string length. Invalid UTF-8 bytes count as one unit each, as the
 // replacement character they decode to.
 func utf16Len(b []byte) int {
-	n := 0
-	for i := 0; i < len(b); {
+	// Skip the ASCII prefix eight bytes at a time.
+	i := asciiPrefix(b)
+	n := i
+	for i < len(b) {
 		c := b[i]
 		if c < utf8.RuneSelf {
 			n++
@@ -133,4 +136,27 @@ func utf16Len(b []byte) int {
 		}
 	}
 	return n
+}
+
+// asciiPrefix returns the length of the longest prefix of b that is ASCII,
+// rounded down to a multiple of eight.
+func asciiPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// isASCII reports whether every byte of b is below 0x80.
+func isASCII(b []byte) bool {
+	i := asciiPrefix(b)
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
