@@ -9,7 +9,8 @@ import (
 
 // ParseText decodes the text form of one packet (protocol v): a type digit
 // followed by data, or "b" + base64 for a binary message (v4) or "b" + type
-// digit + base64 (v3). The Data of a text packet aliases b.
+// digit + base64 (v3; only a message may be binary, ErrBinaryNotMessage
+// otherwise). The Data of a text packet aliases b.
 func ParseText(v Version, b []byte) (Packet, error) {
 	return parseText(v, b, 0)
 }
@@ -88,8 +89,9 @@ var (
 // ParseFrame decodes the content of one WebSocket message received in a
 // session of protocol v; binary tells whether it came in a binary frame. In
 // v4 a binary frame is a binary message (EIO-BIN-03); in v3 its first byte
-// is the packet type (EIO3-07). A text frame is one packet's text form, and
-// Node also accepts "b" + base64 there (EIO-BIN-04).
+// is the packet type and must be 0x04, message (EIO3-07). A text frame is
+// one packet's text form, and Node also accepts "b" + base64 there
+// (EIO-BIN-04). A binary frame's Data aliases b.
 func ParseFrame(v Version, binary bool, b []byte) (Packet, error) {
 	if !binary {
 		return parseText(v, b, 0)
@@ -228,8 +230,10 @@ func advanceUTF16(b []byte, start, units int) (int, bool) {
 }
 
 // ParseBinaryPayloadV3 decodes a v3 XHR2 binary payload (EIO3-05), calling
-// fn for each packet. A marker other than 0 or 1, a length digit above 9, a
-// missing 0xFF, or a length past the end is an error.
+// fn for each packet. A marker other than 0 or 1, a length digit above 9,
+// more than nine digits, a missing 0xFF, a length past the end, an empty
+// packet, a binary packet whose type byte is not 0x04, or an empty payload
+// is an error. Text and binary Data alias b.
 func ParseBinaryPayloadV3(b []byte, fn func(Packet) error) error {
 	if len(b) == 0 {
 		return decodeErr(0, ErrEmptyPayload, "empty payload")
