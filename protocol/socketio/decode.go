@@ -16,9 +16,9 @@ type Decoder struct {
 	// header. Zero means DefaultMaxAttachments (10); a negative value
 	// removes the limit.
 	MaxAttachments int
-	// AllowZeroAttachments accepts a binary header with count 0 ("50-[...]").
-	// socket.io-parser 4.2.7 rejects it (Errata 3), older parsers and
-	// protocol v4 peers accept it; V4 decoders always accept it.
+	// AllowZeroAttachments accepts a binary header with count 0 ("50-[...]"),
+	// as socket.io-parser releases before the 2025 security fixes did.
+	// socket.io-parser 4.2.7 and 3.4.5 reject it (Errata 3).
 	AllowZeroAttachments bool
 	// MaxSize is the largest text packet accepted, in bytes. Zero means no
 	// limit (Engine.IO's maxPayload normally bounds packets first).
@@ -118,7 +118,7 @@ func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
 		if !ok || n > uint64(max) {
 			return p, decodeErr(start, ErrTooManyAttachments, string(b[start:i])+" attachments, limit "+strconv.Itoa(max))
 		}
-		if n == 0 && v == V5 && !d.AllowZeroAttachments {
+		if n == 0 && !d.AllowZeroAttachments {
 			return p, decodeErr(start, ErrAttachments, "attachment count 0")
 		}
 		p.Attachments = int(n)
@@ -201,12 +201,15 @@ func checkPayload(v Version, t PacketType, data []byte, base, nAttach int) *Deco
 		return s.err
 	}
 	got := kindName(s.kind)
+	// socket.io-parser 3.4.5 (v4) tests typeof payload === "object", which
+	// also holds for arrays and null.
+	jsObject := s.kind == kindObject || s.kind == kindArray || s.kind == kindNull
 	switch t {
 	case Connect:
-		if v == V4 {
-			return decodeErr(base, ErrPayload, "a v4 CONNECT carries no payload (credentials go in the namespace query)")
+		if v == V4 && !jsObject {
+			return decodeErr(base, ErrPayload, "v4 CONNECT payload must be an object, array or null, got "+got)
 		}
-		if s.kind != kindObject {
+		if v == V5 && s.kind != kindObject {
 			return decodeErr(base, ErrPayload, "CONNECT payload must be an object, got "+got)
 		}
 	case Disconnect:
@@ -238,6 +241,9 @@ func checkPayload(v Version, t PacketType, data []byte, base, nAttach int) *Deco
 			return decodeErr(base, ErrPayload, t.String()+" payload must be an array, got "+got)
 		}
 	case ConnectError:
+		if v == V4 && !jsObject && s.kind != kindString {
+			return decodeErr(base, ErrPayload, "v4 ERROR payload must be a string, object, array or null, got "+got)
+		}
 		if v == V5 && s.kind != kindObject && s.kind != kindString {
 			return decodeErr(base, ErrPayload, "CONNECT_ERROR payload must be an object or a string, got "+got)
 		}

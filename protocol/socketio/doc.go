@@ -43,7 +43,7 @@
 //
 // # Strictness
 //
-// Decoders are strict the way socket.io-parser 4.2.7's decoder is, and
+// Decoders are strict the way socket.io-parser 4.2.7 (v5) and 3.4.5 (v4) are, and
 // every rejection is a *[DecodeError] with a byte offset and a sentinel for
 // errors.Is: empty packet, unknown type, malformed or zero attachment count,
 // too many attachments (limit [Decoder.MaxAttachments], default 10),
@@ -58,8 +58,10 @@
 // Decoders accept any valid JSON, whitespace included. Where Node's
 // decoder is looser by accident of JavaScript's Number() they are stricter:
 // the empty packet is refused (Node reads "" and " " as CONNECT), the type,
-// attachment count and ack id are ASCII digits only (Node takes " " as 0 and
-// "1e1" as 10), invalid UTF-8 is refused, JSON may nest at most 10000
+// attachment count and ack id are ASCII digits only (Node's Number() takes
+// " " as 0, "1." as 1 and "1e1" as 10, so Node reads "2 [\"m\"]" as ack id 0
+// where this package reads JSON whitespace), ack ids above 2^53-1 and
+// fractional placeholder nums are refused, invalid UTF-8 is refused, JSON may nest at most 10000
 // levels, and the classification of junk after the header (ack id,
 // namespace or JSON) is a best guess, since Node reports it all as
 // "invalid payload".
@@ -82,14 +84,17 @@
 // payload is an optional auth object; the server answers CONNECT
 // {"sid":"..."} ([Packet.SID]) or CONNECT_ERROR {"message":...,"data":...}.
 //
-// V4 differences: the server joins the client to "/" on its own right after
-// the Engine.IO handshake (SIO4-02) and a client CONNECT for "/" is
+// V4 differences (checked against socket.io-parser 3.4.5, the parser of
+// socket.io 2.5.1): the server joins the client to "/" on its own right
+// after the Engine.IO handshake (SIO4-02) and a client CONNECT for "/" is
 // optional; CONNECT has no payload, credentials ride in a query after the
 // namespace ("40/admin?token=abc,"), which a V4 decoder splits into
-// [Packet.Query] and a V4 encoder writes from it; the CONNECT reply has no
-// sid; type 4 is called ERROR ([PacketType.Name]) and its payload is any
-// JSON, usually a string ("44/admin,\"Not authorized\""); event names are not
-// checked against the reserved list; a zero attachment count is accepted.
+// [Packet.Query] and a V4 encoder writes from it (the parser itself still
+// accepts a CONNECT payload whose typeof is "object": object, array or
+// null); the CONNECT reply has no sid; type 4 is called ERROR
+// ([PacketType.Name]) and its payload is usually a string
+// ("44/admin,\"Not authorized\"") but may be an object, array or null; event
+// names are not checked against the reserved list.
 //
 // # Memory and ownership
 //

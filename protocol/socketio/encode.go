@@ -131,7 +131,7 @@ func (e Encoder) Check(p Packet) error {
 	if p.Type.IsBinary() {
 		max := Decoder{MaxAttachments: e.MaxAttachments}.maxAttachments()
 		switch {
-		case p.Attachments < 0 || (p.Attachments == 0 && v == V5):
+		case p.Attachments < 1:
 			return encodeErr(ErrAttachments, "attachment count "+strconv.Itoa(p.Attachments))
 		case p.Attachments > max:
 			return encodeErr(ErrTooManyAttachments, strconv.Itoa(p.Attachments)+" attachments, limit "+strconv.Itoa(max))
