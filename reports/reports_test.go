@@ -603,3 +603,38 @@ func TestSummaryEscapes(t *testing.T) {
 		t.Errorf("summary line:\n%s", s)
 	}
 }
+
+// TestRealGinkgoJSON reads a report written by Ginkgo itself (see
+// testdata/README.md), so a Ginkgo upgrade that changes what lands in
+// types.Report shows up here.
+func TestRealGinkgoJSON(t *testing.T) {
+	rs, err := ReadGinkgoJSON(filepath.Join("testdata", "ginkgo-v2.34-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := FromGinkgoReports(rs, Meta{Seed: 1})
+	checkOutcomes(t, r, map[string]want{
+		"EIO-HS-01": {outcome: Pass},
+		"EIO-HS-02": {outcome: Fail},
+		"EIO-HS-03": {outcome: Unsupported, reason: "no webtransport"},
+		"EIO-HS-04": {outcome: HarnessError, reason: "proxy down"},
+		"EIO-HS-05": {outcome: Skipped, reason: "not run (filtered out or suite stopped early)"},
+		"EIO-HS-06": {outcome: NonStrict, reason: "NODE not met"},
+		"EIO-HS-07": {outcome: HarnessError, reason: "the harness panicked"},
+		"EIO-HS-08": {outcome: Skipped, reason: "pending"},
+	})
+	s := specByID(t, r, "EIO-HS-02")
+	if s.Expected != "five keys" || s.Observed != "six keys" || len(s.Transcript) != 1 ||
+		string(s.Transcript[0].Data) != "GET / HTTP/1.1\r\n" || s.Transcript[0].Summary != "GET /" {
+		t.Errorf("EIO-HS-02 entries: expected=%q observed=%q transcript=%+v", s.Expected, s.Observed, s.Transcript)
+	}
+	if s.Proto != "EIO4" || s.Area != "handshake" || s.Transport != "polling" || s.Level != "MUST" || s.Role != "server" {
+		t.Errorf("EIO-HS-02 labels: %+v", s)
+	}
+	if s.Failure == nil || !strings.Contains(s.Failure.Message, "Expected") || !strings.HasSuffix(s.Failure.Location, "probe_test.go:27") {
+		t.Errorf("EIO-HS-02 failure: %+v", s.Failure)
+	}
+	if r.ExitCode() != ExitHarnessError {
+		t.Errorf("ExitCode = %d, want 2", r.ExitCode())
+	}
+}
