@@ -180,19 +180,7 @@ func reassembleAll(d Decoder, parts []nodePart) ([]Packet, int, error) {
 	return out, -1, nil
 }
 
-func samePacket(a, b Packet) bool {
-	if a.Type != b.Type || a.Namespace() != b.Namespace() || a.Query != b.Query ||
-		a.HasID != b.HasID || a.ID != b.ID || !bytes.Equal(a.Data, b.Data) ||
-		(a.Data == nil) != (b.Data == nil) || a.Attachments != b.Attachments || len(a.Binary) != len(b.Binary) {
-		return false
-	}
-	for i := range a.Binary {
-		if !bytes.Equal(a.Binary[i], b.Binary[i]) {
-			return false
-		}
-	}
-	return true
-}
+func samePacket(a, b Packet) bool { return a.Equal(b) }
 
 // nodeSentinels maps socket.io-parser's error messages to the sentinels our
 // decoder may report for the same input.

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -139,6 +140,48 @@ func (p Packet) Namespace() string {
 // type, or Binary holds Attachments slices.
 func (p Packet) Complete() bool {
 	return !p.Type.IsBinary() || len(p.Binary) == p.Attachments
+}
+
+// Equal reports whether p and q are the same packet: same type, namespace
+// ("" and "/" are equal), query, ack id, payload bytes (nil and empty
+// differ), attachment count and attachments (nil and empty are equal). Raw
+// is ignored.
+func (p Packet) Equal(q Packet) bool {
+	if p.Type != q.Type || p.Namespace() != q.Namespace() || p.Query != q.Query ||
+		p.HasID != q.HasID || (p.HasID && p.ID != q.ID) ||
+		(p.Data == nil) != (q.Data == nil) || !bytes.Equal(p.Data, q.Data) ||
+		p.Attachments != q.Attachments || len(p.Binary) != len(q.Binary) {
+		return false
+	}
+	for i := range p.Binary {
+		if !bytes.Equal(p.Binary[i], q.Binary[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Clone returns a copy of p that shares no memory with it, for keeping a
+// decoded packet beyond the life of the decoder's input.
+func (p Packet) Clone() Packet {
+	if p.Data != nil {
+		p.Data = bytes.Clone(p.Data)
+	}
+	if p.Binary != nil {
+		bins := make([][]byte, len(p.Binary))
+		for i, b := range p.Binary {
+			bins[i] = bytes.Clone(b)
+			if bins[i] == nil && b != nil {
+				bins[i] = []byte{}
+			}
+		}
+		p.Binary = bins
+	}
+	if p.Raw != nil {
+		r := *p.Raw
+		p.Raw = &r
+	}
+	return p
 }
 
 // WithID returns a copy of p carrying ack id id.

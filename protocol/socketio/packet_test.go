@@ -260,3 +260,32 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Errorf("AppendPacket: %v allocs", n)
 	}
 }
+
+func TestPacketEqualClone(t *testing.T) {
+	in := []byte(`51-/a,3["m",{"_placeholder":true,"num":0}]`)
+	var r Reassembler
+	r.AddText(in)
+	att := []byte{1, 2}
+	p, _, _ := r.AddBinary(att)
+	c := p.Clone()
+	if !c.Equal(p) || !p.Equal(c) {
+		t.Fatal("clone differs")
+	}
+	in[len(in)-2] = 'X'
+	att[0] = 9
+	if c.Equal(p) {
+		t.Fatal("clone shares memory with the input")
+	}
+	base := Packet{Type: Event, Data: []byte(`["x"]`)}
+	for name, q := range map[string]Packet{
+		"type": {Type: Ack, Data: []byte(`["x"]`)}, "nsp": {Type: Event, Nsp: "/b", Data: []byte(`["x"]`)},
+		"id": base.WithID(0), "data": {Type: Event, Data: []byte(`["y"]`)}, "no data": {Type: Event},
+	} {
+		if base.Equal(q) {
+			t.Errorf("%s: equal", name)
+		}
+	}
+	if !base.Equal(Packet{Type: Event, Nsp: "/", Data: []byte(`["x"]`)}) {
+		t.Error(`"" and "/" differ`)
+	}
+}
