@@ -14,6 +14,16 @@
 //     table and, for every failure, the expectation, the observation and the
 //     decoded wire transcript.
 //
+// # What specs provide
+//
+// Specs label themselves (req:ID, level:L, proto:P, transport:T, area:A,
+// role:R, fault:NAME) and add string report entries: [EntryExpected],
+// [EntryObserved], [EntryBudget], [EntryMeasured] and [EntryTranscript], the
+// last holding [EncodeTranscript] of the spec's []TranscriptEvent (raw bytes
+// capped with [CapData]). A spec that lacks an optional feature of the target
+// calls Skip with [UnsupportedPrefix]; a failure of siospec itself starts its
+// message with [HarnessErrorPrefix].
+//
 // [Compare] diffs two reports (newly failing, newly passing, changed
 // outcomes) so that CI can gate on "no new failures".
 //

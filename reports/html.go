@@ -97,7 +97,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	for _, k := range sortedKeys(r.Target.Preflight, nil) {
 		p.Preflight = append(p.Preflight, [2]string{k, r.Target.Preflight[k]})
 	}
-	for _, o := range Outcomes {
+	for _, o := range Outcomes() {
 		if n := r.Counts.ByOutcome[o]; n > 0 {
 			p.OutcomeChips = append(p.OutcomeChips, chip{o, n})
 		}
@@ -122,7 +122,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 	}
 	p.Areas = nonEmptyKeys(areas, nil)
-	p.Levels = nonEmptyKeys(levels, Levels)
+	p.Levels = nonEmptyKeys(levels, Levels())
 	p.Protos = nonEmptyKeys(protos, nil)
 	if err := t.Execute(w, p); err != nil {
 		return fmt.Errorf("render html: %w", err)

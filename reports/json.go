@@ -90,7 +90,7 @@ func Decode(rd io.Reader) (*Report, error) {
 }
 
 func knownOutcome(o Outcome) bool {
-	for _, k := range Outcomes {
+	for _, k := range Outcomes() {
 		if o == k {
 			return true
 		}

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 )
@@ -34,11 +35,13 @@ const (
 	HarnessError Outcome = "harness-error"
 )
 
-// Outcomes lists every outcome in display order.
-var Outcomes = []Outcome{Fail, HarnessError, NonStrict, Unsupported, Skipped, Pass}
+// Outcomes returns every outcome in display order.
+func Outcomes() []Outcome {
+	return []Outcome{Fail, HarnessError, NonStrict, Unsupported, Skipped, Pass}
+}
 
-// Levels lists the requirement levels in display order.
-var Levels = []string{"MUST", "SHOULD", "NODE", "MAY", "EDGE"}
+// Levels returns the requirement levels in display order.
+func Levels() []string { return []string{"MUST", "SHOULD", "NODE", "MAY", "EDGE"} }
 
 // Exit codes of siospec runs. ExitPreflight and ExitUsage are decided by the
 // CLI; [Report.ExitCode] returns only the first three.
@@ -254,12 +257,12 @@ func (r *Report) finish() {
 		return a.Name < b.Name
 	})
 	c := Counts{
-		ByOutcome: make(map[Outcome]int, len(Outcomes)),
+		ByOutcome: make(map[Outcome]int, len(Outcomes())),
 		ByLevel:   map[string]map[Outcome]int{},
 		ByArea:    map[string]map[Outcome]int{},
 		ByProto:   map[string]map[Outcome]int{},
 	}
-	for _, o := range Outcomes {
+	for _, o := range Outcomes() {
 		c.ByOutcome[o] = 0
 	}
 	bump := func(m map[string]map[Outcome]int, k string, o Outcome) {
@@ -322,4 +325,35 @@ func sortedKeys[V any](m map[string]V, known []string) []string {
 	}
 	sort.Strings(rest)
 	return append(out, rest...)
+}
+
+// MaxEventData caps TranscriptEvent.Data: recorders keep at most this many
+// bytes of one event and set Truncated.
+const MaxEventData = 64 << 10
+
+// CapData returns b cut to [MaxEventData] bytes (a copy, so the caller may
+// reuse b) and whether it was cut.
+func CapData(b []byte) (data []byte, truncated bool) {
+	if len(b) > MaxEventData {
+		return append([]byte(nil), b[:MaxEventData]...), true
+	}
+	if len(b) == 0 {
+		return nil, false
+	}
+	return append([]byte(nil), b...), false
+}
+
+// EncodeTranscript returns the value specs pass to AddReportEntry under
+// "siospec.transcript": the JSON array of evs as a string ("[]" for none).
+func EncodeTranscript(evs []TranscriptEvent) string {
+	if len(evs) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(evs)
+	if err != nil {
+		// A TranscriptEvent has only strings, integers, bools and bytes;
+		// encoding cannot fail.
+		return "[]"
+	}
+	return string(b)
 }

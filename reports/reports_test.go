@@ -638,3 +638,27 @@ func TestRealGinkgoJSON(t *testing.T) {
 		t.Errorf("ExitCode = %d, want 2", r.ExitCode())
 	}
 }
+
+func TestTranscriptHelpers(t *testing.T) {
+	big := bytes.Repeat([]byte{'x'}, MaxEventData+5)
+	d, cut := CapData(big)
+	if len(d) != MaxEventData || !cut {
+		t.Errorf("CapData(big) = %d bytes, cut=%v", len(d), cut)
+	}
+	small := []byte("42[\"hi\"]")
+	d, cut = CapData(small)
+	small[0] = '9'
+	if string(d) != "42[\"hi\"]" || cut {
+		t.Errorf("CapData(small) = %q %v (must copy)", d, cut)
+	}
+	if d, cut := CapData(nil); d != nil || cut {
+		t.Error("CapData(nil)")
+	}
+	if EncodeTranscript(nil) != "[]" {
+		t.Error("EncodeTranscript(nil)")
+	}
+	var back []TranscriptEvent
+	if err := json.Unmarshal([]byte(EncodeTranscript(heartbeatTranscript)), &back); err != nil || !reflect.DeepEqual(back, heartbeatTranscript) {
+		t.Errorf("EncodeTranscript round trip: %v %+v", err, back)
+	}
+}

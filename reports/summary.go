@@ -37,7 +37,7 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	}
 
 	b.WriteString("### Results by level\n\n")
-	writeCountTable(&b, "level", r.Counts.ByLevel, Levels)
+	writeCountTable(&b, "level", r.Counts.ByLevel, Levels())
 	b.WriteString("\n### Results by area\n\n")
 	writeCountTable(&b, "area", r.Counts.ByArea, nil)
 
@@ -134,11 +134,11 @@ func writeCountTable(b *strings.Builder, what string, m map[string]map[Outcome]i
 		return
 	}
 	fmt.Fprintf(b, "| %s | total |", what)
-	for _, o := range Outcomes {
+	for _, o := range Outcomes() {
 		fmt.Fprintf(b, " %s |", o)
 	}
 	b.WriteString("\n|---|---:|")
-	for range Outcomes {
+	for range Outcomes() {
 		b.WriteString("---:|")
 	}
 	b.WriteString("\n")
@@ -148,7 +148,7 @@ func writeCountTable(b *strings.Builder, what string, m map[string]map[Outcome]i
 			total += n
 		}
 		fmt.Fprintf(b, "| %s | %d |", mdText(k), total)
-		for _, o := range Outcomes {
+		for _, o := range Outcomes() {
 			if n := m[k][o]; n > 0 {
 				fmt.Fprintf(b, " %d |", n)
 			} else {
