@@ -42,7 +42,7 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 // depth-first order of appearance (SIO-BIN-01). The slices in binary are
 // the caller's own []byte values, not copies.
 func Deconstruct(v any) (data []byte, binary [][]byte, err error) {
-	e := valueEncoder{mode: binPlaceholder}
+	e := valueEncoder{buf: make([]byte, 0, 128), mode: binPlaceholder}
 	if err := e.encode(v); err != nil {
 		return nil, nil, err
 	}
