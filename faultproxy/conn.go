@@ -18,6 +18,7 @@ type chunk struct {
 	data []byte
 	at   time.Time
 	buf  *[]byte // pooled buffer behind data, owned by the link's writer
+	u    *unit   // parsed protocol unit whose wire bytes are data, if any
 }
 
 // emitFunc passes a chunk to the rest of the pipeline.
@@ -45,6 +46,7 @@ type conn struct {
 	closed bool
 	insts  map[*entry][]*instance
 	links  [2]*link // [0] upstream, [1] downstream
+	info   ConnInfo
 }
 
 // link is one direction of a connection: reader → queue → pipeline → writer.
@@ -53,11 +55,13 @@ type link struct {
 	dir   Direction
 	chain atomic.Pointer[[]*instance]
 	q     chan chunk
-	rerr  error // read error, valid after q is closed
+	tap   *httpTap // protocol tap (upstream only), nil when not parsing
+	rerr  error    // read error, valid after q is closed
 }
 
-func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64) *conn {
+func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64, tap bool) *conn {
 	c := &conn{p: p, ord: ord, seed: seed, client: client, opened: time.Now(), insts: make(map[*entry][]*instance)}
+	c.info = ConnInfo{Ordinal: ord, Opened: c.opened, Client: client.RemoteAddr().String()}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
 	c.lastRead.Store(c.opened.UnixNano())
 	for i, d := range []Direction{Upstream, Downstream} {
@@ -65,6 +69,9 @@ func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64) *conn {
 		empty := []*instance{}
 		l.chain.Store(&empty)
 		c.links[i] = l
+	}
+	if tap {
+		c.links[0].tap = &httpTap{c: c}
 	}
 	return c
 }
@@ -142,12 +149,21 @@ func (c *conn) detach(e *entry) {
 	}
 }
 
-// push appends in to the chain (copy on write; c.mu held).
+// push adds in to the chain (copy on write; c.mu held): protocol-unit
+// stages after the existing unit stages, byte stages at the end.
 func (l *link) push(in *instance) {
 	old := *l.chain.Load()
-	nc := make([]*instance, len(old), len(old)+1)
-	copy(nc, old)
+	at := len(old)
+	if in.e.m.level == levelUnit {
+		at = 0
+		for at < len(old) && old[at].e.m.level == levelUnit {
+			at++
+		}
+	}
+	nc := make([]*instance, 0, len(old)+1)
+	nc = append(nc, old[:at]...)
 	nc = append(nc, in)
+	nc = append(nc, old[at:]...)
 	l.chain.Store(&nc)
 }
 
@@ -291,7 +307,12 @@ func (l *link) write(dst *net.TCPConn) {
 				return
 			}
 			chain := *l.chain.Load()
-			err := l.run(dst, chain, ck)
+			var err error
+			if l.tap != nil {
+				err = l.tap.feed(ck, func(out chunk) error { return l.run(dst, chain, out) })
+			} else {
+				err = l.run(dst, chain, ck)
+			}
 			c.p.bufs.Put(ck.buf)
 			if err != nil {
 				if !errors.Is(err, errAborted) {
@@ -321,6 +342,15 @@ func (l *link) finish(dst *net.TCPConn) {
 	if !errors.Is(l.rerr, io.EOF) {
 		c.abort(closeModeFor(l.rerr))
 		return
+	}
+	if l.tap != nil {
+		chain := *l.chain.Load()
+		if err := l.tap.flush(func(out chunk) error { return l.run(dst, chain, out) }); err != nil {
+			if !errors.Is(err, errAborted) {
+				c.abort(closeModeFor(err))
+			}
+			return
+		}
 	}
 	for _, in := range *l.chain.Load() {
 		if err := in.onEOF(); err != nil {

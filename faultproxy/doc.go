@@ -12,7 +12,8 @@
 //
 // Faults are typed values ([Latency], [Bandwidth], [Slicer], [LimitData],
 // [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
-// [IdleTimeout], [MaxLifetime], [Down]) added with [Proxy.Add], which
+// [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
+// [HTTPStripUpgrade]) added with [Proxy.Add], which
 // returns a [Handle] whose Remove detaches the fault. Adding and removing
 // affects connections that are already open as well as later ones. Every
 // fault carries a [Scope]: which connections it matches, when it activates
@@ -60,7 +61,13 @@
 // units. Invalid input yields a *[FieldError] naming the Go field and the JSON
 // attribute, which the API reports as HTTP 400.
 //
-// # Extension point: protocol stages (phase 2)
+// # Extension point: protocol stages
+//
+// Implemented so far: the HTTP/1.1 request tap on the upstream direction
+// ([Options.Tap], [Proxy.Conns]) and the faults [HTTPRejectUpgrade] and
+// [HTTPStripUpgrade]. Planned: WebSocket frame and Engine.IO packet units,
+// matchers on the tags (sid, transport, nth polling GET, probe), and faults
+// such as eio_drop_packet.
 //
 // Protocol-aware faults (http_reject_upgrade, http_strip_upgrade,
 // eio_drop_packet, ...) plug into the same per-direction chain. A per-link tap

@@ -170,7 +170,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 
 // Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
-// [IdleTimeout], [MaxLifetime] or [Down]. The set is closed; values are
+// [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade] or
+// [HTTPStripUpgrade]. The set is closed; values are
 // immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API
@@ -188,6 +189,7 @@ const (
 	levelStream level = iota // per direction, sees chunks
 	levelConn                // per connection, runs timers
 	levelProxy               // per proxy (listener)
+	levelUnit                // upstream, sees parsed protocol units (runs first)
 )
 
 type faultMeta struct {
@@ -199,7 +201,10 @@ type faultMeta struct {
 
 // resolvedDir returns the direction after applying the default.
 func (m faultMeta) resolvedDir() Direction {
-	if m.level != levelStream {
+	switch m.level {
+	case levelUnit:
+		return Upstream
+	case levelConn, levelProxy:
 		return Both
 	}
 	if m.dir == DirDefault {

@@ -82,6 +82,10 @@ func newBehaviour(f Fault) behaviour {
 		return &idleB{f: f}
 	case MaxLifetime:
 		return &lifetimeB{f: f}
+	case HTTPRejectUpgrade:
+		return &rejectB{f: f}
+	case HTTPStripUpgrade:
+		return &stripB{}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }

@@ -33,6 +33,12 @@ type Options struct {
 	DecisionLogSize int
 	// ChunkSize is the read buffer size per direction, in bytes. Default 32768.
 	ChunkSize int
+	// Tap makes every connection parse its upstream HTTP/1.1 request heads
+	// (see [ConnInfo]); unparseable bytes are forwarded untouched. Without
+	// it, only connections accepted while an HTTP fault exists are tapped
+	// (a tap must start with the connection to find request boundaries).
+	// Default false.
+	Tap bool
 	// QueueChunks is how many chunks may wait between a direction's reader and
 	// its fault pipeline (what latency can keep in flight). Default 256.
 	QueueChunks int
@@ -464,7 +470,11 @@ func (p *Proxy) acceptLoop(ln net.Listener) {
 			continue
 		}
 		p.nextConn++
-		c := newConn(p, tc, p.nextConn, p.seed)
+		tap := p.opts.Tap
+		for _, e := range p.entries {
+			tap = tap || e.m.level == levelUnit
+		}
+		c := newConn(p, tc, p.nextConn, p.seed, tap)
 		p.conns[c] = struct{}{}
 		for _, e := range p.entries {
 			c.attach(e)

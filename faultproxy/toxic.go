@@ -39,7 +39,7 @@ type AttrSpec struct {
 // FaultTypeSpec documents one fault type of the control API.
 type FaultTypeSpec struct {
 	Type       string     `json:"type"`
-	Level      string     `json:"level"` // "stream", "connection" or "proxy"
+	Level      string     `json:"level"` // "stream", "connection", "proxy" or "http"
 	Toxiproxy  bool       `json:"toxiproxy"`
 	Attributes []AttrSpec `json:"attributes"`
 }
@@ -66,6 +66,8 @@ func FaultTypes() []FaultTypeSpec {
 		{"idle_timeout", "connection", false, []AttrSpec{{"idle_ms", "ms", "close after this long without data"}, {"close", "fin|rst", "how to close"}}},
 		{"max_lifetime", "connection", false, []AttrSpec{{"lifetime_ms", "ms", "close this long after accept"}, {"close", "fin|rst", "how to close"}}},
 		{"down", "proxy", false, []AttrSpec{{"mode", "refuse|fin_all|rst_all", "what happens to open connections"}}},
+		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
+		{"http_strip_upgrade", "http", false, nil},
 	}
 }
 
@@ -224,6 +226,9 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	stream := in.Stream
 	if stream == "" {
 		stream = "downstream"
+		if strings.HasPrefix(in.Type, "http_") {
+			stream = "upstream" // HTTP faults act on requests
+		}
 	}
 	dir, err := ParseDirection(stream)
 	if err != nil {
@@ -283,6 +288,10 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 			a.fail("mode", fmt.Sprintf("must be \"refuse\", \"fin_all\" or \"rst_all\", got %q", s))
 		}
 		f = Down{Name: name, Scope: sc, Mode: mode}
+	case "http_reject_upgrade":
+		f = HTTPRejectUpgrade{Name: name, Scope: sc, Status: int(a.int("status")), Body: a.str("body")}
+	case "http_strip_upgrade":
+		f = HTTPStripUpgrade{Name: name, Scope: sc}
 	default:
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
@@ -300,7 +309,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 // "downstream".
 func ToxicOf(f Fault, stream string) Toxic {
 	m := f.meta()
-	if m.level == levelStream {
+	if m.level == levelStream || m.level == levelUnit {
 		stream = m.resolvedDir().String()
 	} else if stream == "" {
 		stream = "downstream"
@@ -330,6 +339,8 @@ func ToxicOf(f Fault, stream string) Toxic {
 		attrs["lifetime_ms"], attrs["close"] = ms(f.Lifetime), f.Close.String()
 	case Down:
 		attrs["mode"] = f.Mode.String()
+	case HTTPRejectUpgrade:
+		attrs["status"], attrs["body"] = f.Status, f.Body
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {

@@ -1,0 +1,381 @@
+package faultproxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxHead is the largest HTTP request head the tap buffers; longer heads
+// switch the tap to opaque mode.
+const maxHead = 64 << 10
+
+// unitKind says what a parsed unit is.
+type unitKind uint8
+
+const (
+	unitHTTPRequestHead unitKind = iota + 1
+)
+
+// unit is a parsed protocol unit riding on a chunk whose data are exactly the
+// unit's wire bytes. Unit-aware stages may change raw (and must keep data and
+// raw consistent), drop the unit, or answer the client.
+type unit struct {
+	kind     unitKind
+	req      *http.Request // parsed head (no body)
+	upgrade  bool          // the head asks for a protocol upgrade
+	rejected bool          // a stage answered the client itself; discard the rest
+}
+
+// tapMode is the state of an httpTap.
+type tapMode uint8
+
+const (
+	tapHead    tapMode = iota // expecting (more of) a request head
+	tapBody                   // inside a Content-Length body
+	tapOpaque                 // unparseable or upgraded: forward untouched
+	tapDiscard                // a stage answered the client: drop everything
+)
+
+// httpTap cuts the upstream byte stream into HTTP/1.1 request heads and body
+// bytes and tags the connection with what it sees.
+type httpTap struct {
+	c        *conn
+	mode     tapMode
+	acc      []byte // partial head
+	bodyLeft int64
+	requests int
+}
+
+// ConnInfo describes an open connection, with the tags the protocol tap
+// learned from its first HTTP request (empty when the connection is not
+// tapped or has sent none). See [Options.Tap].
+type ConnInfo struct {
+	Ordinal   uint64    `json:"ordinal"`
+	Opened    time.Time `json:"opened"`
+	Client    string    `json:"client"`
+	Method    string    `json:"method,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	SID       string    `json:"sid,omitempty"`       // query parameter "sid"
+	Transport string    `json:"transport,omitempty"` // query parameter "transport"
+	EIO       string    `json:"eio,omitempty"`       // query parameter "EIO"
+	Upgrade   bool      `json:"upgrade,omitempty"`   // the first request asked for an upgrade
+	Requests  int       `json:"requests"`            // request heads seen so far
+}
+
+// Conns returns the open connections, oldest first.
+func (p *Proxy) Conns() []ConnInfo {
+	p.mu.Lock()
+	conns := make([]*conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	out := make([]ConnInfo, 0, len(conns))
+	for _, c := range conns {
+		c.mu.Lock()
+		info := c.info
+		c.mu.Unlock()
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b ConnInfo) int { return int(a.Ordinal) - int(b.Ordinal) })
+	return out
+}
+
+// feed runs ck through the tap, emitting heads as units and everything else
+// as plain chunks.
+func (t *httpTap) feed(ck chunk, emit emitFunc) error {
+	data := ck.data
+	for len(data) > 0 {
+		switch t.mode {
+		case tapOpaque:
+			return emit(chunk{data: data, at: ck.at, buf: ck.buf})
+		case tapDiscard:
+			return nil
+		case tapBody:
+			n := int64(len(data))
+			if n > t.bodyLeft {
+				n = t.bodyLeft
+			}
+			if err := emit(chunk{data: data[:n], at: ck.at, buf: ck.buf}); err != nil {
+				return err
+			}
+			data = data[n:]
+			t.bodyLeft -= n
+			if t.bodyLeft == 0 {
+				t.mode = tapHead
+			}
+		case tapHead:
+			t.acc = append(t.acc, data...)
+			data = nil
+			if err := t.drainHeads(ck, emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// drainHeads emits every complete head in acc and what follows it.
+func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
+	for t.mode == tapHead && len(t.acc) > 0 {
+		if !looksLikeRequest(t.acc) {
+			return t.goOpaque(ck, emit)
+		}
+		end := bytes.Index(t.acc, []byte("\r\n\r\n"))
+		if end < 0 {
+			if len(t.acc) > maxHead {
+				return t.goOpaque(ck, emit)
+			}
+			return nil // wait for the rest of the head
+		}
+		head := t.acc[:end+4]
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+		if err != nil {
+			return t.goOpaque(ck, emit)
+		}
+		u := &unit{kind: unitHTTPRequestHead, req: req, upgrade: isUpgrade(req.Header)}
+		t.tag(req, u.upgrade)
+		rest := t.acc[end+4:]
+		if err := emit(chunk{data: head, at: ck.at, u: u}); err != nil {
+			return err
+		}
+		switch {
+		case u.rejected:
+			t.mode = tapDiscard
+			t.acc = nil
+			return nil
+		case u.upgrade:
+			// After an upgrade the stream is no longer HTTP (until a later
+			// phase follows the 101 and WebSocket frames).
+			t.mode = tapOpaque
+		case len(req.TransferEncoding) > 0:
+			t.mode = tapOpaque // chunked request bodies are not followed yet
+		case req.ContentLength > 0:
+			t.mode = tapBody
+			t.bodyLeft = req.ContentLength
+		}
+		t.acc = append(t.acc[:0], rest...)
+		if t.mode != tapHead && len(t.acc) > 0 {
+			rest := t.acc
+			t.acc = nil
+			if err := t.feed(chunk{data: rest, at: ck.at}, emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *httpTap) goOpaque(ck chunk, emit emitFunc) error {
+	t.mode = tapOpaque
+	rest := t.acc
+	t.acc = nil
+	return emit(chunk{data: rest, at: ck.at})
+}
+
+// flush forwards a partial head at end of stream.
+func (t *httpTap) flush(emit emitFunc) error {
+	if len(t.acc) == 0 || t.mode != tapHead {
+		return nil
+	}
+	return t.goOpaque(chunk{at: time.Now()}, emit)
+}
+
+func (t *httpTap) tag(req *http.Request, upgrade bool) {
+	t.requests++
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.info.Requests = t.requests
+	if t.requests > 1 {
+		return
+	}
+	q := req.URL.Query()
+	c.info.Method = req.Method
+	c.info.Path = req.URL.Path
+	c.info.SID = q.Get("sid")
+	c.info.Transport = q.Get("transport")
+	c.info.EIO = q.Get("EIO")
+	c.info.Upgrade = upgrade
+}
+
+// looksLikeRequest reports whether b can be the start of a request line: an
+// upper-case method token followed by a space.
+func looksLikeRequest(b []byte) bool {
+	for i, ch := range b {
+		switch {
+		case ch == ' ' && i > 0:
+			return true
+		case ch >= 'A' && ch <= 'Z' && i < 20:
+		default:
+			return false
+		}
+	}
+	return true // too short to tell
+}
+
+func isUpgrade(h http.Header) bool {
+	if h.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range h.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stripUpgradeHeaders removes Upgrade, Connection and Sec-WebSocket-* header
+// lines (with any continuation lines) from a raw head, keeping every other
+// byte as it was. It returns the new head and the names removed.
+func stripUpgradeHeaders(head []byte) ([]byte, []string) {
+	lines := bytes.SplitAfter(head, []byte("\r\n"))
+	out := make([]byte, 0, len(head))
+	var removed []string
+	dropping := false
+	for i, ln := range lines {
+		if i == 0 || len(ln) == 0 || bytes.Equal(ln, []byte("\r\n")) {
+			out = append(out, ln...)
+			dropping = false
+			continue
+		}
+		if ln[0] == ' ' || ln[0] == '\t' { // obs-fold continuation
+			if !dropping {
+				out = append(out, ln...)
+			}
+			continue
+		}
+		name, _, _ := bytes.Cut(ln, []byte(":"))
+		n := strings.ToLower(strings.TrimSpace(string(name)))
+		if n == "upgrade" || n == "connection" || strings.HasPrefix(n, "sec-websocket-") {
+			removed = append(removed, strings.TrimSpace(string(name)))
+			dropping = true
+			continue
+		}
+		dropping = false
+		out = append(out, ln...)
+	}
+	return out, removed
+}
+
+// HTTPRejectUpgrade answers every HTTP/1.1 upgrade request (Upgrade +
+// Connection: upgrade, e.g. Engine.IO's WebSocket upgrade or probe) itself
+// with Status and Body, without contacting the upstream, then closes the
+// connection: a corporate proxy or firewall that refuses WebSocket. Other
+// requests pass. It needs the protocol tap, which every connection accepted
+// while an HTTP fault exists gets (see [Options.Tap]). Type
+// "http_reject_upgrade", attributes "status" and "body".
+type HTTPRejectUpgrade struct {
+	Name   string // default "http_reject_upgrade"
+	Scope  Scope  // AfterBytes must be 0
+	Status int    // HTTP status, 200..599; 0 means 403
+	Body   string // response body; "" means the status text
+}
+
+// Type implements Fault.
+func (HTTPRejectUpgrade) Type() string { return "http_reject_upgrade" }
+
+// Validate implements Fault.
+func (f HTTPRejectUpgrade) Validate() error {
+	if err := validateUnitScope(f.Type(), f.Scope); err != nil {
+		return err
+	}
+	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
+		return &FieldError{Fault: f.Type(), Field: "Status", Attr: "status", Reason: "must be in [200, 599]"}
+	}
+	return nil
+}
+
+func (f HTTPRejectUpgrade) meta() faultMeta {
+	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
+}
+
+// HTTPStripUpgrade removes the hop-by-hop Upgrade, Connection and
+// Sec-WebSocket-* headers from every upgrade request and forwards it as a
+// plain request: a proxy that does not pass WebSocket upgrades through. Other
+// bytes are untouched. Type "http_strip_upgrade".
+type HTTPStripUpgrade struct {
+	Name  string // default "http_strip_upgrade"
+	Scope Scope  // AfterBytes must be 0
+}
+
+// Type implements Fault.
+func (HTTPStripUpgrade) Type() string { return "http_strip_upgrade" }
+
+// Validate implements Fault.
+func (f HTTPStripUpgrade) Validate() error { return validateUnitScope(f.Type(), f.Scope) }
+
+func (f HTTPStripUpgrade) meta() faultMeta {
+	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
+}
+
+func validateUnitScope(typ string, s Scope) error {
+	if err := validateCommon(typ, 0, s); err != nil {
+		return err
+	}
+	if s.AfterBytes != 0 {
+		return &FieldError{Fault: typ, Field: "Scope.AfterBytes", Attr: "after_bytes", Reason: "protocol faults act on whole requests; use after_ms"}
+	}
+	return nil
+}
+
+type rejectB struct{ f HTTPRejectUpgrade }
+
+func (b *rejectB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	if u == nil || u.kind != unitHTTPRequestHead || !u.upgrade {
+		return next(ck)
+	}
+	status := b.f.Status
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	body := b.f.Body
+	if body == "" {
+		body = http.StatusText(status) + "\n"
+	}
+	in.decide("reject", fmt.Sprintf("%d for %s %s", status, u.req.Method, u.req.URL.RequestURI()))
+	resp := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"Connection: close\r\n\r\n" + body
+	u.rejected = true
+	c := in.c
+	if _, err := c.client.Write([]byte(resp)); err != nil {
+		c.abort(CloseFIN)
+		return errAborted
+	}
+	// Half-close both ways: the client reads the answer then EOF; the
+	// upstream, which never saw the request, sees EOF; the connection ends
+	// when both sides have closed.
+	_ = c.client.CloseWrite()
+	c.mu.Lock()
+	srv := c.server
+	c.mu.Unlock()
+	if srv != nil {
+		_ = srv.CloseWrite()
+	}
+	return nil
+}
+
+type stripB struct{}
+
+func (b *stripB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	if u == nil || u.kind != unitHTTPRequestHead || !u.upgrade {
+		return next(ck)
+	}
+	head, removed := stripUpgradeHeaders(ck.data)
+	in.decide("strip", fmt.Sprintf("%s %s: removed %s", u.req.Method, u.req.URL.RequestURI(), strings.Join(removed, ", ")))
+	u.upgrade = false
+	return next(chunk{data: head, at: ck.at, u: u})
+}
