@@ -662,3 +662,20 @@ func TestTranscriptHelpers(t *testing.T) {
 		t.Errorf("EncodeTranscript round trip: %v %+v", err, back)
 	}
 }
+
+func TestSummaryCapsLongLists(t *testing.T) {
+	var srs types.SpecReports
+	for i := range 250 {
+		srs = append(srs, fixtureSpec(specOpts{text: "fails " + strings.Repeat("x", i%7), id: "EIO-PKT-" + strings.Repeat("1", 1+i%3),
+			labels: []string{"level:MUST", "area:packet"}, state: types.SpecStateFailed, msg: "m"}, t0))
+	}
+	r := FromGinkgo(types.Report{SpecReports: srs}, Meta{})
+	var buf bytes.Buffer
+	if err := r.WriteSummary(&buf); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	if n := strings.Count(s, "\n- **EIO-PKT-"); n != 100 || !strings.Contains(s, "### Failed requirements (250)") || !strings.Contains(s, "- … and 150 more") {
+		t.Errorf("%d failure lines; summary:\n%s", n, s)
+	}
+}

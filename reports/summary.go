@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// maxSummaryLines caps each list in summary.md, which CI systems limit in
+// size (GitHub step summaries: 1 MiB).
+const maxSummaryLines = 100
+
 // maxShort caps the expected/observed excerpts in one-line listings.
 const maxShort = 90
 
@@ -52,7 +56,11 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			return
 		}
 		fmt.Fprintf(&b, "\n### %s (%d)\n\n", title, len(lines))
-		for _, l := range lines {
+		for i, l := range lines {
+			if i == maxSummaryLines {
+				fmt.Fprintf(&b, "- … and %d more (see index.html or report.json)\n", len(lines)-i)
+				break
+			}
 			fmt.Fprintf(&b, "- %s\n", l)
 		}
 	}
