@@ -297,6 +297,9 @@ func ParseBinaryPayloadV3(b []byte, fn func(Packet) error) error {
 // Content-Type application/octet-stream).
 func DecodePayload(v Version, binary bool, b []byte) ([]Packet, error) {
 	var pkts []Packet
+	if v == V4 {
+		pkts = make([]Packet, 0, 1+bytes.Count(b, []byte{RecordSeparator}))
+	}
 	add := func(p Packet) error { pkts = append(pkts, p); return nil }
 	var err error
 	switch {

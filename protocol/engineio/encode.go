@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strconv"
 )
 
@@ -59,7 +60,20 @@ func (e Encoder) AppendText(dst []byte, v Version, p Packet) ([]byte, error) {
 	return appendText(dst, v, p), nil
 }
 
+// textLen returns the length of the text form of p.
+func textLen(v Version, p Packet) int {
+	if p.Binary {
+		n := 1 + base64.StdEncoding.EncodedLen(len(p.Data))
+		if v == V3 {
+			n++
+		}
+		return n
+	}
+	return 1 + len(p.Data)
+}
+
 func appendText(dst []byte, v Version, p Packet) []byte {
+	dst = slices.Grow(dst, textLen(v, p))
 	if p.Binary {
 		dst = append(dst, 'b')
 		if v == V3 {
@@ -82,6 +96,7 @@ func (e Encoder) AppendFrame(dst []byte, v Version, p Packet) ([]byte, bool, err
 	if !p.Binary {
 		return appendText(dst, v, p), false, nil
 	}
+	dst = slices.Grow(dst, 1+len(p.Data))
 	if v == V3 {
 		dst = append(dst, byte(p.Type))
 	}
@@ -94,6 +109,11 @@ func (e Encoder) AppendFrame(dst []byte, v Version, p Packet) ([]byte, bool, err
 // On error dst is returned unchanged.
 func (e Encoder) AppendPayload(dst []byte, pkts []Packet) ([]byte, error) {
 	start := len(dst)
+	n := len(pkts)
+	for _, p := range pkts {
+		n += textLen(V4, p)
+	}
+	dst = slices.Grow(dst, n)
 	for i, p := range pkts {
 		if err := e.check(p); err != nil {
 			return dst[:start], err
@@ -120,6 +140,14 @@ func (e Encoder) AppendPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
 	if len(pkts) == 0 {
 		return e.checkSize(append(dst, '0', ':'), start)
 	}
+	// Grow once by an upper bound: a length in UTF-16 units never has more
+	// digits than the byte length.
+	n := 0
+	for _, p := range pkts {
+		l := textLen(V3, p)
+		n += l + 1 + decimalLen(l)
+	}
+	dst = slices.Grow(dst, n)
 	for _, p := range pkts {
 		if err := e.check(p); err != nil {
 			return dst[:start], err
@@ -145,6 +173,11 @@ func (e Encoder) AppendPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
 // error dst is returned unchanged.
 func (e Encoder) AppendBinaryPayloadV3(dst []byte, pkts []Packet) ([]byte, error) {
 	start := len(dst)
+	n := 0
+	for _, p := range pkts {
+		n += 3 + decimalLen(1+len(p.Data)) + len(p.Data)
+	}
+	dst = slices.Grow(dst, n)
 	for _, p := range pkts {
 		if err := e.check(p); err != nil {
 			return dst[:start], err
@@ -169,6 +202,16 @@ func (e Encoder) AppendBinaryPayloadV3(dst []byte, pkts []Packet) ([]byte, error
 		dst = append(dst, p.Data...)
 	}
 	return e.checkSize(dst, start)
+}
+
+// decimalLen returns the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
 }
 
 // AppendText appends the text form of p with a strict Encoder.
