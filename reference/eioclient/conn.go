@@ -165,6 +165,9 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
 			err = c.handshakeWebSocket(ctx)
 		}
 		if err == nil {
+			// Armed before Dial returns, so that the wait runs from
+			// the handshake (EIO-HB-04).
+			c.startHeartbeat()
 			c.wg.Add(1)
 			go c.run()
 			return c, nil
@@ -393,7 +396,6 @@ func (c *Conn) setActive(tr string) {
 func (c *Conn) run() {
 	defer c.wg.Done()
 	s := &c.st
-	c.startHeartbeat()
 	if s.ws != nil {
 		c.startReader(s.ws)
 	}

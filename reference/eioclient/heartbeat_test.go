@@ -107,10 +107,12 @@ func TestEIO_HB_09_OnlyPingsResetTimer(t *testing.T) {
 	s := newScriptServer(t)
 	fc := newFakeClock()
 	c := s.pollSession(&Options{Clock: fc}, openJSON("SID", nil, 300, 200, ""))
+	g := s.get()
 	for i := 0; i < 4; i++ {
 		fc.Advance(100 * time.Millisecond)
-		s.get().okPackets("4m", "6")
+		g.okPackets("4m", "6")
 		expectMsg(t, c, text("m"))
+		g = s.get()
 	}
 	fc.Advance(100 * time.Millisecond)
 	if ce := waitClosed(t, c); ce.Reason != ReasonPingTimeout {

@@ -38,7 +38,10 @@ func nodeServer(t *testing.T, args ...string) string {
 			t.Skipf("testees/node/node_modules/%s missing (run npm ci in testees/node): Node interop proof skipped", mod)
 		}
 	}
-	cmd := exec.Command(node, append([]string{filepath.Join("servers", "eio-echo.js"), "--port", "0"}, args...)...)
+	// pingInterval 300 ms as in the official suites; a generous pingTimeout
+	// keeps the proof stable on a loaded machine.
+	base := []string{filepath.Join("servers", "eio-echo.js"), "--port", "0", "--ping-interval", "300", "--ping-timeout", "1000"}
+	cmd := exec.Command(node, append(base, args...)...)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -151,7 +154,7 @@ func TestNode_PollingOnly(t *testing.T) {
 		t.Fatalf("transport %q", c.Transport())
 	}
 	echoCheck(t, ctx, c, text("hello"), text("4€😀"), engineio.BinaryMessage([]byte{1, 2, 3, 4}), text(""))
-	// Stay idle past several heartbeats (300+200 ms): the client must pong.
+	// Stay idle past several heartbeats: the client must pong.
 	waitIdle(ctx, 1200*time.Millisecond)
 	echoCheck(t, ctx, c, text("still here"))
 	if s := stats(t, ctx, c); s.Transport != Polling || s.Upgrades != 0 {
@@ -267,11 +270,11 @@ func TestNode_EIO3_ClientPings(t *testing.T) {
 			defer cancel()
 			c := dialT(t, ctx, u, &Options{Version: engineio.V3, Transports: []string{tr}})
 			echoCheck(t, ctx, c, text("hello"), text("4€😀"), engineio.BinaryMessage([]byte{1, 2, 3, 4}))
-			// 4 pingIntervals: a silent v3 client is dropped after 500 ms.
-			waitIdle(ctx, 1300*time.Millisecond)
+			// 4 pingIntervals: a silent v3 client would be dropped after 1.3 s.
+			waitIdle(ctx, 1600*time.Millisecond)
 			s := stats(t, ctx, c)
 			if s.Pings < 3 {
-				t.Fatalf("server received %d pings in 1.3s (pingInterval 300ms)", s.Pings)
+				t.Fatalf("server received %d pings in 1.6s (pingInterval 300ms)", s.Pings)
 			}
 			if c.Err() != nil {
 				t.Fatalf("session closed: %v", c.Err())
@@ -299,6 +302,29 @@ func TestNode_ServerClose(t *testing.T) {
 			if !errors.As(c.Err(), &ce) || ce.Reason != ReasonTransportClose {
 				t.Fatalf("Err = %v, want transport close", c.Err())
 			}
+		})
+	}
+}
+
+// TestNode_ForceBase64: b64=1 sessions carry binary as base64 text both ways
+// (EIO-URL-08 on a v4 WebSocket, EIO3-04 on v3 polling).
+func TestNode_ForceBase64(t *testing.T) {
+	for _, v := range []struct {
+		name string
+		args []string
+		o    Options
+	}{
+		{"v4 websocket", nil, Options{Transports: []string{WebSocket}, ForceBase64: true}},
+		{"v3 polling", []string{"--engine", "3"}, Options{Version: engineio.V3, Transports: []string{Polling}, ForceBase64: true}},
+		{"v3 polling xhr2", []string{"--engine", "3"}, Options{Version: engineio.V3, Transports: []string{Polling}}},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			u := nodeServer(t, v.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			o := v.o
+			c := dialT(t, ctx, u, &o)
+			echoCheck(t, ctx, c, engineio.BinaryMessage([]byte{0, 1, 2, 255}), text("x"), engineio.BinaryMessage(nil))
 		})
 	}
 }

@@ -455,3 +455,33 @@ func nextEvent(t *testing.T, c *Conn) Event {
 		return Event{}
 	}
 }
+
+// releaseUntilFrame answers every GET with noop, as a Node server does during
+// an upgrade (EIO-UPG-04, IOP-05), until the WebSocket delivers the text
+// frame want: the client may have issued a new GET before it saw "3probe".
+func (s *scriptServer) releaseUntilFrame(ws *wsPeer, noop, want string) {
+	s.t.Helper()
+	type frame struct {
+		data string
+		err  error
+	}
+	ch := make(chan frame, 1)
+	go func() {
+		_, b, err := ws.readErr()
+		ch <- frame{string(b), err}
+	}()
+	for {
+		select {
+		case f := <-ch:
+			if f.err != nil || f.data != want {
+				s.t.Fatalf("ws frame %q %v, want %q", f.data, f.err, want)
+			}
+			return
+		case r := <-s.reqs:
+			if r.Method != http.MethodGet {
+				s.t.Fatalf("unexpected %s during the upgrade", r.Method)
+			}
+			r.ok(noop)
+		}
+	}
+}

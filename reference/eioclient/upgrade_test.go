@@ -40,7 +40,7 @@ func TestEIO_UPG_05_Upgrade(t *testing.T) {
 	// The server releases the GET with a noop plus a message (EIO-UPG-04).
 	g.okPackets("4before", "6")
 	expectMsg(t, c, text("before"))
-	ws.expectText("5")
+	s.releaseUntilFrame(ws, "6", "5")
 	ws.expectText("4q1")
 	ws.expectText("4q2")
 	if ev := nextEvent(t, c); ev.Type != EventUpgrade || ev.Transport != WebSocket {

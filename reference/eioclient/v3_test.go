@@ -79,7 +79,7 @@ func TestEIO3_12_UpgradeV3(t *testing.T) {
 	ws.expectText("2probe")
 	ws.sendText("3probe")
 	g.ok("1:6")
-	ws.expectText("5")
+	s.releaseUntilFrame(ws, "1:6", "5")
 	if ev := nextEvent(t, c); ev.Type != EventUpgrade {
 		t.Fatalf("event %+v", ev)
 	}
