@@ -131,8 +131,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 }
 
 // hasDetail reports whether the page shows a details card for s: every
-// result that is not a plain pass or skip, and any spec that recorded an
-// expectation or transcript while not passing.
+// fail, non-strict and harness-error result, and unexpected passes.
 func hasDetail(s *Spec) bool {
 	switch s.Outcome {
 	case Fail, NonStrict, HarnessError:

@@ -50,9 +50,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return reports.ExitUsage
 }
 
-// errHelp is returned by parseArgs when -h was given.
-var errHelp = flag.ErrHelp
-
 // parseArgs parses flags anywhere among args (flag stops at the first
 // positional argument; this keeps going) and returns the positionals.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -85,7 +82,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 func usageExit(err error) int {
-	if errors.Is(err, errHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		return reports.ExitOK
 	}
 	return reports.ExitUsage
