@@ -784,7 +784,8 @@ func (s *APIServer) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Close stops the server and waits for its goroutine. Idempotent.
+// Close stops the server, waits up to 5s for in-flight requests, then
+// closes every connection and waits for its goroutines. Idempotent.
 func (s *APIServer) Close() error {
 	s.mu.Lock()
 	srv, done := s.srv, s.done
@@ -792,7 +793,12 @@ func (s *APIServer) Close() error {
 	if srv == nil {
 		return nil
 	}
-	err := srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		err = srv.Close()
+	}
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

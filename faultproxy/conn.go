@@ -127,6 +127,11 @@ func (c *conn) attach(e *entry) {
 		}
 		c.link(in.dir).push(in)
 	}
+	if c.info.Requests > 0 && e.m.scope.hasTagMatch() {
+		for _, in := range insts {
+			in.tagged(c.info)
+		}
+	}
 	c.mu.Unlock()
 	for _, in := range ctl {
 		go in.control()

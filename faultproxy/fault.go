@@ -139,6 +139,15 @@ type Scope struct {
 	// For deactivates the fault this long after it became active. 0 means it
 	// stays active until removed.
 	For time.Duration
+	// Transport, if set, restricts the fault to connections whose first
+	// HTTP request carries this "transport" query parameter ("polling" or
+	// "websocket"); SID likewise for "sid". Setting either turns the
+	// protocol tap on for connections accepted while the fault exists. The
+	// fault stays pending on a connection until its first request head has
+	// been parsed, and never applies if the tags do not match (a "skip"
+	// decision). Empty means any.
+	Transport string
+	SID       string
 	// Toxicity is the probability in [0, 1] that the fault applies to a given
 	// connection (per direction for byte-stream faults), decided once from the
 	// connection's deterministic random stream. nil means 1 (always). Use
@@ -154,6 +163,13 @@ func (s Scope) toxicity() float64 {
 		return 1
 	}
 	return *s.Toxicity
+}
+
+func (s Scope) hasTagMatch() bool { return s.Transport != "" || s.SID != "" }
+
+// matchTags reports whether a tagged connection matches Transport and SID.
+func (s Scope) matchTags(info ConnInfo) bool {
+	return (s.Transport == "" || s.Transport == info.Transport) && (s.SID == "" || s.SID == info.SID)
 }
 
 func (s Scope) matchesConn(ord uint64) bool {
@@ -574,8 +590,8 @@ func (f Down) Validate() error {
 	if err := validateCommon(f.Type(), 0, f.Scope); err != nil {
 		return err
 	}
-	if len(f.Scope.Conns) != 0 || f.Scope.AfterBytes != 0 || f.Scope.Toxicity != nil {
-		return &FieldError{Fault: f.Type(), Field: "Scope", Attr: "conns", Reason: "down acts on the proxy: conns, after_bytes and toxicity do not apply"}
+	if len(f.Scope.Conns) != 0 || f.Scope.AfterBytes != 0 || f.Scope.Toxicity != nil || f.Scope.hasTagMatch() {
+		return &FieldError{Fault: f.Type(), Field: "Scope", Attr: "conns", Reason: "down acts on the proxy: conns, after_bytes, transport, sid and toxicity do not apply"}
 	}
 	if f.Mode > DownResetAll {
 		return &FieldError{Fault: f.Type(), Field: "Mode", Attr: "mode", Reason: "unknown mode"}

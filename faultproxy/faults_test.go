@@ -621,3 +621,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		<-tm.C
 	}
 }
+
+// TestResetPeerToxicityZeroNeverResets: a reset_peer that does not apply
+// (toxicity 0) leaves connections alone, linger included (toxiproxy#603).
+func TestResetPeerToxicityZeroNeverResets(t *testing.T) {
+	t.Parallel()
+	up := startEcho(t)
+	p := startProxy(t, up.addr(), nil)
+	addFault(t, p, ResetPeer{Scope: Scope{Toxicity: Probability(0)}})
+	for range 5 {
+		c := dial(t, p.Addr())
+		roundTrip(t, c, []byte("still here"))
+		if err := c.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readErr(c, 5*time.Second); !errors.Is(err, io.EOF) || len(got) != 0 {
+			t.Fatalf("close: %q %v, want a clean EOF", got, err)
+		}
+	}
+	if n := len(decisionsOf(p, "reset_peer", "skip")); n != 5 {
+		t.Fatalf("skip decisions = %d, want 5", n)
+	}
+	if n := len(decisionsOf(p, "reset_peer", "reset")); n != 0 {
+		t.Fatalf("reset decisions = %d", n)
+	}
+}

@@ -191,9 +191,9 @@ func (t *httpTap) tag(req *http.Request, upgrade bool) {
 	t.requests++
 	c := t.c
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.info.Requests = t.requests
 	if t.requests > 1 {
+		c.mu.Unlock()
 		return
 	}
 	q := req.URL.Query()
@@ -203,6 +203,18 @@ func (t *httpTap) tag(req *http.Request, upgrade bool) {
 	c.info.Transport = q.Get("transport")
 	c.info.EIO = q.Get("EIO")
 	c.info.Upgrade = upgrade
+	info := c.info
+	var waiting []*instance
+	for e, list := range c.insts {
+		if e.m.scope.hasTagMatch() {
+			waiting = append(waiting, list...)
+		}
+	}
+	c.mu.Unlock()
+	// Instances attached later see the tags in attach.
+	for _, in := range waiting {
+		in.tagged(info)
+	}
 }
 
 // looksLikeRequest reports whether b can be the start of a request line: an

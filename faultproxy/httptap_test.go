@@ -275,3 +275,63 @@ func TestHTTPFaultValidation(t *testing.T) {
 		t.Fatalf("ParseToxic: %#v %+v %v", f, tox, err)
 	}
 }
+
+// TestScopeTransportMatch: a fault scoped to transport=websocket applies to
+// the WebSocket connection only, including on the upgrade request itself.
+func TestScopeTransportMatch(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	h := addFault(t, p, Latency{Direction: Downstream, Latency: 150 * time.Millisecond, Scope: Scope{Transport: "websocket", SID: "S1"}})
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	start := time.Now()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + p.Addr() + "/engine.io/?EIO=4&transport=polling&sid=S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	within(t, "polling request not delayed", time.Since(start), 0, 140*time.Millisecond+slack)
+
+	start = time.Now()
+	c, _, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "websocket handshake delayed", time.Since(start), 150*time.Millisecond, 150*time.Millisecond+slack)
+	start = time.Now()
+	_ = c.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, m, err := c.ReadMessage(); err != nil || string(m) != "2probe" {
+		t.Fatalf("ws echo: %q %v", m, err)
+	}
+	within(t, "websocket message delayed", time.Since(start), 150*time.Millisecond, 150*time.Millisecond+slack)
+
+	skips := decisionsOf(p, h.Name(), "skip")
+	acts := decisionsOf(p, h.Name(), "activate")
+	if len(skips) != 1 || skips[0].Conn != 1 || len(acts) != 1 || acts[0].Conn != 2 {
+		t.Fatalf("skip %+v, activate %+v", skips, acts)
+	}
+	// Added after the connection was tagged, a matching fault applies at once
+	// and a non-matching one is skipped.
+	addFault(t, p, Slicer{Name: "ws-slicer", AverageSize: 2, Scope: Scope{Transport: "websocket"}})
+	addFault(t, p, Slicer{Name: "other-sid", AverageSize: 2, Scope: Scope{SID: "nope"}})
+	_ = c.WriteMessage(websocket.TextMessage, []byte("sliced"))
+	if _, m, err := c.ReadMessage(); err != nil || string(m) != "sliced" {
+		t.Fatalf("ws echo: %q %v", m, err)
+	}
+	if len(decisionsOf(p, "ws-slicer", "slice")) == 0 {
+		t.Error("live-added matching fault did not act")
+	}
+	// Both open connections (the idle polling one and the WebSocket) skip it.
+	ds := decisionsOf(p, "other-sid", "")
+	if len(ds) != 2 {
+		t.Errorf("non-matching fault: %+v", ds)
+	}
+	for _, d := range ds {
+		if d.Action != "skip" {
+			t.Errorf("non-matching fault acted: %+v", d)
+		}
+	}
+}

@@ -38,6 +38,7 @@ type instance struct {
 	mu       sync.Mutex
 	timeOK   bool
 	bytesOK  bool
+	tagOK    bool // Scope.Transport/SID matched (or not set)
 	activeAt time.Time
 }
 
@@ -112,7 +113,8 @@ func newInstance(c *conn, e *entry, dir Direction) *instance {
 	}
 	in.timeOK = s.After == 0
 	in.bytesOK = s.AfterBytes == 0
-	if in.timeOK && in.bytesOK {
+	in.tagOK = !s.hasTagMatch()
+	if in.timeOK && in.bytesOK && in.tagOK {
 		in.activateLocked()
 	}
 	return in
@@ -135,7 +137,7 @@ func (in *instance) control() {
 		t := time.NewTimer(s.After)
 		select {
 		case <-t.C:
-			in.trigger(true, false)
+			in.trigger(true, false, false)
 		case <-in.ctx.Done():
 			t.Stop()
 			return
@@ -164,15 +166,36 @@ func (in *instance) control() {
 	}
 }
 
-// trigger records that the time or byte condition holds and activates when
-// both do.
-func (in *instance) trigger(timeOK, bytesOK bool) {
+// trigger records that the time, byte or tag condition holds and activates
+// when all do.
+func (in *instance) trigger(timeOK, bytesOK, tagOK bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.timeOK = in.timeOK || timeOK
 	in.bytesOK = in.bytesOK || bytesOK
-	if in.timeOK && in.bytesOK && in.state.Load() == statePending {
+	in.tagOK = in.tagOK || tagOK
+	if in.timeOK && in.bytesOK && in.tagOK && in.state.Load() == statePending {
 		in.activateLocked()
+	}
+}
+
+// tagged applies the Scope.Transport/SID match once the connection's first
+// request is known.
+func (in *instance) tagged(info ConnInfo) {
+	s := in.e.m.scope
+	if !s.hasTagMatch() {
+		return
+	}
+	if s.matchTags(info) {
+		in.trigger(false, false, true)
+		return
+	}
+	in.mu.Lock()
+	skip := in.state.CompareAndSwap(statePending, stateDone)
+	in.mu.Unlock()
+	if skip {
+		in.cancel()
+		in.decide("skip", fmt.Sprintf("tags transport=%q sid=%q do not match", info.Transport, info.SID))
 	}
 }
 
@@ -215,7 +238,7 @@ func (in *instance) process(ck chunk, next emitFunc) error {
 		before := after - n
 		if after < limit || before >= limit {
 			if before >= limit {
-				in.trigger(false, true)
+				in.trigger(false, true, false)
 			}
 			return next(ck)
 		}
@@ -225,7 +248,7 @@ func (in *instance) process(ck chunk, next emitFunc) error {
 				return err
 			}
 		}
-		in.trigger(false, true)
+		in.trigger(false, true, false)
 		rest := ck.data[k:]
 		if len(rest) == 0 {
 			return nil

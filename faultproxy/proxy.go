@@ -472,7 +472,7 @@ func (p *Proxy) acceptLoop(ln net.Listener) {
 		p.nextConn++
 		tap := p.opts.Tap
 		for _, e := range p.entries {
-			tap = tap || e.m.level == levelUnit
+			tap = tap || e.m.level == levelUnit || e.m.scope.hasTagMatch()
 		}
 		c := newConn(p, tc, p.nextConn, p.seed, tap)
 		p.conns[c] = struct{}{}

@@ -20,7 +20,7 @@ import (
 //
 // Besides each type's own attributes (see [FaultTypes]) every toxic accepts
 // the [Scope] attributes "conns" (array of connection ordinals), "after_ms",
-// "after_bytes" and "for_ms".
+// "after_bytes", "for_ms", "transport" and "sid".
 type Toxic struct {
 	Name       string         `json:"name"`
 	Type       string         `json:"type"`
@@ -49,6 +49,8 @@ var scopeAttrs = []AttrSpec{
 	{"after_ms", "ms", "activate this long after attaching"},
 	{"after_bytes", "bytes", "activate after this many bytes"},
 	{"for_ms", "ms", "stay active this long (0 = until removed)"},
+	{"transport", "string", "only connections whose first HTTP request has this transport query parameter"},
+	{"sid", "string", "only connections whose first HTTP request has this sid query parameter"},
 }
 
 // FaultTypes returns the catalogue of fault types the control API accepts.
@@ -244,6 +246,8 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		After:      a.dur("after_ms", time.Millisecond),
 		AfterBytes: a.int("after_bytes"),
 		For:        a.dur("for_ms", time.Millisecond),
+		Transport:  a.str("transport"),
+		SID:        a.str("sid"),
 	}
 	if tox != 1 {
 		sc.Toxicity = Probability(tox)
@@ -354,6 +358,12 @@ func ToxicOf(f Fault, stream string) Toxic {
 	}
 	if s.For > 0 {
 		attrs["for_ms"] = ms(s.For)
+	}
+	if s.Transport != "" {
+		attrs["transport"] = s.Transport
+	}
+	if s.SID != "" {
+		attrs["sid"] = s.SID
 	}
 	name := m.name
 	if name == "" {
