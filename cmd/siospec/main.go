@@ -36,6 +36,8 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"proxy":   {"run the fault-injecting proxy with its control API", runProxy},
+		"report":  {"render, show or compare reports (report.json)", runReport},
 		"version": {"print the harness version", runVersion},
 	}
 }
