@@ -25,7 +25,13 @@
 // and the fault proxy, and its MaxPayload refuses oversized payloads unless
 // AllowIllegal is set; [AppendRawPayload], [AppendRawPayloadV3] and
 // [AppendRawBinaryPayloadV3] join arbitrary segments, wrong length prefixes
-// included, without any check.
+// included, without any check. Recipes for specs: an unknown type is
+// Encoder{AllowIllegal: true} with Packet{Type: 9}; bad base64 is a raw
+// segment such as AppendRawPayload(nil, []byte("b!!!")) (or those bytes as a
+// WebSocket text frame); a wrong v3 length is AppendRawPayloadV3(nil, 9,
+// []byte("4hello")); an oversized POST is any payload longer than the
+// server's maxPayload, which an Encoder with MaxPayload refuses unless
+// AllowIllegal is set.
 //
 // The encoders write exactly the bytes Node's engine.io-parser writes (5.x
 // for v4, 2.x for v3), including "0:" for an empty v3 text payload; the

@@ -569,3 +569,22 @@ func runHTTPErrorVector(t *testing.T, v vector) {
 		}
 	}
 }
+
+// TestEverySentinelExercised requires each sentinel error to be expected by
+// at least one vector line, or by the named Go test that covers it.
+func TestEverySentinelExercised(t *testing.T) {
+	covered := map[string]string{
+		"ErrBadVersion": "TestDecodePayloadBadVersion",
+		"ErrTooLarge":   "TestReadPayloadLimit, TestEncoderMaxPayload",
+	}
+	for _, v := range loadVectors(t) {
+		if v.errNam != "" {
+			covered[v.errNam] = v.String()
+		}
+	}
+	for name := range sentinels {
+		if covered[name] == "" {
+			t.Errorf("no vector expects %s", name)
+		}
+	}
+}
