@@ -124,7 +124,9 @@ func TestSlicer(t *testing.T) {
 	t.Logf("slicer: %d reads, first decision %q", reads, ds[0].Detail)
 	// 500 bytes in pieces of 5..15: at least 34 pieces, >= 33 gaps of 2ms.
 	within(t, "slicer total time", time.Since(start), 66*time.Millisecond, 66*time.Millisecond+slack)
-	if reads < 10 || pieces < 30 {
+	// Reads coalesce when the reader is descheduled, so only ask for some
+	// visible fragmentation; the decision log and the timing prove the rest.
+	if reads < 3 || pieces < 30 {
 		t.Errorf("reads = %d, pieces ≈ %d: data was not fragmented", reads, pieces)
 	}
 }
@@ -340,25 +342,25 @@ func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
 	up := startEcho(t)
 	p := startProxy(t, up.addr(), nil)
-	addFault(t, p, IdleTimeout{Idle: 250 * time.Millisecond})
+	addFault(t, p, IdleTimeout{Idle: 400 * time.Millisecond})
 	c := dial(t, p.Addr())
-	// Traffic every 50ms keeps the connection alive well past 250ms.
+	// Traffic every 30ms keeps the connection alive well past 400ms.
 	start := time.Now()
 	var last time.Time
 	for {
 		roundTrip(t, c, []byte("keepalive"))
 		last = time.Now()
-		if last.Sub(start) > 600*time.Millisecond {
+		if last.Sub(start) > 900*time.Millisecond {
 			break
 		}
-		tm := time.NewTimer(50 * time.Millisecond)
+		tm := time.NewTimer(30 * time.Millisecond)
 		<-tm.C
 	}
 	got, err := readErr(c, 5*time.Second)
 	if !errors.Is(err, io.EOF) || len(got) != 0 {
 		t.Fatalf("got %q, %v; want EOF after idling", got, err)
 	}
-	within(t, "idle_timeout 250ms after last traffic", time.Since(last), 200*time.Millisecond, 250*time.Millisecond+slack)
+	within(t, "idle_timeout 400ms after last traffic", time.Since(last), 350*time.Millisecond, 400*time.Millisecond+slack)
 }
 
 func TestMaxLifetimeUnderTraffic(t *testing.T) {
@@ -466,7 +468,7 @@ func TestScopeAfterAndFor(t *testing.T) {
 	up := startEcho(t)
 	p := startProxy(t, up.addr(), nil)
 	addFault(t, p, Latency{Direction: Downstream, Latency: 150 * time.Millisecond,
-		Scope: Scope{After: 100 * time.Millisecond, For: 400 * time.Millisecond}})
+		Scope: Scope{After: 100 * time.Millisecond, For: time.Second}})
 	c := dial(t, p.Addr())
 	start := time.Now()
 	if d := roundTrip(t, c, []byte("early")); time.Since(start) < 100*time.Millisecond && d > 140*time.Millisecond {
