@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
