@@ -46,8 +46,8 @@ var (
 	// ErrUnexpectedBinary: an attachment arrived with no binary header
 	// pending (SIO-BIN-04).
 	ErrUnexpectedBinary = errors.New("socketio: binary attachment without a pending header")
-	// ErrBinaryNotAllowed: an encoder found []byte where no attachment can
-	// go, or a non-binary packet that carries attachments.
+	// ErrBinaryNotAllowed: a packet of a non-binary type that carries an
+	// attachment count or attachments.
 	ErrBinaryNotAllowed = errors.New("socketio: binary data not allowed here")
 	// ErrUnsupportedValue: a Go value with no JSON form (func, chan,
 	// complex, a cycle).
