@@ -328,3 +328,19 @@ func TestNode_ForceBase64(t *testing.T) {
 		})
 	}
 }
+
+// TestNode_EIO_LIMIT_04_LargeBatches: 100 × 20 kB messages queued at once on
+// polling are split into POSTs the server accepts (each within maxPayload
+// 1e6, else Node answers 413); a 900 kB message goes alone.
+func TestNode_EIO_LIMIT_04_LargeBatches(t *testing.T) {
+	u := nodeServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := dialT(t, ctx, u, &Options{Transports: []string{Polling}})
+	var pkts []engineio.Packet
+	for i := 0; i < 100; i++ {
+		pkts = append(pkts, text(fmt.Sprintf("%03d", i)+strings.Repeat("€", 20000/3)))
+	}
+	pkts = append(pkts, text(strings.Repeat("z", 900_000)))
+	echoCheck(t, ctx, c, pkts...)
+}
