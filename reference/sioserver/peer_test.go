@@ -448,3 +448,9 @@ func transports(t *testing.T, f func(t *testing.T, transport string)) {
 func testCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), waitBudget)
 }
+
+// waitQuiet blocks for ms milliseconds; used only inside bounded polling
+// loops (waitUntil), never to order events.
+func waitQuiet(ms int) {
+	<-time.After(time.Duration(ms) * time.Millisecond)
+}
