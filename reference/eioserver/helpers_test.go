@@ -2,6 +2,7 @@ package eioserver
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"io"
@@ -27,18 +28,48 @@ const (
 )
 
 // fakeClock is a manual Clock: timers fire only inside Advance, on the
-// caller's goroutine, in deadline order.
+// caller's goroutine, in deadline order (then creation order).
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+	mu   sync.Mutex
+	now  time.Time
+	seq  uint64
+	heap timerHeap
 }
 
 type fakeTimer struct {
 	c      *fakeClock
 	when   time.Time
+	seq    uint64
 	f      func()
 	active bool
+	index  int // position in the heap, -1 when not in it
+}
+
+type timerHeap []*fakeTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].when.Equal(h[j].when) {
+		return h[i].when.Before(h[j].when)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*fakeTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.index = -1
+	return t
 }
 
 func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
@@ -52,9 +83,19 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, when: c.now.Add(d), f: f, active: true}
-	c.timers = append(c.timers, t)
+	t := &fakeTimer{c: c, f: f, index: -1}
+	c.armLocked(t, d)
 	return t
+}
+
+func (c *fakeClock) armLocked(t *fakeTimer, d time.Duration) {
+	c.seq++
+	t.when, t.seq, t.active = c.now.Add(d), c.seq, true
+	if t.index >= 0 {
+		heap.Fix(&c.heap, t.index)
+	} else {
+		heap.Push(&c.heap, t)
+	}
 }
 
 func (t *fakeTimer) Stop() bool {
@@ -62,6 +103,9 @@ func (t *fakeTimer) Stop() bool {
 	defer t.c.mu.Unlock()
 	was := t.active
 	t.active = false
+	if t.index >= 0 {
+		heap.Remove(&t.c.heap, t.index)
+	}
 	return was
 }
 
@@ -69,15 +113,7 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	was := t.active
-	t.active = true
-	t.when = t.c.now.Add(d)
-	found := false
-	for _, x := range t.c.timers {
-		found = found || x == t
-	}
-	if !found {
-		t.c.timers = append(t.c.timers, t)
-	}
+	t.c.armLocked(t, d)
 	return was
 }
 
@@ -86,35 +122,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	target := c.now.Add(d)
 	c.mu.Unlock()
-	for i := 0; i < 100000; i++ {
+	for i := 0; i < 1_000_000; i++ {
 		c.mu.Lock()
-		var next *fakeTimer
-		idx := -1
-		for j, t := range c.timers {
-			if t.active && !t.when.After(target) && (next == nil || t.when.Before(next.when)) {
-				next, idx = t, j
-			}
-		}
-		if next == nil {
+		if len(c.heap) == 0 || c.heap[0].when.After(target) {
 			c.now = target
-			// Drop inactive timers.
-			kept := c.timers[:0]
-			for _, t := range c.timers {
-				if t.active {
-					kept = append(kept, t)
-				}
-			}
-			c.timers = kept
 			c.mu.Unlock()
 			return
 		}
-		c.timers = append(c.timers[:idx], c.timers[idx+1:]...)
-		next.active = false
-		if next.when.After(c.now) {
-			c.now = next.when
+		t := heap.Pop(&c.heap).(*fakeTimer)
+		t.active = false
+		if t.when.After(c.now) {
+			c.now = t.when
 		}
 		c.mu.Unlock()
-		next.f()
+		t.f()
 	}
 	panic("fakeClock: too many timers")
 }

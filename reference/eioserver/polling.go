@@ -331,7 +331,9 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	p.reading = false
 	s.mu.Unlock()
-	_ = p.rc.SetReadDeadline(time.Time{})
+	if err == nil {
+		_ = p.rc.SetReadDeadline(time.Time{})
+	}
 	if errors.Is(err, errTooLarge) {
 		// EIO-LIMIT-02: 413, and Node leaves the session open.
 		s.mu.Lock()
@@ -351,6 +353,9 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		s.runEvents()
+		// Destroy the connection as Node does; the deadline stays in the
+		// past so that the server does not wait for the rest of the body.
+		_ = p.rc.SetReadDeadline(time.Now())
 		panic(http.ErrAbortHandler)
 	}
 
