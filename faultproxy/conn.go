@@ -39,7 +39,9 @@ type conn struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // instance goroutines
 
-	lastRead atomic.Int64 // unix nanos of the last byte read either way
+	lastRead atomic.Int64             // unix nanos of the last byte read either way
+	tags     atomic.Pointer[ConnInfo] // set once the tap has seen the first request
+	hold     atomic.Bool              // the upstream side was cut on purpose: never close the client for it
 
 	mu     sync.Mutex
 	server *net.TCPConn
@@ -344,6 +346,9 @@ func (l *link) run(dst *net.TCPConn, chain []*instance, ck chunk) error {
 // slow_close), otherwise a close that mirrors a reset.
 func (l *link) finish(dst *net.TCPConn) {
 	c := l.c
+	if c.hold.Load() && l.dir == Downstream {
+		return // a fault cut the upstream and keeps the client hanging
+	}
 	if !errors.Is(l.rerr, io.EOF) {
 		c.abort(closeModeFor(l.rerr))
 		return

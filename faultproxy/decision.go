@@ -49,6 +49,10 @@ type Decision struct {
 	Action string `json:"action"`
 	// Detail gives parameters of the action, e.g. "127ms".
 	Detail string `json:"detail,omitempty"`
+	// SID and Transport are the connection's tags from its first HTTP
+	// request, when the protocol tap has seen one (see [ConnInfo]).
+	SID       string `json:"sid,omitempty"`
+	Transport string `json:"transport,omitempty"`
 }
 
 // decisionLog is a bounded, mutex-protected log.

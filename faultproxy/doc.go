@@ -13,7 +13,7 @@
 // Faults are typed values ([Latency], [Bandwidth], [Slicer], [LimitData],
 // [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
-// [HTTPStripUpgrade]) added with [Proxy.Add], which
+// [HTTPStripUpgrade], [WSUpgradeThenBlackhole]) added with [Proxy.Add], which
 // returns a [Handle] whose Remove detaches the fault. Adding and removing
 // affects connections that are already open as well as later ones. Every
 // fault carries a [Scope]: which connections it matches, when it activates
@@ -64,8 +64,8 @@
 // # Extension point: protocol stages
 //
 // Implemented so far: the HTTP/1.1 request tap on the upstream direction
-// ([Options.Tap], [Proxy.Conns]) and the faults [HTTPRejectUpgrade] and
-// [HTTPStripUpgrade]. Planned: WebSocket frame and Engine.IO packet units,
+// ([Options.Tap], [Proxy.Conns]) and the faults [HTTPRejectUpgrade],
+// [HTTPStripUpgrade] and [WSUpgradeThenBlackhole]. Planned: WebSocket frame and Engine.IO packet units,
 // matchers on the tags (sid, transport, nth polling GET, probe), and faults
 // such as eio_drop_packet.
 //

@@ -186,8 +186,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 
 // Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
-// [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade] or
-// [HTTPStripUpgrade]. The set is closed; values are
+// [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
+// [HTTPStripUpgrade] or [WSUpgradeThenBlackhole]. The set is closed; values are
 // immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API

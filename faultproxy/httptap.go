@@ -3,6 +3,8 @@ package faultproxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -204,6 +206,7 @@ func (t *httpTap) tag(req *http.Request, upgrade bool) {
 	c.info.EIO = q.Get("EIO")
 	c.info.Upgrade = upgrade
 	info := c.info
+	c.tags.Store(&info)
 	var waiting []*instance
 	for e, list := range c.insts {
 		if e.m.scope.hasTagMatch() {
@@ -390,4 +393,60 @@ func (b *stripB) process(in *instance, ck chunk, next emitFunc) error {
 	in.decide("strip", fmt.Sprintf("%s %s: removed %s", u.req.Method, u.req.URL.RequestURI(), strings.Join(removed, ", ")))
 	u.upgrade = false
 	return next(chunk{data: head, at: ck.at, u: u})
+}
+
+// WSUpgradeThenBlackhole answers every WebSocket upgrade request itself with
+// a valid "101 Switching Protocols" and then forwards nothing either way while
+// keeping the client's connection open: a proxy that reports success and
+// then hangs (Squid, faults doc A9.2). The upstream never sees the request;
+// the proxy closes its upstream connection. Type "ws_upgrade_then_blackhole".
+type WSUpgradeThenBlackhole struct {
+	Name  string // default "ws_upgrade_then_blackhole"
+	Scope Scope  // AfterBytes must be 0
+}
+
+// Type implements Fault.
+func (WSUpgradeThenBlackhole) Type() string { return "ws_upgrade_then_blackhole" }
+
+// Validate implements Fault.
+func (f WSUpgradeThenBlackhole) Validate() error { return validateUnitScope(f.Type(), f.Scope) }
+
+func (f WSUpgradeThenBlackhole) meta() faultMeta {
+	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
+}
+
+// wsAccept computes Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2).
+func wsAccept(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+type upgradeHoleB struct{}
+
+func (b *upgradeHoleB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	key := ""
+	if u != nil && u.kind == unitHTTPRequestHead && u.upgrade && strings.EqualFold(u.req.Header.Get("Upgrade"), "websocket") {
+		key = u.req.Header.Get("Sec-WebSocket-Key")
+	}
+	if key == "" {
+		return next(ck)
+	}
+	in.decide("upgrade_then_hold", u.req.Method+" "+u.req.URL.RequestURI())
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + wsAccept(key) + "\r\n\r\n"
+	u.rejected = true // the tap discards everything the client sends from now on
+	c := in.c
+	c.hold.Store(true)
+	if _, err := c.client.Write([]byte(resp)); err != nil {
+		c.abort(CloseFIN)
+		return errAborted
+	}
+	c.mu.Lock()
+	srv := c.server
+	c.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+	return nil
 }

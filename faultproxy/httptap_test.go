@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -21,11 +22,15 @@ func TestTapTagsFirstRequest(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer srv.Close()
 	p := startProxy(t, srv.Listener.Addr().String(), &Options{Tap: true})
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	// Two requests on one keep-alive connection.
+	conn := dial(t, p.Addr())
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
 	for _, q := range []string{"EIO=4&transport=polling&sid=abc123&t=1", "EIO=4&transport=polling&sid=zzz&t=2"} {
-		resp, err := cl.Get("http://" + p.Addr() + "/engine.io/?" + q)
+		if _, err := io.WriteString(conn, "GET /engine.io/?"+q+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +194,7 @@ func TestHTTPRejectUpgrade(t *testing.T) {
 		}
 	}
 	ds := decisionsOf(p, h.Name(), "reject")
-	if len(ds) != 1 || !strings.Contains(ds[0].Detail, "transport=websocket") {
+	if len(ds) != 1 || !strings.Contains(ds[0].Detail, "transport=websocket") || ds[0].Transport != "websocket" || ds[0].SID != "S1" {
 		t.Fatalf("reject decisions: %+v", ds)
 	}
 	// Polling requests pass.
@@ -333,5 +338,39 @@ func TestScopeTransportMatch(t *testing.T) {
 		if d.Action != "skip" {
 			t.Errorf("non-matching fault acted: %+v", d)
 		}
+	}
+}
+
+// TestWSUpgradeThenBlackhole models a proxy that answers the upgrade with 101
+// and then hangs (faults doc A9.2): the handshake succeeds, nothing comes
+// back, the connection stays open, and the upstream never saw the upgrade.
+func TestWSUpgradeThenBlackhole(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	h := addFault(t, p, WSUpgradeThenBlackhole{})
+	c, resp, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatalf("ws dial: %v (%v)", err, resp)
+	}
+	if resp.StatusCode != 101 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	if _, m, err := c.ReadMessage(); !isTimeout(err) {
+		t.Fatalf("read after fake 101: %q %v, want a timeout on an open connection", m, err)
+	}
+	for _, r := range up.requests() {
+		if websocket.IsWebSocketUpgrade(r) {
+			t.Fatal("the upstream saw the upgrade request")
+		}
+	}
+	if ds := decisionsOf(p, h.Name(), "upgrade_then_hold"); len(ds) != 1 {
+		t.Fatalf("decisions %+v", ds)
+	}
+	if wsAccept("dGhlIHNhbXBsZSBub25jZQ==") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatal("wsAccept does not match RFC 6455's example")
 	}
 }

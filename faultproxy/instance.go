@@ -87,6 +87,8 @@ func newBehaviour(f Fault) behaviour {
 		return &rejectB{f: f}
 	case HTTPStripUpgrade:
 		return &stripB{}
+	case WSUpgradeThenBlackhole:
+		return &upgradeHoleB{}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }
@@ -290,10 +292,14 @@ func (in *instance) wait(t time.Time) (bool, error) {
 }
 
 func (in *instance) decide(action, detail string) {
-	in.c.p.decide(Decision{
+	d := Decision{
 		Conn: in.c.ord, Direction: in.dir, Fault: in.e.name, Type: in.e.f.Type(),
 		Step: in.step.Add(1), Action: action, Detail: detail,
-	})
+	}
+	if tags := in.c.tags.Load(); tags != nil {
+		d.SID, d.Transport = tags.SID, tags.Transport
+	}
+	in.c.p.decide(d)
 }
 
 // --- behaviours ---

@@ -70,6 +70,7 @@ func FaultTypes() []FaultTypeSpec {
 		{"down", "proxy", false, []AttrSpec{{"mode", "refuse|fin_all|rst_all", "what happens to open connections"}}},
 		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
 		{"http_strip_upgrade", "http", false, nil},
+		{"ws_upgrade_then_blackhole", "http", false, nil},
 	}
 }
 
@@ -228,7 +229,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	stream := in.Stream
 	if stream == "" {
 		stream = "downstream"
-		if strings.HasPrefix(in.Type, "http_") {
+		if strings.HasPrefix(in.Type, "http_") || strings.HasPrefix(in.Type, "ws_") {
 			stream = "upstream" // HTTP faults act on requests
 		}
 	}
@@ -296,6 +297,8 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = HTTPRejectUpgrade{Name: name, Scope: sc, Status: int(a.int("status")), Body: a.str("body")}
 	case "http_strip_upgrade":
 		f = HTTPStripUpgrade{Name: name, Scope: sc}
+	case "ws_upgrade_then_blackhole":
+		f = WSUpgradeThenBlackhole{Name: name, Scope: sc}
 	default:
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
