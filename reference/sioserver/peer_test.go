@@ -454,3 +454,13 @@ func testCtx() (context.Context, context.CancelFunc) {
 func waitQuiet(ms int) {
 	<-time.After(time.Duration(ms) * time.Millisecond)
 }
+
+// hangUp ends the session from the client side the way a client that goes
+// away does: WebSocket closed, or a polling close packet "1".
+func (p *rawPeer) hangUp() {
+	p.t.Helper()
+	if p.transport == "polling" {
+		p.send(engineio.TextPacket(engineio.Close, ""))
+	}
+	p.Close()
+}
