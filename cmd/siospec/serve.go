@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/siospec/siospec/reference/fixture"
+)
+
+// serveShutdownTimeout bounds how long "siospec serve" waits for sessions and
+// connections to close once it is asked to stop.
+const serveShutdownTimeout = 5 * time.Second
+
+// runServe implements "siospec serve": the reference server in fixture mode
+// (catalogue 3.1) on --addr. It prints "listening http://ADDR" once it
+// listens and runs until ctx is cancelled (SIGINT/SIGTERM); it returns 0
+// then, 4 on usage errors and 2 when it cannot listen or serve.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("siospec serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("fixture", "", "fixture to serve: eio4, eio3, sio5 or sio4 (required)")
+	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on (port 0 picks a free port)")
+	verbose := fs.Bool("v", false, "log sessions to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [-v]")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "siospec serve: "+format+"\n", a...)
+		fs.Usage()
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return usageErr("--addr %q: want host:port", *addr)
+	}
+	opts := &fixture.Options{}
+	if *verbose {
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	var fx fixture.Fixture
+	switch *name {
+	case "eio4":
+		fx = fixture.NewEIO4(opts)
+	case "eio3":
+		fx = fixture.NewEIO3(opts)
+	case "sio5", "sio4":
+		fmt.Fprintf(stderr, "siospec serve: fixture %s not available yet\n", *name)
+		return exitHarness
+	case "":
+		return usageErr("--fixture is required")
+	default:
+		return usageErr("unknown fixture %q (want eio4, eio3, sio5 or sio4)", *name)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		_ = fx.Close(context.Background())
+		fmt.Fprintf(stderr, "siospec serve: %v\n", err)
+		return exitHarness
+	}
+	hs := &http.Server{
+		Handler:           fx,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening http://%s\n", dialable(ln.Addr()))
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		fmt.Fprintf(stderr, "siospec serve: %v\n", err)
+		code = exitHarness
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	defer cancel()
+	// Close the sessions first so that parked polls and WebSockets end,
+	// then the HTTP server.
+	if err := fx.Close(sctx); err != nil {
+		fmt.Fprintf(stderr, "siospec serve: close fixture: %v\n", err)
+	}
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+	}
+	if code == exitOK {
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "siospec serve: %v\n", err)
+			code = exitHarness
+		}
+	}
+	return code
+}
+
+// dialable renders a listener address as a host:port a client can dial:
+// unspecified addresses become loopback.
+func dialable(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := tcp.IP.String()
+	switch {
+	case tcp.IP.IsUnspecified() && tcp.IP.To4() != nil:
+		host = "127.0.0.1"
+	case tcp.IP.IsUnspecified():
+		host = "::1"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("%s:%d", host, tcp.Port)
+}
