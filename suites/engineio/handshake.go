@@ -1,0 +1,149 @@
+package engineio
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// openKeys is the exact key set of a v4 open packet (EIO-HS-02).
+var openKeys = []string{"maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"}
+
+func handshakeV4(s *framework.Suite) {
+	Describe("handshake", func() {
+		s.It("EIO-HS-01", "opens a session for a polling GET without sid with 200 and a body starting with the open packet", func(ctx context.Context, e *framework.Env) {
+			e.Expect("GET ?EIO=4&transport=polling → 200, body starts with 0{...}")
+			r, err := e.C.Get(ctx, e.C.PollQuery())
+			Expect(err).NotTo(HaveOccurred())
+			e.Observe("%d %q", r.Status, r.Body)
+			Expect(r.Status).To(Equal(http.StatusOK))
+			Expect(string(r.Body)).To(HavePrefix("0{"))
+		}, framework.Polling)
+
+		s.PerTransport(both, func(tr framework.Transport) {
+			s.It("EIO-HS-02", "sends an open packet whose JSON has exactly sid, upgrades, pingInterval, pingTimeout and maxPayload with the right types", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				raw := c.Handshake().Raw
+				e.Expect("keys exactly %v; sid string, upgrades string array, timings and maxPayload integers", openKeys)
+				e.Observe("%s", raw)
+				var m map[string]any
+				Expect(json.Unmarshal(raw, &m)).To(Succeed(), "open packet JSON")
+				keys := make([]string, 0, len(m))
+				for k := range m {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				Expect(keys).To(Equal(openKeys), "key set of the open packet")
+				Expect(m["sid"]).To(BeAssignableToTypeOf(""))
+				Expect(m["upgrades"]).To(BeAssignableToTypeOf([]any{}))
+				for _, k := range []string{"pingInterval", "pingTimeout", "maxPayload"} {
+					Expect(m[k]).To(BeAssignableToTypeOf(float64(0)), k)
+					f := m[k].(float64)
+					Expect(f).To(Equal(float64(int64(f))), "%s must be an integer", k)
+				}
+			}, tr)
+
+			s.It("EIO-HS-03", "advertises only upgrades better than the transport in use", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				up := c.Handshake().Open.Upgrades
+				e.Observe("upgrades %q", up)
+				if tr == framework.WebSocket {
+					e.Expect("upgrades [] on a WebSocket handshake")
+					Expect(up).To(BeEmpty())
+					return
+				}
+				e.Expect(`upgrades ["websocket"] on a polling handshake when WebSocket is enabled`)
+				if e.Cfg.Target != nil && !slices.Contains(e.Cfg.Target.Transports, "websocket") {
+					Expect(up).NotTo(ContainElement("websocket"), "WebSocket did not open a session in preflight")
+					return
+				}
+				Expect(up).To(Equal([]string{"websocket"}))
+			}, tr)
+		})
+
+		s.It("EIO-HS-04", "advertises the same heartbeat timings and maxPayload on every transport", func(ctx context.Context, e *framework.Env) {
+			p := open(ctx, e, framework.Polling).Handshake().Open
+			w := open(ctx, e, framework.WebSocket).Handshake().Open
+			e.Expect("identical positive pingInterval, pingTimeout and maxPayload on polling and WebSocket")
+			e.Observe("polling %v/%v/%d, websocket %v/%v/%d", p.PingInterval, p.PingTimeout, p.MaxPayload, w.PingInterval, w.PingTimeout, w.MaxPayload)
+			Expect(p.PingInterval).To(BeNumerically(">", 0))
+			Expect(p.PingTimeout).To(BeNumerically(">", 0))
+			Expect(p.MaxPayload).To(BeNumerically(">", 0))
+			Expect([]any{w.PingInterval, w.PingTimeout, w.MaxPayload}).To(Equal([]any{p.PingInterval, p.PingTimeout, p.MaxPayload}))
+		})
+
+		s.It("EIO-HS-05", "issues distinct URL-safe session ids that are long enough to be unguessable", func(ctx context.Context, e *framework.Env) {
+			const n = 8
+			seen := map[string]bool{}
+			re := regexp.MustCompile(`^[A-Za-z0-9_.~-]{16,}$`)
+			for range n {
+				sess := openPoll(ctx, e)
+				Expect(sess.SID).To(MatchRegexp(re.String()), "URL-safe sid of at least 16 characters")
+				Expect(seen).NotTo(HaveKey(sess.SID), "sid reused")
+				seen[sess.SID] = true
+			}
+			e.Observe("%d distinct sids", len(seen))
+		}, framework.Polling)
+
+		s.It("EIO-HS-06", "answers the polling handshake with the open packet alone", func(ctx context.Context, e *framework.Env) {
+			sess := openPoll(ctx, e)
+			e.Expect("exactly one packet in the handshake body")
+			e.Observe("%q", sess.HS.Response.Body)
+			Expect(sess.HS.Packets).To(HaveLen(1))
+		}, framework.Polling)
+
+		s.It("EIO-HS-07", "refuses to open a session with POST or PUT (400)", func(ctx context.Context, e *framework.Env) {
+			e.Expect("POST and PUT ?EIO=4&transport=polling without sid → 400")
+			for _, m := range []string{http.MethodPost, http.MethodPut} {
+				r, err := e.C.Do(ctx, framework.Request{Method: m, Query: e.C.PollQuery(), Body: []byte("4hello")})
+				Expect(err).NotTo(HaveOccurred())
+				e.Observe("%s → %d %q", m, r.Status, r.Body)
+				Expect(r.Status).To(Equal(http.StatusBadRequest), m)
+			}
+		}, framework.Polling)
+
+		s.It("EIO-HS-08", "answers a plain GET for transport=websocket without Upgrade with 400 code 3", func(ctx context.Context, e *framework.Env) {
+			r, err := e.C.Get(ctx, e.C.WSQuery())
+			Expect(err).NotTo(HaveOccurred())
+			e.Expect(`400 {"code":3,"message":"Bad request"}`)
+			e.Observe("%d %q", r.Status, r.Body)
+			Expect(r.Status).To(Equal(http.StatusBadRequest))
+			Expect(errorCode(r.Body)).To(Equal(3))
+		})
+
+		s.It("EIO-HS-10", "sets no session cookie unless one is configured", func(ctx context.Context, e *framework.Env) {
+			sess := openPoll(ctx, e)
+			cookies := sess.HS.Response.Header.Values("Set-Cookie")
+			e.Observe("Set-Cookie %q", cookies)
+			if len(cookies) > 0 {
+				Skip("unsupported: the target is configured with a session cookie")
+			}
+			Expect(cookies).To(BeEmpty())
+		}, framework.Polling)
+	})
+}
+
+// errorCode returns the code of an Engine.IO JSON error body, or -1.
+func errorCode(body []byte) int {
+	var v struct {
+		Code    *int   `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.Code == nil {
+		return -1
+	}
+	return *v.Code
+}
+
+// isOpenBody reports whether a body looks like a handshake answer.
+func isOpenBody(b []byte) bool { return strings.HasPrefix(string(b), "0{") || strings.Contains(string(b), ":0{") }
+
+var _ = engineio.Open

@@ -1,0 +1,129 @@
+package engineio
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// Register declares every Engine.IO server spec under one top-level
+// container and returns true (for use in a var declaration).
+func Register(s *framework.Suite) bool {
+	return Describe("Engine.IO server", func() {
+		s.Install()
+		Describe("v4", func() {
+			handshakeV4(s)
+			urlV4(s)
+		})
+	})
+}
+
+// both is the transport list of behaviours that hold on each transport.
+var both = []framework.Transport{framework.Polling, framework.WebSocket}
+
+// all adds the upgraded WebSocket to both.
+var all = []framework.Transport{framework.Polling, framework.WebSocket, framework.Upgraded}
+
+// open opens a session on tr or fails the spec.
+func open(ctx context.Context, e *framework.Env, tr framework.Transport, extra ...string) framework.Conn {
+	GinkgoHelper()
+	c, err := e.Open(ctx, tr, extra...)
+	Expect(err).NotTo(HaveOccurred(), "open a session %s", tr.Describe())
+	return c
+}
+
+// openPoll opens a polling session or fails the spec.
+func openPoll(ctx context.Context, e *framework.Env, extra ...string) *framework.PollSession {
+	GinkgoHelper()
+	s, err := e.C.OpenPolling(ctx, extra...)
+	Expect(err).NotTo(HaveOccurred(), "open a polling session")
+	return s
+}
+
+// msg returns a text message packet.
+func msg(s string) engineio.Packet { return engineio.TextPacket(engineio.Message, s) }
+
+// pkt returns a text packet of type t.
+func pkt(t engineio.PacketType, s string) engineio.Packet { return engineio.TextPacket(t, s) }
+
+// nextMessage returns the next message from the server, skipping pings
+// (answered with pongs on v4 so the session stays up) and noops.
+func nextMessage(ctx context.Context, c framework.Conn) engineio.Packet {
+	GinkgoHelper()
+	for {
+		p, err := c.Next(ctx)
+		Expect(err).NotTo(HaveOccurred(), "wait for a message from the server")
+		switch p.Type {
+		case engineio.Ping:
+			// Only v4 servers ping; a pong keeps the session alive.
+			_ = c.Send(ctx, pkt(engineio.Pong, string(p.Data)))
+			continue
+		case engineio.Noop:
+			continue
+		}
+		return p
+	}
+}
+
+// expectEnded asserts that the server has ended the session, within d.
+func expectEnded(ctx context.Context, c framework.Conn, d time.Duration, why string) string {
+	GinkgoHelper()
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	how, err := c.Ended(cctx)
+	Expect(err).NotTo(HaveOccurred(), why)
+	return how
+}
+
+// pending is a GET issued in the background.
+type pending struct {
+	done chan struct{}
+	resp *framework.Response
+	pkts []engineio.Packet
+	err  error
+	at   time.Time
+}
+
+// parkGet issues a GET for the session in the background and checks that
+// the server holds it (EIO-POLL-01) for a short window, so that a request
+// sent afterwards really overlaps it (catalogue errata 4).
+func parkGet(ctx context.Context, e *framework.Env, s *framework.PollSession) *pending {
+	GinkgoHelper()
+	p := &pending{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.resp, p.pkts, p.err = s.Get(ctx)
+		p.at = time.Now()
+	}()
+	hold := min(e.Timing.PingInterval/4, 100*time.Millisecond)
+	Consistently(p.done).WithTimeout(hold).WithPolling(5 * time.Millisecond).ShouldNot(BeClosed(),
+		"the server must hold a GET while it has nothing to send (parked for %v)", hold)
+	return p
+}
+
+// wait waits for the background GET to complete.
+func (p *pending) wait(ctx context.Context, d time.Duration) {
+	GinkgoHelper()
+	Eventually(p.done).WithContext(ctx).WithTimeout(d).WithPolling(5 * time.Millisecond).Should(BeClosed(), "the parked GET must complete")
+}
+
+// status returns the response status or 0 when the request failed.
+func status(r *framework.Response) int {
+	if r == nil {
+		return 0
+	}
+	return r.Status
+}
+
+// bogusSID is a well-formed session id no server has issued.
+const bogusSID = "siospec-bogus-sid-0000"
+
+// okBody is the body of a successful POST (EIO-POLL-04).
+var okBody = []byte("ok")
+
+var _ = http.StatusOK

@@ -1,0 +1,113 @@
+package engineio
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+func urlV4(s *framework.Suite) {
+	Describe("endpoint and query parameters", func() {
+		s.It("EIO-URL-01", "does not serve Engine.IO outside its path prefix", func(ctx context.Context, e *framework.Env) {
+			e.Expect("GET /siospec-elsewhere/?EIO=4&transport=polling is not an Engine.IO handshake (any status but a 200 open packet, or no answer)")
+			cctx, cancel := context.WithTimeout(ctx, e.Timing.Scaled(e.Timing.PingInterval+e.Timing.PingTimeout))
+			defer cancel()
+			r, err := e.C.Do(cctx, framework.Request{Path: "/siospec-elsewhere/", Query: e.C.PollQuery()})
+			if err != nil {
+				e.Observe("no answer: %v", err)
+				return
+			}
+			e.Observe("%d %q", r.Status, r.Body)
+			Expect(r.Status == http.StatusOK && isOpenBody(r.Body)).To(BeFalse(), "a handshake was served outside the prefix")
+		})
+
+		s.It("EIO-URL-02", "refuses a polling handshake whose EIO is missing or not a number with 400", func(ctx context.Context, e *framework.Env) {
+			e.Expect("GET ?transport=polling and GET ?EIO=abc&transport=polling → 400")
+			for _, q := range []string{"transport=polling", "EIO=abc&transport=polling"} {
+				r, err := e.C.Do(ctx, framework.Request{RawQuery: q})
+				Expect(err).NotTo(HaveOccurred())
+				e.Observe("%s → %d %q", q, r.Status, r.Body)
+				Expect(r.Status).To(Equal(http.StatusBadRequest), q)
+			}
+		}, framework.Polling)
+
+		s.It("EIO-URL-03", "refuses EIO=3 with error code 5 when v3 is not enabled", func(ctx context.Context, e *framework.Env) {
+			r, err := e.C.Do(ctx, framework.Request{RawQuery: "EIO=3&transport=polling"})
+			Expect(err).NotTo(HaveOccurred())
+			e.Expect(`400 {"code":5,"message":"Unsupported protocol version"}`)
+			e.Observe("%d %q", r.Status, r.Body)
+			if r.Status == http.StatusOK {
+				Skip("unsupported: the target accepts EIO=3 (v3 enabled), so the refusal does not apply")
+			}
+			Expect(r.Status).To(Equal(http.StatusBadRequest))
+			Expect(errorCode(r.Body)).To(Equal(5))
+		}, framework.Polling)
+
+		s.It("EIO-URL-04", "refuses a request whose transport is missing or unknown with 400", func(ctx context.Context, e *framework.Env) {
+			e.Expect("GET ?EIO=4 and GET ?EIO=4&transport=abc → 400")
+			for _, q := range []string{"EIO=" + e.C.Version().String(), "EIO=" + e.C.Version().String() + "&transport=abc"} {
+				r, err := e.C.Do(ctx, framework.Request{RawQuery: q})
+				Expect(err).NotTo(HaveOccurred())
+				e.Observe("%s → %d %q", q, r.Status, r.Body)
+				Expect(r.Status).To(Equal(http.StatusBadRequest), q)
+			}
+		}, framework.Polling)
+
+		s.It("EIO-URL-05", "treats a POST without sid as a failed handshake (400)", func(ctx context.Context, e *framework.Env) {
+			openPoll(ctx, e)
+			r, err := e.C.Do(ctx, framework.Request{Method: http.MethodPost, Query: e.C.PollQuery(), Body: []byte("4hello")})
+			Expect(err).NotTo(HaveOccurred())
+			e.Expect("POST ?EIO=4&transport=polling (no sid) → 400")
+			e.Observe("%d %q", r.Status, r.Body)
+			Expect(r.Status).To(Equal(http.StatusBadRequest))
+		}, framework.Polling)
+
+		s.It("EIO-URL-06", "ignores the t cache-buster and unknown query parameters on every request", func(ctx context.Context, e *framework.Env) {
+			extra := []string{"t", "siospec-x", "foo", "bar"}
+			sess := openPoll(ctx, e, extra...)
+			e.Expect("with t=siospec-x&foo=bar on each request: handshake, POST 4hello → ok, GET → 4hello")
+			r, err := sess.Post(ctx, msg("hello"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.Status).To(Equal(http.StatusOK))
+			Expect(r.Body).To(Equal(okBody))
+			c := framework.AsConn(sess)
+			p := nextMessage(ctx, c)
+			e.Observe("echo %v", p)
+			Expect(p).To(Equal(msg("hello")))
+		}, framework.Polling)
+
+		s.It("EIO-URL-08", "sends binary as b-prefixed base64 text frames on a WebSocket session opened with b64=1", func(ctx context.Context, e *framework.Env) {
+			w, _, err := e.C.OpenWebSocket(ctx, "b64", "1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(w.SendBinary([]byte{1, 2, 3, 4})).To(Succeed())
+			e.Expect(`a text frame "bAQIDBA=="`)
+			for {
+				f, err := w.Next(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				if !f.Binary && string(f.Data) == "2" {
+					continue
+				}
+				e.Observe("binary=%v %q", f.Binary, f.Data)
+				Expect(f.Binary).To(BeFalse())
+				Expect(string(f.Data)).To(Equal("bAQIDBA=="))
+				return
+			}
+		}, framework.WebSocket)
+
+		s.It("EIO-URL-09", "answers a polling GET with j=0 with a JSONP script", func(ctx context.Context, e *framework.Env) {
+			r, err := e.C.Get(ctx, e.C.PollQuery("j", "0"))
+			Expect(err).NotTo(HaveOccurred())
+			e.Expect(`200, body ___eio[0]("...")`)
+			e.Observe("%d %q", r.Status, r.Body)
+			if r.Status != http.StatusOK {
+				Skip("unsupported: the target does not serve JSONP polling")
+			}
+			Expect(strings.HasPrefix(string(r.Body), "___eio[0](")).To(BeTrue())
+		}, framework.Polling)
+	})
+}
+

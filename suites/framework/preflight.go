@@ -1,0 +1,137 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/siospec/siospec/protocol/engineio"
+)
+
+// Target is what the preflight found out about the server under test.
+type Target struct {
+	// Endpoint is the Engine.IO URL that answered.
+	Endpoint string
+	// EIO is the revision that answered (3 or 4).
+	EIO int
+	// Transports lists the transports that opened a session.
+	Transports []string
+	// Upgrades is the polling handshake's upgrade list.
+	Upgrades []string
+	// PingInterval, PingTimeout and MaxPayload are the negotiated values.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	MaxPayload   int64
+	// HasMaxPayload is false when the open packet left maxPayload out.
+	HasMaxPayload bool
+}
+
+// Summary returns the preflight findings as key/value pairs for reports.
+func (t *Target) Summary() map[string]string {
+	return map[string]string{
+		"endpoint":     t.Endpoint,
+		"eio":          strconv.Itoa(t.EIO),
+		"transports":   strings.Join(t.Transports, ","),
+		"upgrades":     strings.Join(t.Upgrades, ","),
+		"pingInterval": t.PingInterval.String(),
+		"pingTimeout":  t.PingTimeout.String(),
+		"maxPayload":   strconv.FormatInt(t.MaxPayload, 10),
+	}
+}
+
+// String renders the findings on one line.
+func (t *Target) String() string {
+	mp := strconv.FormatInt(t.MaxPayload, 10)
+	if !t.HasMaxPayload {
+		mp = "absent"
+	}
+	return fmt.Sprintf("Engine.IO v%d at %s: transports %s, upgrades [%s], pingInterval %v, pingTimeout %v, maxPayload %s",
+		t.EIO, t.Endpoint, strings.Join(t.Transports, "+"), strings.Join(t.Upgrades, ","), t.PingInterval, t.PingTimeout, mp)
+}
+
+// PreflightError explains why the target is not usable: what was tried and
+// what to check.
+type PreflightError struct {
+	Tried string
+	Err   error
+	Hint  string
+}
+
+func (e *PreflightError) Error() string {
+	return fmt.Sprintf("preflight failed: %s: %v\n  check: %s", e.Tried, e.Err, e.Hint)
+}
+
+// Unwrap returns the cause.
+func (e *PreflightError) Unwrap() error { return e.Err }
+
+// PreflightTimeout bounds the whole preflight.
+const PreflightTimeout = 4 * time.Second
+
+// Preflight checks that cfg's URL answers as Engine.IO of the configured
+// revision: a polling handshake, then a WebSocket handshake. It closes both
+// sessions' resources and returns within PreflightTimeout.
+func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, PreflightTimeout)
+	defer cancel()
+	c, err := NewClient(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	q := c.PollQuery()
+	if c.version == engineio.V3 {
+		q.Set("b64", "1")
+	}
+	tried := "GET " + c.Endpoint().String() + "?" + q.Encode()
+	r, err := c.Get(ctx, q)
+	if err != nil {
+		return nil, &PreflightError{Tried: tried, Err: err, Hint: "is the server running and listening on that host and port? (siospec waits at most " + PreflightTimeout.String() + ")"}
+	}
+	if r.Status != http.StatusOK {
+		hint := "is --path right (default " + DefaultPath + "; Socket.IO servers use /socket.io/)?"
+		if r.Status == http.StatusBadRequest && strings.Contains(string(r.Body), `"code":5`) {
+			hint = fmt.Sprintf("the server refuses EIO=%d; try --eio %d", cfg.EIO, 7-cfg.EIO)
+		}
+		return nil, &PreflightError{Tried: tried, Err: &StatusError{Op: "handshake", Status: r.Status, Body: r.Body}, Hint: hint}
+	}
+	pkts, err := c.DecodePayload(r)
+	if err != nil || len(pkts) == 0 || pkts[0].Type != engineio.Open {
+		if err == nil {
+			err = errors.New("the body does not start with an open packet")
+		}
+		return nil, &PreflightError{Tried: tried, Err: fmt.Errorf("not an Engine.IO v%d handshake (body %q): %w", cfg.EIO, trim(r.Body), err),
+			Hint: fmt.Sprintf("is this an Engine.IO server speaking v%d at this path? (try --eio %d)", cfg.EIO, 7-cfg.EIO)}
+	}
+	op, err := engineio.ParseOpen(pkts[0].Data)
+	if err != nil {
+		return nil, &PreflightError{Tried: tried, Err: err, Hint: "the open packet must be JSON with sid, upgrades, pingInterval, pingTimeout"}
+	}
+	t := &Target{
+		Endpoint: c.Endpoint().String(), EIO: cfg.EIO, Transports: []string{"polling"}, Upgrades: op.Upgrades,
+		PingInterval: op.PingInterval, PingTimeout: op.PingTimeout, MaxPayload: op.MaxPayload, HasMaxPayload: !op.OmitMaxPayload,
+	}
+	if op.PingInterval <= 0 || op.PingTimeout <= 0 {
+		return nil, &PreflightError{Tried: tried, Err: fmt.Errorf("pingInterval %v / pingTimeout %v", op.PingInterval, op.PingTimeout), Hint: "the heartbeat timings must be positive"}
+	}
+	w, _, err := c.OpenWebSocket(ctx)
+	if err == nil {
+		t.Transports = append(t.Transports, "websocket")
+	}
+	if w != nil {
+		w.Close()
+	}
+	// Close the polling session politely so it does not linger.
+	_, _ = c.Do(ctx, Request{Method: http.MethodPost, Query: c.PollQuery("sid", op.SID), Body: c.EncodePayload(engineio.TextPacket(engineio.Close, ""))})
+	return t, nil
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 80 {
+		return b[:80]
+	}
+	return b
+}

@@ -1,0 +1,183 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	g "github.com/onsi/ginkgo/v2"
+)
+
+// Report entry names (REPORT-CONTRACT.md).
+const (
+	EntryExpected   = "siospec.expected"
+	EntryObserved   = "siospec.observed"
+	EntryTranscript = "siospec.transcript"
+	EntryBudget     = "siospec.budget"
+	EntryMeasured   = "siospec.measured"
+)
+
+// Suite builds conformance specs against one Config. Create it before the
+// Ginkgo tree is built (the Register functions of the spec packages) and
+// call Install in the outermost container.
+type Suite struct {
+	cfg   *Config
+	reg   *Registry
+	proto Proto
+	env   **Env
+}
+
+// NewSuite returns a Suite for cfg. The pointer is read when specs run, so
+// a runner may fill cfg.Target (the preflight) after the tree is built.
+func NewSuite(cfg *Config) *Suite {
+	var cur *Env
+	return &Suite{cfg: cfg, reg: Requirements(), env: &cur}
+}
+
+// WithProto returns a Suite whose specs carry the proto label p instead of
+// their requirement's native protocol.
+func (s *Suite) WithProto(p Proto) *Suite {
+	c := *s
+	c.proto = p
+	return &c
+}
+
+// Config returns the run configuration.
+func (s *Suite) Config() *Config { return s.cfg }
+
+// Registry returns the requirement registry.
+func (s *Suite) Registry() *Registry { return s.reg }
+
+// Install adds the per-spec setup to the current container: a fresh Env
+// (client and transcript) before each spec, the report entries after it,
+// and cleanup of every connection the spec opened.
+func (s *Suite) Install() {
+	g.BeforeEach(func() {
+		rec := NewRecorder()
+		c, err := NewClient(s.cfg, rec)
+		if err != nil {
+			g.Fail(err.Error())
+		}
+		e := &Env{Cfg: s.cfg, Rec: rec, C: c, Timing: s.cfg.Timing()}
+		*s.env = e
+		g.DeferCleanup(func() {
+			c.Close()
+			*s.env = nil
+		})
+	})
+	g.JustAfterEach(func() {
+		e := *s.env
+		if e == nil {
+			return
+		}
+		e.attach(g.CurrentSpecReport().Failed())
+	})
+}
+
+// Env is the environment of one running spec: configuration, timing, the
+// raw client and its transcript, and the expected/observed texts that go
+// into the report.
+type Env struct {
+	Cfg    *Config
+	Rec    *Recorder
+	C      *Client
+	Timing Timing
+
+	expected, observed, budget, measured string
+}
+
+// Expect records what the requirement expects (siospec.expected).
+func (e *Env) Expect(format string, args ...any) { e.expected = fmt.Sprintf(format, args...) }
+
+// Observe records what the target did (siospec.observed); several calls
+// add lines.
+func (e *Env) Observe(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if e.observed != "" {
+		e.observed += "\n"
+	}
+	e.observed += line
+}
+
+// Budget records the timing window a spec judged against.
+func (e *Env) Budget(w Window) { e.budget = w.String() }
+
+// Measured records a measured duration.
+func (e *Env) Measured(what string, d time.Duration) {
+	e.measured = fmt.Sprintf("%s after %v", what, d.Round(time.Millisecond))
+	e.Rec.Note("measured: " + e.measured)
+}
+
+// Step records a step in the transcript and as a Ginkgo By.
+func (e *Env) Step(text string) {
+	e.Rec.Note(text)
+	g.By(text)
+}
+
+func (e *Env) attach(failed bool) {
+	vis := g.ReportEntryVisibilityFailureOrVerbose
+	for _, kv := range [][2]string{{EntryExpected, e.expected}, {EntryObserved, e.observed}, {EntryBudget, e.budget}, {EntryMeasured, e.measured}} {
+		if kv[1] != "" {
+			g.AddReportEntry(kv[0], kv[1], vis)
+		}
+	}
+	if failed {
+		g.AddReportEntry(EntryTranscript, e.Rec.JSON(), vis)
+	}
+}
+
+// Body is a spec body: the spec's context (cancelled at g.SpecTimeout) and
+// its environment.
+type Body func(ctx context.Context, e *Env)
+
+// It declares one conformance spec for requirement reqID. The text should
+// read as the requirement; " [reqID]" is appended. Labels req:, level:,
+// proto:, area:, role:server and, when a Transport is among the
+// decorators, transport: are added. Other decorators go to Ginkgo. An
+// unknown ID panics while the tree is built.
+func (s *Suite) It(reqID, text string, body Body, decorators ...any) bool {
+	r, ok := s.reg.Lookup(reqID)
+	if !ok {
+		panic(fmt.Sprintf("framework: spec %q names unknown requirement %q", text, reqID))
+	}
+	proto := r.Proto
+	if s.proto != "" {
+		proto = s.proto
+	}
+	labels := g.Label("req:"+r.ID, "level:"+string(r.Level), "proto:"+string(proto), "area:"+r.Area, "role:server")
+	args := []any{labels, g.Offset(1)}
+	hasTimeout := false
+	for _, d := range decorators {
+		switch d := d.(type) {
+		case Transport:
+			args = append(args, g.Label("transport:"+string(d)))
+		case Proto:
+			args = append(args, g.Label("proto:"+string(d)))
+		case g.SpecTimeout:
+			hasTimeout = true
+			args = append(args, d)
+		default:
+			args = append(args, d)
+		}
+	}
+	if !hasTimeout {
+		args = append(args, g.SpecTimeout(s.cfg.SpecTimeout()))
+	}
+	envp := s.env
+	fn := func(ctx g.SpecContext) {
+		e := *envp
+		if e == nil {
+			g.Fail(HarnessPrefix + "no spec environment (Suite.Install missing)")
+		}
+		body(ctx, e)
+	}
+	return g.It(text+" ["+r.ID+"]", append(args, fn)...)
+}
+
+// PerTransport declares one Context per transport and calls f inside it,
+// so a behaviour is written once and run on each transport.
+func (s *Suite) PerTransport(trs []Transport, f func(tr Transport)) {
+	for _, tr := range trs {
+		g.Context(tr.Describe(), func() { f(tr) })
+	}
+}

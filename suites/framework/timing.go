@@ -1,0 +1,79 @@
+package framework
+
+import (
+	"fmt"
+	"time"
+)
+
+// Timing derives every deadline of a spec from the target's negotiated
+// heartbeat and the run's --time-scale (faults-and-harnesses C3).
+type Timing struct {
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	Scale        float64
+}
+
+// Grace floor and proportion: grace = max(250ms, 10% of the budget) × scale.
+const (
+	graceFloor = 250 * time.Millisecond
+	gracePct   = 10
+)
+
+// Scaled multiplies d by the time scale.
+func (t Timing) Scaled(d time.Duration) time.Duration {
+	if t.Scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * t.Scale)
+}
+
+// Grace returns the slack added to a budget before a late event counts as a
+// miss.
+func (t Timing) Grace(budget time.Duration) time.Duration {
+	return t.Scaled(max(graceFloor, budget*gracePct/100))
+}
+
+// Tolerance returns how much earlier than a budget an event may happen and
+// still count as on time: max(50ms, 25% of the budget). It is not scaled,
+// because a slow machine makes events late, not early.
+func (t Timing) Tolerance(budget time.Duration) time.Duration {
+	return max(50*time.Millisecond, budget/4)
+}
+
+// Window is an accepted interval for a measured duration.
+type Window struct {
+	Min, Max time.Duration
+	// Why explains how the window was derived, for the siospec.budget entry.
+	Why string
+}
+
+// Contains reports whether d lies within the window.
+func (w Window) Contains(d time.Duration) bool { return d >= w.Min && d <= w.Max }
+
+// String renders the window for reports.
+func (w Window) String() string {
+	return fmt.Sprintf("%v..%v (%s)", w.Min.Round(time.Millisecond), w.Max.Round(time.Millisecond), w.Why)
+}
+
+// Around returns the window [budget − tolerance, budget + grace].
+func (t Timing) Around(budget time.Duration, what string) Window {
+	g := t.Grace(budget)
+	return Window{
+		Min: max(0, budget-t.Tolerance(budget)),
+		Max: t.Scaled(budget) + g,
+		Why: fmt.Sprintf("%s %v ×%g, tolerance %v, grace %v", what, budget, t.scale(), t.Tolerance(budget), g),
+	}
+}
+
+// Within returns the window [0, budget + grace].
+func (t Timing) Within(budget time.Duration, what string) Window {
+	g := t.Grace(budget)
+	return Window{Max: t.Scaled(budget) + g, Why: fmt.Sprintf("%s %v ×%g + grace %v", what, budget, t.scale(), g)}
+}
+
+func (t Timing) scale() float64 {
+	if t.Scale <= 0 {
+		return 1
+	}
+	return t.Scale
+}
