@@ -144,6 +144,8 @@ func errorCode(body []byte) int {
 }
 
 // isOpenBody reports whether a body looks like a handshake answer.
-func isOpenBody(b []byte) bool { return strings.HasPrefix(string(b), "0{") || strings.Contains(string(b), ":0{") }
+func isOpenBody(b []byte) bool {
+	return strings.HasPrefix(string(b), "0{") || strings.Contains(string(b), ":0{")
+}
 
 var _ = engineio.Open

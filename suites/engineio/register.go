@@ -101,7 +101,7 @@ func parkGet(ctx context.Context, e *framework.Env, s *framework.PollSession) *p
 		p.at = time.Now()
 	}()
 	hold := min(e.Timing.PingInterval/4, 100*time.Millisecond)
-	Consistently(p.done).WithTimeout(hold).WithPolling(5 * time.Millisecond).ShouldNot(BeClosed(),
+	Consistently(p.done).WithTimeout(hold).WithPolling(5*time.Millisecond).ShouldNot(BeClosed(),
 		"the server must hold a GET while it has nothing to send (parked for %v)", hold)
 	return p
 }
@@ -109,7 +109,7 @@ func parkGet(ctx context.Context, e *framework.Env, s *framework.PollSession) *p
 // wait waits for the background GET to complete.
 func (p *pending) wait(ctx context.Context, d time.Duration) {
 	GinkgoHelper()
-	Eventually(p.done).WithContext(ctx).WithTimeout(d).WithPolling(5 * time.Millisecond).Should(BeClosed(), "the parked GET must complete")
+	Eventually(p.done).WithContext(ctx).WithTimeout(d).WithPolling(5*time.Millisecond).Should(BeClosed(), "the parked GET must complete")
 }
 
 // status returns the response status or 0 when the request failed.

@@ -110,4 +110,3 @@ func urlV4(s *framework.Suite) {
 		}, framework.Polling)
 	})
 }
-
