@@ -138,25 +138,8 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
 		return nil, err
 	}
 	base := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: o.Path, RawQuery: u.RawQuery, User: u.User}
-	httpc, own := o.httpClient()
-	lctx, cancel := context.WithCancel(context.Background())
-	c := &Conn{
-		opts:    o,
-		version: o.Version,
-		base:    base,
-		httpc:   httpc,
-		ownHTTP: own,
-		log:     o.Logger,
-		clock:   o.Clock,
-		ctx:     lctx,
-		cancel:  cancel,
-		evCh:    make(chan any),
-		kick:    make(chan struct{}, 1),
-		closeQ:  make(chan struct{}),
-		done:    make(chan struct{}),
-		events:  make(chan Event, 8),
-		inSig:   make(chan struct{}, 1),
-	}
+	c := newConn(o, base)
+	own := c.ownHTTP
 	var errs []error
 	for _, tr := range o.Transports {
 		if tr == Polling {
@@ -178,7 +161,7 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
 			break
 		}
 	}
-	cancel()
+	c.cancel()
 	if own != nil {
 		own.CloseIdleConnections()
 	}
@@ -186,6 +169,29 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
 		return nil, errs[0]
 	}
 	return nil, errors.Join(errs...)
+}
+
+// newConn builds a Conn for the options o (defaults applied) and base URL.
+func newConn(o Options, base *url.URL) *Conn {
+	httpc, own := o.httpClient()
+	lctx, cancel := context.WithCancel(context.Background())
+	return &Conn{
+		opts:    o,
+		version: o.Version,
+		base:    base,
+		httpc:   httpc,
+		ownHTTP: own,
+		log:     o.Logger,
+		clock:   o.Clock,
+		ctx:     lctx,
+		cancel:  cancel,
+		evCh:    make(chan any),
+		kick:    make(chan struct{}, 1),
+		closeQ:  make(chan struct{}),
+		done:    make(chan struct{}),
+		events:  make(chan Event, 8),
+		inSig:   make(chan struct{}, 1),
+	}
 }
 
 // ID returns the session id.

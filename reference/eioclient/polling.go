@@ -114,6 +114,9 @@ func (c *Conn) handshakePolling(ctx context.Context) error {
 	if err != nil {
 		return hsErr(resp.StatusCode, body, fmt.Errorf("decode handshake payload: %w", err))
 	}
+	if len(pkts) == 0 {
+		return hsErr(resp.StatusCode, body, fmt.Errorf("%w: empty handshake payload", engineio.ErrBadOpenPacket))
+	}
 	if err := c.acceptOpen(pkts[0]); err != nil {
 		return hsErr(resp.StatusCode, body, err)
 	}

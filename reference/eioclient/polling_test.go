@@ -163,10 +163,21 @@ func TestHandshakeRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 
-	ch = dialAsync(s.URL(), &Options{Transports: []string{Polling}})
-	s.get().ok(`0{"sid":"x","upgrades":[],"pingInterval":"a","pingTimeout":1}`)
-	if _, err = s.dialResult(ch); !errors.As(err, &he) {
-		t.Fatalf("err = %v", err)
+	for _, tc := range []struct {
+		v    engineio.Version
+		body string
+	}{
+		{engineio.V4, `0{"sid":"x","upgrades":[],"pingInterval":"a","pingTimeout":1}`},
+		{engineio.V4, `0{"sid":"x","upgrades":[],"pingInterval":0,"pingTimeout":0}`},
+		{engineio.V4, ""},
+		{engineio.V3, "0:"},
+		{engineio.V3, "2:0x"},
+	} {
+		ch = dialAsync(s.URL(), &Options{Transports: []string{Polling}, Version: tc.v})
+		s.get().ok(tc.body)
+		if _, err = s.dialResult(ch); !errors.As(err, &he) {
+			t.Fatalf("v%v %q: err = %v", tc.v, tc.body, err)
+		}
 	}
 }
 
