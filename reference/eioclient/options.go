@@ -91,6 +91,10 @@ type Options struct {
 	Clock Clock
 	// Logger receives debug logs of the session (default: discard).
 	Logger *slog.Logger
+
+	// onPaused, for this package's tests, is called by the session loop
+	// when polling is paused for the upgrade.
+	onPaused func()
 }
 
 // withDefaults copies o and fills defaults. u is the parsed Dial URL.

@@ -17,7 +17,8 @@ import (
 // or reordered (EIO-UPG-12), no "2probe"/"5" on polling (EIO-PKT-04).
 func TestEIO_UPG_05_Upgrade(t *testing.T) {
 	s := newScriptServer(t)
-	c := s.pollSession(&Options{Transports: []string{Polling, WebSocket}}, open4(WebSocket))
+	paused := make(chan struct{})
+	c := s.pollSession(&Options{Transports: []string{Polling, WebSocket}, onPaused: func() { close(paused) }}, open4(WebSocket))
 	g := s.get()
 	sendT(t, c, text("p1"))
 	post := s.post()
@@ -29,8 +30,13 @@ func TestEIO_UPG_05_Upgrade(t *testing.T) {
 	ws.expectText("2probe")
 	sendT(t, c, text("q1")) // queued behind the POST in flight
 	ws.sendText("3probe")
+	select {
+	case <-paused:
+	case <-time.After(wait):
+		t.Fatal("3probe did not pause polling")
+	}
 	// Paused: the POST in flight is not answered yet, nothing may be sent.
-	s.noRequest(http.MethodPost, 100*time.Millisecond)
+	s.noRequest(http.MethodPost, 50*time.Millisecond)
 	if string(post.Body) != "4p1" {
 		t.Fatalf("POST %q", post.Body)
 	}

@@ -291,6 +291,9 @@ func (c *Conn) onProbeFrame(f wsFrame) {
 		// once the in-flight GET and POST are done.
 		p.gotPong = true
 		s.paused = true
+		if c.opts.onPaused != nil {
+			c.opts.onPaused()
+		}
 		c.log.Debug("probe answered, pausing polling", "sid", c.open.SID)
 	default:
 		c.failProbe("unexpected packet", fmt.Errorf("got %v", pkt), true)
