@@ -42,6 +42,7 @@ type conn struct {
 	lastRead atomic.Int64             // unix nanos of the last byte read either way
 	tags     atomic.Pointer[ConnInfo] // set once the tap has seen the first request
 	hold     atomic.Bool              // the upstream side was cut on purpose: never close the client for it
+	ws       atomic.Bool              // the server answered the first request with 101
 
 	mu     sync.Mutex
 	server *net.TCPConn
@@ -57,8 +58,8 @@ type link struct {
 	dir   Direction
 	chain atomic.Pointer[[]*instance]
 	q     chan chunk
-	tap   *httpTap // protocol tap (upstream only), nil when not parsing
-	rerr  error    // read error, valid after q is closed
+	tap   tapper // protocol tap, nil when not parsing
+	rerr  error  // read error, valid after q is closed
 }
 
 func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64, tap bool) *conn {
@@ -74,6 +75,7 @@ func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64, tap bool) *c
 	}
 	if tap {
 		c.links[0].tap = &httpTap{c: c}
+		c.links[1].tap = &respTap{c: c}
 	}
 	return c
 }

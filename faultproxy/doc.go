@@ -64,10 +64,15 @@
 // # Extension point: protocol stages
 //
 // Implemented so far: the HTTP/1.1 request tap on the upstream direction
-// ([Options.Tap], [Proxy.Conns]) and the faults [HTTPRejectUpgrade],
-// [HTTPStripUpgrade] and [WSUpgradeThenBlackhole]. Planned: WebSocket frame and Engine.IO packet units,
-// matchers on the tags (sid, transport, nth polling GET, probe), and faults
-// such as eio_drop_packet.
+// ([Options.Tap], [Proxy.Conns], [Scope] Transport and SID matchers); the
+// response tap that follows a 101 on a connection whose first request was a
+// WebSocket upgrade, after which both directions are cut into WebSocket frames
+// whose whole text or binary messages are decoded with protocol/engineio;
+// and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade],
+// [WSUpgradeThenBlackhole] and [EIODropPacket] (WebSocket transport only).
+// Not yet: Engine.IO packets inside long-polling bodies, HTTP responses on
+// keep-alive polling connections, fragmented WebSocket messages, matchers on
+// the nth polling request, and the remaining protocol faults of the catalogue.
 //
 // Protocol-aware faults (http_reject_upgrade, http_strip_upgrade,
 // eio_drop_packet, ...) plug into the same per-direction chain. A per-link tap

@@ -187,7 +187,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 // Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
-// [HTTPStripUpgrade] or [WSUpgradeThenBlackhole]. The set is closed; values are
+// [HTTPStripUpgrade], [WSUpgradeThenBlackhole] or [EIODropPacket]. The set
+// is closed; values are
 // immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API
@@ -219,7 +220,10 @@ type faultMeta struct {
 func (m faultMeta) resolvedDir() Direction {
 	switch m.level {
 	case levelUnit:
-		return Upstream
+		if m.dir == DirDefault {
+			return Upstream
+		}
+		return m.dir
 	case levelConn, levelProxy:
 		return Both
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siospec/siospec/protocol/engineio"
 )
 
 // maxHead is the largest HTTP request head the tap buffers; longer heads
@@ -29,9 +31,11 @@ const (
 // raw consistent), drop the unit, or answer the client.
 type unit struct {
 	kind     unitKind
-	req      *http.Request // parsed head (no body)
-	upgrade  bool          // the head asks for a protocol upgrade
-	rejected bool          // a stage answered the client itself; discard the rest
+	req      *http.Request    // parsed head (no body)
+	upgrade  bool             // the head asks for a protocol upgrade
+	rejected bool             // a stage answered the client itself; discard the rest
+	frame    *wsFrame         // for unitWSFrame
+	pkt      *engineio.Packet // the Engine.IO packet a whole WebSocket message carries, if it decoded
 }
 
 // tapMode is the state of an httpTap.
@@ -52,6 +56,13 @@ type httpTap struct {
 	acc      []byte // partial head
 	bodyLeft int64
 	requests int
+	ws       *wsFramer // after a 101 (tapWS)
+}
+
+// tapper is a protocol tap in front of a link's chain.
+type tapper interface {
+	feed(ck chunk, emit emitFunc) error
+	flush(emit emitFunc) error
 }
 
 // ConnInfo describes an open connection, with the tags the protocol tap
@@ -67,6 +78,7 @@ type ConnInfo struct {
 	Transport string    `json:"transport,omitempty"` // query parameter "transport"
 	EIO       string    `json:"eio,omitempty"`       // query parameter "EIO"
 	Upgrade   bool      `json:"upgrade,omitempty"`   // the first request asked for an upgrade
+	Upgraded  bool      `json:"upgraded,omitempty"`  // the server answered it with 101: WebSocket
 	Requests  int       `json:"requests"`            // request heads seen so far
 }
 
@@ -99,6 +111,15 @@ func (t *httpTap) feed(ck chunk, emit emitFunc) error {
 			return emit(chunk{data: data, at: ck.at, buf: ck.buf})
 		case tapDiscard:
 			return nil
+		case tapAwait101:
+			if t.c.ws.Load() {
+				t.mode = tapWS
+				t.ws = &wsFramer{c: t.c, dir: Upstream}
+			} else {
+				t.mode = tapOpaque // bytes before any 101: not a WebSocket
+			}
+		case tapWS:
+			return t.ws.feed(chunk{data: data, at: ck.at, buf: ck.buf}, emit)
 		case tapBody:
 			n := int64(len(data))
 			if n > t.bodyLeft {
@@ -152,10 +173,12 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 			t.mode = tapDiscard
 			t.acc = nil
 			return nil
+		case u.upgrade && t.requests == 1:
+			// The downstream tap follows the response; after a 101 both
+			// directions carry WebSocket frames.
+			t.mode = tapAwait101
 		case u.upgrade:
-			// After an upgrade the stream is no longer HTTP (until a later
-			// phase follows the 101 and WebSocket frames).
-			t.mode = tapOpaque
+			t.mode = tapOpaque // an upgrade on a reused connection is not followed
 		case len(req.TransferEncoding) > 0:
 			t.mode = tapOpaque // chunked request bodies are not followed yet
 		case req.ContentLength > 0:
@@ -183,6 +206,9 @@ func (t *httpTap) goOpaque(ck chunk, emit emitFunc) error {
 
 // flush forwards a partial head at end of stream.
 func (t *httpTap) flush(emit emitFunc) error {
+	if t.ws != nil {
+		return t.ws.flush(emit)
+	}
 	if len(t.acc) == 0 || t.mode != tapHead {
 		return nil
 	}

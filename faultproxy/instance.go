@@ -89,6 +89,8 @@ func newBehaviour(f Fault) behaviour {
 		return &stripB{}
 	case WSUpgradeThenBlackhole:
 		return &upgradeHoleB{}
+	case EIODropPacket:
+		return &eioDropB{f: f}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }

@@ -71,6 +71,7 @@ func FaultTypes() []FaultTypeSpec {
 		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
 		{"http_strip_upgrade", "http", false, nil},
 		{"ws_upgrade_then_blackhole", "http", false, nil},
+		{"eio_drop_packet", "engine.io", false, []AttrSpec{{"packet", "name or list", "packet types to drop: open, close, ping, pong, message, upgrade, noop"}, {"nth", "count", "drop only the nth match (0 = every)"}, {"probe", "bool", "only packets whose data is \"probe\""}}},
 	}
 }
 
@@ -143,6 +144,18 @@ func (a *attrReader) str(name string) string {
 		a.fail(name, "must be a string, got "+string(v))
 	}
 	return s
+}
+
+func (a *attrReader) boolean(name string) bool {
+	v, ok := a.raw(name)
+	if !ok {
+		return false
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil {
+		a.fail(name, "must be true or false, got "+string(v))
+	}
+	return b
 }
 
 func (a *attrReader) conns(name string) []uint64 {
@@ -299,6 +312,8 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = HTTPStripUpgrade{Name: name, Scope: sc}
 	case "ws_upgrade_then_blackhole":
 		f = WSUpgradeThenBlackhole{Name: name, Scope: sc}
+	case "eio_drop_packet":
+		f = EIODropPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
 	default:
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
@@ -348,6 +363,12 @@ func ToxicOf(f Fault, stream string) Toxic {
 		attrs["mode"] = f.Mode.String()
 	case HTTPRejectUpgrade:
 		attrs["status"], attrs["body"] = f.Status, f.Body
+	case EIODropPacket:
+		names := make([]string, len(f.Packets))
+		for i, t := range f.Packets {
+			names[i] = t.String()
+		}
+		attrs["packet"], attrs["nth"], attrs["probe"] = names, f.Nth, f.Probe
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {

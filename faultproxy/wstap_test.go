@@ -1,0 +1,133 @@
+package faultproxy
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/siospec/siospec/protocol/engineio"
+)
+
+func wsEcho(t *testing.T, c *websocket.Conn, msgs []string) []string {
+	t.Helper()
+	for _, m := range msgs {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A sentinel message marks the end of what comes back.
+	if err := c.WriteMessage(websocket.TextMessage, []byte("6end")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for range len(msgs) + 1 {
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read after %q: %v", got, err)
+		}
+		if string(m) == "6end" {
+			return got
+		}
+		got = append(got, string(m))
+	}
+	t.Fatalf("no sentinel, got %q", got)
+	return nil
+}
+
+// TestEIODropPacketWebSocket drops the 2nd ping a client sends (masked
+// frames, upstream) and every message the server sends (downstream), while
+// everything else crosses the WebSocket unchanged.
+func TestEIODropPacketWebSocket(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	addFault(t, p, EIODropPacket{Name: "up-ping", Direction: Upstream, Packets: []engineio.PacketType{engineio.Ping}, Nth: 2})
+	c, resp, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	got := wsEcho(t, c, []string{"2one", "2two", "4hello", "2three", "3probe"})
+	if want := []string{"2one", "4hello", "2three", "3probe"}; !equalStrings(got, want) {
+		t.Fatalf("upstream drop: got %q, want %q", got, want)
+	}
+	if ds := decisionsOf(p, "up-ping", "drop"); len(ds) != 1 || ds[0].Detail != `ping #2 "two"` || ds[0].Direction != Upstream {
+		t.Fatalf("decisions %+v", ds)
+	}
+	if cs := p.Conns(); len(cs) != 1 || !cs[0].Upgraded || cs[0].Transport != "websocket" {
+		t.Fatalf("conn tags %+v", cs)
+	}
+	// Added live on the open WebSocket: drop server → client messages.
+	h := addFault(t, p, EIODropPacket{Name: "down-msg", Packets: []engineio.PacketType{engineio.Message}})
+	got = wsEcho(t, c, []string{"4a", "2b", "4c", "5"})
+	if want := []string{"2b", "5"}; !equalStrings(got, want) {
+		t.Fatalf("downstream drop: got %q, want %q", got, want)
+	}
+	_ = h.Remove()
+	// A frame too big to buffer, and binary data, pass intact.
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	big[0] = '4'
+	if err := c.WriteMessage(websocket.TextMessage, big); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte{0, 1, 2, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, m, err := c.ReadMessage(); err != nil || !bytes.Equal(m, big) {
+		t.Fatalf("big frame: %d bytes, %v", len(m), err)
+	}
+	if mt, m, err := c.ReadMessage(); err != nil || mt != websocket.BinaryMessage || !bytes.Equal(m, []byte{0, 1, 2, 0xff}) {
+		t.Fatalf("binary frame: %v %v", m, err)
+	}
+}
+
+// TestEIODropProbe drops the client's 2probe, the upgrade probe of
+// EIO-UPG: the server never answers 3probe.
+func TestEIODropProbe(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	addFault(t, p, EIODropPacket{Direction: Upstream, Packets: []engineio.PacketType{engineio.Ping}, Probe: true})
+	c, _, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wsEcho(t, c, []string{"2probe", "2", "2probe"}); !equalStrings(got, []string{"2"}) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestEIODropPacketValidationAndJSON(t *testing.T) {
+	if err := (EIODropPacket{}).Validate(); err == nil || err.(*FieldError).Attr != "packet" {
+		t.Errorf("no packets: %v", err)
+	}
+	if err := (EIODropPacket{Packets: []engineio.PacketType{9}}).Validate(); err == nil {
+		t.Error("type 9 accepted")
+	}
+	f, tox, err := ParseToxic([]byte(`{"type":"eio_drop_packet","stream":"upstream","attributes":{"packet":["ping","pong"],"nth":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.(EIODropPacket)
+	if d.Direction != Upstream || len(d.Packets) != 2 || d.Packets[1] != engineio.Pong || d.Nth != 2 || tox.Name != "eio_drop_packet_upstream" {
+		t.Fatalf("%+v %+v", d, tox)
+	}
+	for _, bad := range []string{`{"packet":"pingg"}`, `{"packet":3}`, `{"packet":"ping","probe":"yes"}`, `{"packet":"ping","nth":-1}`} {
+		if _, _, err := ParseToxic([]byte(`{"type":"eio_drop_packet","attributes":` + bad + `}`)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
