@@ -48,6 +48,7 @@ type APIOptions struct {
 //
 //	GET  /siospec/faults                     the fault-type catalogue
 //	GET  /siospec/proxies/{name}/decisions   {"decisions": [...], "dropped": n}
+//	GET  /siospec/proxies/{name}/conns       open connections and their tags
 //	GET|POST /siospec/proxies/{name}/seed    {"seed": n}; POST reseeds (see Proxy.Reseed)
 //
 // Errors are {"error": message, "status": code}; invalid input is a 400
@@ -107,6 +108,7 @@ func NewAPI(opts *APIOptions) *API {
 	m.HandleFunc("DELETE /proxies/{proxy}/toxics/{toxic}", a.toxicDelete)
 	m.HandleFunc("GET /siospec/faults", a.faultTypes)
 	m.HandleFunc("GET /siospec/proxies/{proxy}/decisions", a.decisions)
+	m.HandleFunc("GET /siospec/proxies/{proxy}/conns", a.conns)
 	m.HandleFunc("GET /siospec/proxies/{proxy}/seed", a.seedShow)
 	m.HandleFunc("POST /siospec/proxies/{proxy}/seed", a.seedSet)
 	return a
@@ -698,6 +700,15 @@ func (a *API) decisions(w http.ResponseWriter, r *http.Request) {
 	}
 	ds, dropped := ap.p.Decisions()
 	writeJSON(w, http.StatusOK, map[string]any{"proxy": ap.name, "seed": ap.p.Seed(), "decisions": ds, "dropped": dropped})
+}
+
+func (a *API) conns(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	ap := a.get(w, r)
+	a.mu.Unlock()
+	if ap != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"proxy": ap.name, "conns": ap.p.Conns()})
+	}
 }
 
 func (a *API) seedShow(w http.ResponseWriter, r *http.Request) {

@@ -218,6 +218,10 @@ func TestAPIValidation(t *testing.T) {
 		{"POST", "/siospec/proxies/p/seed", `{"seed":99}`, 200, "99"},
 		{"GET", "/siospec/proxies/p/seed", ``, 200, "99"},
 		{"GET", "/siospec/faults", ``, 200, "reset_peer"},
+		{"GET", "/siospec/proxies/p/conns", ``, 200, `"conns":[]`},
+		{"POST", "/proxies/p/toxics", `{"type":"http_reject_upgrade","attributes":{"status":999}}`, 400, `"status"`},
+		{"POST", "/proxies/p/toxics", `{"type":"eio_drop_packet","attributes":{"packet":"pingu"}}`, 400, `"packet"`},
+		{"POST", "/proxies/p/toxics", `{"type":"latency","attributes":{"transport":5}}`, 400, `"transport"`},
 		{"GET", "/version", ``, 200, "siospec"},
 		{"POST", "/populate", `[{"name":"r"}]`, 400, `"upstream"`},
 	}
