@@ -100,83 +100,56 @@ func stillPolling(t *testing.T, s *scriptServer, c *Conn, g *pollReq) {
 // TestEIO_UPG_13_ProbeFailures: every way a probe can fail leaves the session
 // on polling, working, with an upgrade-error event.
 func TestEIO_UPG_13_ProbeFailures(t *testing.T) {
-	opts := func() *Options {
-		return &Options{Transports: []string{Polling, WebSocket}, ProbeTimeout: 300 * time.Millisecond}
+	// answer accepts the probe, reads "2probe" and sends reply ("" = none).
+	answer := func(reply string) func(*scriptServer, *wsReq) {
+		return func(s *scriptServer, w *wsReq) {
+			ws := s.accept(w)
+			ws.expectText("2probe")
+			if reply != "" {
+				ws.sendText(reply)
+			}
+		}
 	}
-	t.Run("wrong reply", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		ws := s.accept(s.ws())
-		ws.expectText("2probe")
-		ws.sendText("3nope")
-		failedUpgrade(t, s, c, "unexpected packet")
-		stillPolling(t, s, c, g)
-	})
-	t.Run("message instead of pong", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		ws := s.accept(s.ws())
-		ws.expectText("2probe")
-		ws.sendText("4probe")
-		failedUpgrade(t, s, c, "unexpected packet")
-		stillPolling(t, s, c, g)
-	})
-	t.Run("never answered", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		ws := s.accept(s.ws())
-		ws.expectText("2probe")
-		failedUpgrade(t, s, c, "probe timeout")
-		stillPolling(t, s, c, g)
-	})
-	t.Run("GET never released", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		ws := s.accept(s.ws())
-		ws.expectText("2probe")
-		ws.sendText("3probe")
-		failedUpgrade(t, s, c, "probe timeout")
-		g.okPackets("6")
-		stillPolling(t, s, c, nil)
-	})
-	t.Run("closed", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		ws := s.accept(s.ws())
+	hangUp := func(s *scriptServer, w *wsReq) {
+		ws := s.accept(w)
 		ws.expectText("2probe")
 		_ = ws.c.Close()
-		failedUpgrade(t, s, c, "probe error")
-		stillPolling(t, s, c, g)
-	})
-	t.Run("refused 403", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		s.ws().refuse(http.StatusForbidden, `{"code":4,"message":"Forbidden"}`)
-		ue := failedUpgrade(t, s, c, "dial")
-		var he *HandshakeError
-		if !errors.As(ue, &he) || he.Status != 403 {
-			t.Fatalf("upgrade error %v", ue)
-		}
-		stillPolling(t, s, c, g)
-	})
-	t.Run("upgrade stripped", func(t *testing.T) {
-		s := newScriptServer(t)
-		c := s.pollSession(opts(), open4(WebSocket))
-		g := s.get()
-		s.ws().refuse(http.StatusOK, "ok")
-		ue := failedUpgrade(t, s, c, "dial")
-		var he *HandshakeError
-		if !errors.As(ue, &he) || he.Status != 200 {
-			t.Fatalf("upgrade error %v", ue)
-		}
-		stillPolling(t, s, c, g)
-	})
+	}
+	refuse := func(status int, body string) func(*scriptServer, *wsReq) {
+		return func(_ *scriptServer, w *wsReq) { w.refuse(status, body) }
+	}
+	for _, tc := range []struct {
+		name   string
+		probe  func(*scriptServer, *wsReq)
+		reason string // UpgradeError.Reason
+		status int    // HTTP status of the refused probe, 0 when it was accepted
+		paused bool   // the probe paused polling: the GET is released after the failure
+	}{
+		{"wrong reply", answer("3nope"), "unexpected packet", 0, false},
+		{"message instead of pong", answer("4probe"), "unexpected packet", 0, false},
+		{"never answered", answer(""), "probe timeout", 0, false},
+		{"GET never released", answer("3probe"), "probe timeout", 0, true},
+		{"closed", hangUp, "probe error", 0, false},
+		{"refused 403", refuse(http.StatusForbidden, `{"code":4,"message":"Forbidden"}`), "dial", 403, false},
+		{"upgrade stripped", refuse(http.StatusOK, "ok"), "dial", 200, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScriptServer(t)
+			c := s.pollSession(&Options{Transports: []string{Polling, WebSocket}, ProbeTimeout: 300 * time.Millisecond}, open4(WebSocket))
+			g := s.get()
+			tc.probe(s, s.ws())
+			ue := failedUpgrade(t, s, c, tc.reason)
+			var he *HandshakeError
+			if tc.status != 0 && (!errors.As(ue, &he) || he.Status != tc.status) {
+				t.Fatalf("upgrade error %v, want HTTP %d", ue, tc.status)
+			}
+			if tc.paused {
+				g.okPackets("6")
+				g = nil
+			}
+			stillPolling(t, s, c, g)
+		})
+	}
 }
 
 // TestNODE_TR_02_WebSocketFirst: transports ["websocket"] handshakes on the
