@@ -19,6 +19,9 @@ func Register(s *framework.Suite) bool {
 		Describe("v4", func() {
 			handshakeV4(s)
 			urlV4(s)
+			packetV4(s)
+			pollingV4(s)
+			binaryV4(s)
 		})
 	})
 }

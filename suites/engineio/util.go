@@ -1,0 +1,20 @@
+package engineio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+)
+
+// gunzip decompresses b, returning "" on error.
+func gunzip(b []byte) string {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return ""
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
