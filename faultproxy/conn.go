@@ -50,6 +50,7 @@ type conn struct {
 	insts  map[*entry][]*instance
 	links  [2]*link // [0] upstream, [1] downstream
 	info   ConnInfo
+	reqQ   []reqRecord // requests forwarded and not yet answered (protocol tap)
 }
 
 // link is one direction of a connection: reader → queue → pipeline → writer.

@@ -24,6 +24,11 @@ type unitKind uint8
 
 const (
 	unitHTTPRequestHead unitKind = iota + 1
+	// unitHTTPMessage is a whole polling request or response (head and
+	// Engine.IO payload, body at bodyAt).
+	unitHTTPMessage
+	// unitWSFrame is a complete WebSocket frame.
+	unitWSFrame
 )
 
 // unit is a parsed protocol unit riding on a chunk whose data are exactly the
@@ -34,6 +39,7 @@ type unit struct {
 	req      *http.Request    // parsed head (no body)
 	upgrade  bool             // the head asks for a protocol upgrade
 	rejected bool             // a stage answered the client itself; discard the rest
+	bodyAt   int              // for unitHTTPMessage: where the payload starts
 	frame    *wsFrame         // for unitWSFrame
 	pkt      *engineio.Packet // the Engine.IO packet a whole WebSocket message carries, if it decoded
 }
@@ -57,6 +63,8 @@ type httpTap struct {
 	bodyLeft int64
 	requests int
 	ws       *wsFramer // after a 101 (tapWS)
+	pending  *unit     // the polling POST being buffered (tapMsg)
+	msgLen   int       // its head + body length
 }
 
 // tapper is a protocol tap in front of a link's chain.
@@ -133,7 +141,7 @@ func (t *httpTap) feed(ck chunk, emit emitFunc) error {
 			if t.bodyLeft == 0 {
 				t.mode = tapHead
 			}
-		case tapHead:
+		case tapHead, tapMsg:
 			t.acc = append(t.acc, data...)
 			data = nil
 			if err := t.drainHeads(ck, emit); err != nil {
@@ -146,7 +154,24 @@ func (t *httpTap) feed(ck chunk, emit emitFunc) error {
 
 // drainHeads emits every complete head in acc and what follows it.
 func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
-	for t.mode == tapHead && len(t.acc) > 0 {
+	for len(t.acc) > 0 {
+		if t.mode == tapMsg {
+			// A polling POST travels as one unit, head and payload.
+			if len(t.acc) < t.msgLen {
+				return nil
+			}
+			u := t.pending
+			t.pending = nil
+			t.mode = tapHead
+			if err := emit(chunk{data: t.acc[:t.msgLen], at: ck.at, u: u}); err != nil {
+				return err
+			}
+			t.acc = append(t.acc[:0], t.acc[t.msgLen:]...)
+			continue
+		}
+		if t.mode != tapHead {
+			return nil
+		}
 		if !looksLikeRequest(t.acc) {
 			return t.goOpaque(ck, emit)
 		}
@@ -164,6 +189,21 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 		}
 		u := &unit{kind: unitHTTPRequestHead, req: req, upgrade: isUpgrade(req.Header)}
 		t.tag(req, u.upgrade)
+		transport := req.URL.Query().Get("transport")
+		t.c.pushReq(reqRecord{
+			method:  req.Method,
+			upgrade: u.upgrade,
+			pollGET: req.Method == http.MethodGet && transport == "polling" && !u.upgrade,
+		})
+		if req.Method == http.MethodPost && transport == "polling" && len(req.TransferEncoding) == 0 &&
+			req.ContentLength > 0 && req.ContentLength <= maxFrame && t.c.eioV4() {
+			u.kind = unitHTTPMessage
+			u.bodyAt = end + 4
+			t.pending = u
+			t.msgLen = end + 4 + int(req.ContentLength)
+			t.mode = tapMsg
+			continue
+		}
 		rest := t.acc[end+4:]
 		if err := emit(chunk{data: head, at: ck.at, u: u}); err != nil {
 			return err
@@ -209,7 +249,7 @@ func (t *httpTap) flush(emit emitFunc) error {
 	if t.ws != nil {
 		return t.ws.flush(emit)
 	}
-	if len(t.acc) == 0 || t.mode != tapHead {
+	if len(t.acc) == 0 || (t.mode != tapHead && t.mode != tapMsg) {
 		return nil
 	}
 	return t.goOpaque(chunk{at: time.Now()}, emit)

@@ -40,7 +40,9 @@ type Options struct {
 	// Default false.
 	Tap bool
 	// QueueChunks is how many chunks may wait between a direction's reader and
-	// its fault pipeline (what latency can keep in flight). Default 256.
+	// its fault pipeline: what latency can keep in flight, and (times
+	// ChunkSize) the most the proxy buffers per direction before the sender
+	// feels back-pressure. Default 64 (2 MiB with the default ChunkSize).
 	QueueChunks int
 }
 
@@ -102,7 +104,7 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 		o.ChunkSize = 32 << 10
 	}
 	if o.QueueChunks <= 0 {
-		o.QueueChunks = 256
+		o.QueueChunks = 64
 	}
 	lg := o.Logger
 	if lg == nil {

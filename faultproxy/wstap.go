@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/siospec/siospec/protocol/engineio"
@@ -16,74 +17,186 @@ import (
 // frames are forwarded as they arrive, without a unit.
 const maxFrame = 1 << 20
 
-// unitWSFrame marks a complete WebSocket frame unit.
-const unitWSFrame unitKind = unitHTTPRequestHead + 1
-
 // wsFrame describes a WebSocket frame unit.
 type wsFrame struct {
 	fin    bool
 	opcode byte
 }
 
-// respTap follows the downstream side of a tapped connection whose first
-// request was a WebSocket upgrade: it parses the response head and, after a
-// 101, cuts the stream into WebSocket frames.
+// respTap follows the downstream side of a tapped connection: it pairs
+// response heads with the requests the upstream tap saw, buffers polling GET
+// responses whole (so their Engine.IO payload can be inspected), and after a
+// 101 to an upgrade cuts the stream into WebSocket frames.
 type respTap struct {
-	c     *conn
-	mode  tapMode
-	acc   []byte
-	ws    *wsFramer
-	began bool
+	c        *conn
+	mode     tapMode
+	acc      []byte
+	bodyLeft int64
+	msgLen   int
+	headLen  int
+	ws       *wsFramer
 }
 
-// tapAwait101 is the upstream tap's state after forwarding an upgrade request
-// that opened the connection; tapWS follows WebSocket frames.
+// Tap modes beyond httpTap's: tapAwait101 is the upstream tap's state after
+// forwarding an upgrade request that opened the connection; tapWS follows
+// WebSocket frames; tapMsg buffers a whole polling message.
 const (
 	tapAwait101 tapMode = tapDiscard + 1 + iota
 	tapWS
+	tapMsg
 )
 
+// reqRecord is what the response tap needs to know about a request.
+type reqRecord struct {
+	method  string
+	upgrade bool
+	pollGET bool
+}
+
+func (c *conn) pushReq(r reqRecord) {
+	c.mu.Lock()
+	c.reqQ = append(c.reqQ, r)
+	c.mu.Unlock()
+}
+
+func (c *conn) popReq() (reqRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.reqQ) == 0 {
+		return reqRecord{}, false
+	}
+	r := c.reqQ[0]
+	c.reqQ = c.reqQ[1:]
+	return r, true
+}
+
+func (c *conn) unpopReq(r reqRecord) {
+	c.mu.Lock()
+	c.reqQ = append([]reqRecord{r}, c.reqQ...)
+	c.mu.Unlock()
+}
+
+// eioV4 reports whether the connection speaks Engine.IO v4 (not EIO=3).
+func (c *conn) eioV4() bool {
+	tags := c.tags.Load()
+	return tags == nil || tags.EIO != "3"
+}
+
 func (t *respTap) feed(ck chunk, emit emitFunc) error {
-	if !t.began {
-		t.began = true
-		t.mode = tapOpaque
-		if tags := t.c.tags.Load(); tags != nil && tags.Upgrade {
-			t.mode = tapHead
+	data := ck.data
+	for len(data) > 0 {
+		switch t.mode {
+		case tapWS:
+			return t.ws.feed(chunk{data: data, at: ck.at, buf: ck.buf}, emit)
+		case tapBody:
+			n := min(int64(len(data)), t.bodyLeft)
+			if err := emit(chunk{data: data[:n], at: ck.at, buf: ck.buf}); err != nil {
+				return err
+			}
+			data = data[n:]
+			t.bodyLeft -= n
+			if t.bodyLeft == 0 {
+				t.mode = tapHead
+			}
+		case tapHead, tapMsg:
+			t.acc = append(t.acc, data...)
+			data = nil
+			if err := t.drain(ck, emit); err != nil {
+				return err
+			}
+		default:
+			return emit(chunk{data: data, at: ck.at, buf: ck.buf})
 		}
 	}
-	switch t.mode {
-	case tapWS:
-		return t.ws.feed(ck, emit)
-	case tapHead:
-		t.acc = append(t.acc, ck.data...)
+	return nil
+}
+
+// drain emits every complete response head or polling message in acc.
+func (t *respTap) drain(ck chunk, emit emitFunc) error {
+	for len(t.acc) > 0 {
+		if t.mode == tapMsg {
+			if len(t.acc) < t.msgLen {
+				return nil
+			}
+			u := &unit{kind: unitHTTPMessage, bodyAt: t.headLen}
+			t.mode = tapHead
+			if err := emit(chunk{data: t.acc[:t.msgLen], at: ck.at, u: u}); err != nil {
+				return err
+			}
+			t.acc = append(t.acc[:0], t.acc[t.msgLen:]...)
+			continue
+		}
+		if t.mode != tapHead {
+			return nil
+		}
+		if !bytes.HasPrefix(t.acc, []byte("HTTP/")[:min(5, len(t.acc))]) {
+			return t.opaque(ck, emit)
+		}
 		end := bytes.Index(t.acc, []byte("\r\n\r\n"))
 		if end < 0 {
-			if len(t.acc) > maxHead || !bytes.HasPrefix(t.acc, []byte("HTTP/"[:min(5, len(t.acc))])) {
+			if len(t.acc) > maxHead {
 				return t.opaque(ck, emit)
 			}
 			return nil
 		}
-		head := t.acc[:end+4]
-		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), nil)
-		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		rec, ok := t.c.popReq()
+		if !ok {
 			return t.opaque(ck, emit)
 		}
-		// Mark the upgrade before the client can see the 101 and start
-		// sending frames.
-		t.c.upgraded()
-		rest := append([]byte(nil), t.acc[end+4:]...)
-		t.acc = nil
-		t.mode = tapWS
-		t.ws = &wsFramer{c: t.c, dir: Downstream}
+		head := t.acc[:end+4]
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: rec.method})
+		if err != nil {
+			return t.opaque(ck, emit)
+		}
+		if resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
+			t.c.unpopReq(rec) // an interim response: the final one follows
+		}
+		if rec.upgrade && resp.StatusCode == http.StatusSwitchingProtocols {
+			// Mark the upgrade before the client can see the 101 and start
+			// sending frames.
+			t.c.upgraded()
+			rest := append([]byte(nil), t.acc[end+4:]...)
+			t.acc = nil
+			t.mode = tapWS
+			t.ws = &wsFramer{c: t.c, dir: Downstream}
+			if err := emit(chunk{data: head, at: ck.at}); err != nil {
+				return err
+			}
+			if len(rest) > 0 {
+				return t.ws.feed(chunk{data: rest, at: ck.at}, emit)
+			}
+			return nil
+		}
+		var n int64
+		switch {
+		case rec.method == http.MethodHead || resp.StatusCode/100 == 1 || resp.StatusCode == 204 || resp.StatusCode == 304:
+		case len(resp.TransferEncoding) > 0 || resp.ContentLength < 0:
+			return t.opaque(ck, emit) // chunked or read-until-close bodies are not followed
+		default:
+			n = resp.ContentLength
+		}
+		if rec.pollGET && resp.StatusCode == http.StatusOK && n > 0 && n <= maxFrame && t.c.eioV4() {
+			t.mode = tapMsg
+			t.headLen = end + 4
+			t.msgLen = end + 4 + int(n)
+			continue
+		}
+		rest := t.acc[end+4:]
 		if err := emit(chunk{data: head, at: ck.at}); err != nil {
 			return err
 		}
-		if len(rest) > 0 {
-			return t.ws.feed(chunk{data: rest, at: ck.at}, emit)
+		t.acc = append(t.acc[:0], rest...)
+		if n > 0 {
+			t.mode = tapBody
+			t.bodyLeft = n
+			rest := t.acc
+			t.acc = nil
+			if err := t.feed(chunk{data: rest, at: ck.at}, emit); err != nil {
+				return err
+			}
 		}
-		return nil
 	}
-	return emit(ck)
+	return nil
 }
 
 func (t *respTap) opaque(ck chunk, emit emitFunc) error {
@@ -94,7 +207,7 @@ func (t *respTap) opaque(ck chunk, emit emitFunc) error {
 }
 
 func (t *respTap) flush(emit emitFunc) error {
-	if len(t.acc) > 0 && t.mode == tapHead {
+	if len(t.acc) > 0 && (t.mode == tapHead || t.mode == tapMsg) {
 		return t.opaque(chunk{}, emit)
 	}
 	if t.ws != nil {
@@ -232,12 +345,15 @@ func (f *wsFramer) unit(frame []byte, hl int) *unit {
 	return u
 }
 
-// EIODropPacket drops Engine.IO packets of the given types carried in
-// WebSocket messages in its direction: every such packet, or only the Nth
-// (counted per connection and direction). The WebSocket frame carrying the
-// packet is removed whole, so the stream stays well framed. It needs the
-// protocol tap, which connections accepted while a protocol fault exists
-// get; packets in HTTP long-polling bodies are not dropped yet.
+// EIODropPacket drops Engine.IO packets of the given types in its direction:
+// every such packet, or only the Nth (counted per connection and direction).
+// Over WebSocket the frame carrying the packet is removed whole, so the
+// stream stays well framed. Over HTTP long-polling (v4 payloads of polling
+// GET responses and POST requests with a Content-Length) the packet is cut
+// out of the payload and Content-Length fixed; a payload left empty becomes a
+// single noop packet. It needs the protocol tap, which connections accepted
+// while a protocol fault exists get. Not handled: v3 payloads, chunked
+// bodies, fragmented WebSocket messages.
 // Type "eio_drop_packet", attributes "packet" (a type name such as "ping",
 // or a list of them), "nth" and "probe".
 type EIODropPacket struct {
@@ -292,22 +408,19 @@ type eioDropB struct {
 	seen int
 }
 
-func (b *eioDropB) process(in *instance, ck chunk, next emitFunc) error {
-	u := ck.u
-	if u == nil || u.pkt == nil {
-		return next(ck)
-	}
-	p := *u.pkt
+// drops counts p and reports whether this occurrence is to be dropped,
+// logging the decision.
+func (b *eioDropB) drops(in *instance, p engineio.Packet, where string) bool {
 	match := false
 	for _, t := range b.f.Packets {
 		match = match || (t == p.Type && !p.Binary) || (t == engineio.Message && p.Binary)
 	}
 	if !match || (b.f.Probe && string(p.Data) != "probe") {
-		return next(ck)
+		return false
 	}
 	b.seen++
 	if b.f.Nth > 0 && b.seen != b.f.Nth {
-		return next(ck)
+		return false
 	}
 	data := string(p.Data)
 	if p.Binary {
@@ -315,8 +428,67 @@ func (b *eioDropB) process(in *instance, ck chunk, next emitFunc) error {
 	} else if len(data) > 40 {
 		data = data[:40] + "..."
 	}
-	in.decide("drop", fmt.Sprintf("%s #%d %q", p.Type, b.seen, data))
+	in.decide("drop", fmt.Sprintf("%s #%d %q (%s)", p.Type, b.seen, data, where))
+	return true
+}
+
+func (b *eioDropB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	switch {
+	case u == nil:
+		return next(ck)
+	case u.kind == unitHTTPMessage:
+		return b.processPolling(in, ck, next)
+	case u.pkt == nil || !b.drops(in, *u.pkt, "websocket"):
+		return next(ck)
+	}
 	return nil
+}
+
+// processPolling removes dropped packets from a v4 polling payload, fixing
+// Content-Length; if none is left, the payload becomes one noop packet (an
+// empty payload is not valid, EIO-POLL-12).
+func (b *eioDropB) processPolling(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	head, body := ck.data[:u.bodyAt], ck.data[u.bodyAt:]
+	segs := bytes.Split(body, []byte{engineio.RecordSeparator})
+	kept := make([][]byte, 0, len(segs))
+	for _, seg := range segs {
+		p, err := engineio.ParseText(engineio.V4, seg)
+		if err == nil && b.drops(in, p, "polling") {
+			continue
+		}
+		kept = append(kept, seg)
+	}
+	if len(kept) == len(segs) {
+		return next(ck)
+	}
+	newBody := bytes.Join(kept, []byte{engineio.RecordSeparator})
+	if len(kept) == 0 {
+		newBody = []byte{engineio.Noop.Char()}
+		in.decide("replace", "emptied polling payload replaced by a noop packet")
+	}
+	out := setContentLength(head, len(newBody))
+	out = append(out, newBody...)
+	return next(chunk{data: out, at: ck.at, u: &unit{kind: unitHTTPMessage, bodyAt: len(out) - len(newBody)}})
+}
+
+// setContentLength returns a copy of head with its Content-Length set to n.
+func setContentLength(head []byte, n int) []byte {
+	lines := bytes.SplitAfter(head, []byte("\r\n"))
+	out := make([]byte, 0, len(head)+8)
+	for _, ln := range lines {
+		name, _, ok := bytes.Cut(ln, []byte(":"))
+		if ok && strings.EqualFold(strings.TrimSpace(string(name)), "Content-Length") {
+			out = append(out, name...)
+			out = append(out, ": "...)
+			out = strconv.AppendInt(out, int64(n), 10)
+			out = append(out, "\r\n"...)
+			continue
+		}
+		out = append(out, ln...)
+	}
+	return out
 }
 
 // parsePacketTypes reads packet type names ("ping", or ["ping","pong"]).

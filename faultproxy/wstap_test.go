@@ -1,7 +1,14 @@
 package faultproxy
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +59,7 @@ func TestEIODropPacketWebSocket(t *testing.T) {
 	if want := []string{"2one", "4hello", "2three", "3probe"}; !equalStrings(got, want) {
 		t.Fatalf("upstream drop: got %q, want %q", got, want)
 	}
-	if ds := decisionsOf(p, "up-ping", "drop"); len(ds) != 1 || ds[0].Detail != `ping #2 "two"` || ds[0].Direction != Upstream {
+	if ds := decisionsOf(p, "up-ping", "drop"); len(ds) != 1 || ds[0].Detail != `ping #2 "two" (websocket)` || ds[0].Direction != Upstream {
 		t.Fatalf("decisions %+v", ds)
 	}
 	if cs := p.Conns(); len(cs) != 1 || !cs[0].Upgraded || cs[0].Transport != "websocket" {
@@ -130,4 +137,113 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// pollingServer answers polling GETs with queued v4 payloads and records
+// POST bodies.
+type pollingServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	out   []string
+	posts []string
+}
+
+func startPollingServer(t *testing.T, out ...string) *pollingServer {
+	s := &pollingServer{out: out}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if r.Method == http.MethodPost {
+			b, _ := io.ReadAll(r.Body)
+			s.posts = append(s.posts, string(b))
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		body := "6"
+		if len(s.out) > 0 {
+			body, s.out = s.out[0], s.out[1:]
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// pollingClient sends requests on one keep-alive connection.
+type pollingClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func (pc *pollingClient) do(method, body string) string {
+	pc.t.Helper()
+	_ = pc.c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := method + " /engine.io/?EIO=4&transport=polling&sid=P1 HTTP/1.1\r\nHost: x\r\n"
+	if method == "POST" {
+		req += "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	if _, err := io.WriteString(pc.c, req+"\r\n"+body); err != nil {
+		pc.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(pc.br, nil)
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		pc.t.Fatalf("body: %v", err)
+	}
+	if resp.ContentLength != int64(len(b)) {
+		pc.t.Fatalf("Content-Length %d, body %d bytes", resp.ContentLength, len(b))
+	}
+	return string(b)
+}
+
+// TestEIODropPacketPolling drops packets inside long-polling payloads in both
+// directions, keeping Content-Length right and keeping the payload non-empty
+// (EIO-POLL-12).
+func TestEIODropPacketPolling(t *testing.T) {
+	srv := startPollingServer(t, "2\x1e4hello\x1e2", "2", "4a\x1e4b", "2")
+	p := startProxy(t, srv.Listener.Addr().String(), nil)
+	down := addFault(t, p, EIODropPacket{Packets: []engineio.PacketType{engineio.Ping}})
+	addFault(t, p, EIODropPacket{Direction: Upstream, Packets: []engineio.PacketType{engineio.Pong}, Nth: 2})
+	pc := &pollingClient{t: t, c: dial(t, p.Addr())}
+	pc.br = bufio.NewReader(pc.c)
+
+	if got := pc.do("GET", ""); got != "4hello" {
+		t.Fatalf("GET 1 = %q", got)
+	}
+	if got := pc.do("GET", ""); got != "6" {
+		t.Fatalf("GET 2 (only a ping) = %q, want a noop", got)
+	}
+	for _, b := range []string{"3", "3\x1e4x", "3"} {
+		if got := pc.do("POST", b); got != "ok" {
+			t.Fatalf("POST = %q", got)
+		}
+	}
+	_ = down.Remove()
+	if got := pc.do("GET", ""); got != "4a\x1e4b" {
+		t.Fatalf("GET 3 = %q", got)
+	}
+	if got := pc.do("GET", ""); got != "2" {
+		t.Fatalf("GET 4 after removal = %q, want the ping", got)
+	}
+	srv.mu.Lock()
+	posts := slicesClone(srv.posts)
+	srv.mu.Unlock()
+	if want := []string{"3", "4x", "3"}; !equalStrings(posts, want) {
+		t.Fatalf("server got POST bodies %q, want %q", posts, want)
+	}
+	if ds := decisionsOf(p, "eio_drop_packet", "drop"); len(ds) != 3 {
+		t.Fatalf("downstream drops %+v", ds)
+	}
+	if ds := decisionsOf(p, "eio_drop_packet_2", "drop"); len(ds) != 1 || ds[0].Detail != `pong #2 "" (polling)` {
+		t.Fatalf("upstream drops %+v", ds)
+	}
+	if cs := p.Conns(); len(cs) != 1 || cs[0].Requests != 7 || cs[0].SID != "P1" {
+		t.Fatalf("conns %+v", cs)
+	}
 }
