@@ -65,14 +65,15 @@
 //
 // Implemented so far: the HTTP/1.1 request tap on the upstream direction
 // ([Options.Tap], [Proxy.Conns], [Scope] Transport and SID matchers); the
-// response tap that follows a 101 on a connection whose first request was a
-// WebSocket upgrade, after which both directions are cut into WebSocket frames
-// whose whole text or binary messages are decoded with protocol/engineio;
+// response tap, which pairs responses with requests, holds polling GET
+// responses and polling POST requests whole (their v4 payloads are decoded
+// with protocol/engineio), and follows a 101 on a connection whose first
+// request was a WebSocket upgrade, after which both directions are cut into
+// WebSocket frames whose whole messages are decoded with protocol/engineio;
 // and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade],
-// [WSUpgradeThenBlackhole] and [EIODropPacket] (WebSocket transport only).
-// Not yet: Engine.IO packets inside long-polling bodies, HTTP responses on
-// keep-alive polling connections, fragmented WebSocket messages, matchers on
-// the nth polling request, and the remaining protocol faults of the catalogue.
+// [WSUpgradeThenBlackhole] and [EIODropPacket]. Not yet: v3 payloads,
+// chunked bodies, fragmented WebSocket messages, matchers on the nth polling
+// request, and the remaining protocol faults of the catalogue.
 //
 // Protocol-aware faults (http_reject_upgrade, http_strip_upgrade,
 // eio_drop_packet, ...) plug into the same per-direction chain. A per-link tap
