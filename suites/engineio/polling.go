@@ -119,7 +119,7 @@ func pollingV4(s *framework.Suite) {
 				r, _ := rc.ReadResponse(ctx)
 				firstResp <- r
 			}()
-			Consistently(firstResp).WithTimeout(50 * time.Millisecond).ShouldNot(Receive(), "the server waits for the rest of the first POST body")
+			Consistently(firstResp).WithTimeout(50*time.Millisecond).ShouldNot(Receive(), "the server waits for the rest of the first POST body")
 			r2, err := sess.Post(ctx, msg("second"))
 			Expect(err).NotTo(HaveOccurred())
 			_ = rc.Write([]byte("llo"))
@@ -139,7 +139,7 @@ func pollingV4(s *framework.Suite) {
 				r, _ := rc.ReadResponse(ctx)
 				got <- r
 			}()
-			Consistently(got).WithTimeout(20 * time.Millisecond).ShouldNot(Receive(), "the GET is held")
+			Consistently(got).WithTimeout(20*time.Millisecond).ShouldNot(Receive(), "the GET is held")
 			rc.Close()
 			e.Expect("after the abort, GET → 400")
 			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end when its GET is aborted"))
@@ -156,7 +156,7 @@ func pollingV4(s *framework.Suite) {
 				r, _ := rc.ReadResponse(ctx)
 				got <- r
 			}()
-			Consistently(got).WithTimeout(20 * time.Millisecond).ShouldNot(Receive(), "the POST is incomplete")
+			Consistently(got).WithTimeout(20*time.Millisecond).ShouldNot(Receive(), "the POST is incomplete")
 			rc.Close()
 			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end when a POST is cut"))
 		}, framework.Polling)

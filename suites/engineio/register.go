@@ -22,6 +22,13 @@ func Register(s *framework.Suite) bool {
 			packetV4(s)
 			pollingV4(s)
 			binaryV4(s)
+			websocketV4(s)
+			upgradeV4(s)
+			heartbeatV4(s)
+			closeV4(s)
+			limitsV4(s)
+			corsV4(s)
+			errorsV4(s)
 		})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"strconv"
 )
 
 // gunzip decompresses b, returning "" on error.
@@ -18,3 +19,5 @@ func gunzip(b []byte) string {
 	}
 	return string(out)
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -24,6 +24,9 @@ type Client struct {
 	rec      *Recorder
 	hc       *http.Client
 
+	// OfferCompression makes DialWS offer permessage-deflate. Default off.
+	OfferCompression bool
+
 	mu     sync.Mutex
 	closed bool
 	wss    []*WSConn

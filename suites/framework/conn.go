@@ -137,6 +137,12 @@ func PollEnded(ctx context.Context, s *PollSession) (string, error) {
 	return "", fmt.Errorf("%w: GET answered 200 %q", ErrStillOpen, r.Body)
 }
 
+// AsWSConn wraps a WebSocket carrying a session as a Conn; poll is the
+// polling session it was upgraded from, or nil.
+func AsWSConn(w *WSConn, hs Handshake, tr Transport, poll *PollSession) Conn {
+	return &wsConn{w: w, hs: hs, tr: tr, poll: poll}
+}
+
 type wsConn struct {
 	w    *WSConn
 	hs   Handshake
@@ -173,6 +179,9 @@ type RawResponse struct {
 	Body   []byte
 	// EOF tells whether the server closed the connection after the body.
 	EOF bool
+	// Close reports a "Connection: close" header (net/http removes it from
+	// Header).
+	Close bool
 }
 
 // RawConn is a TCP connection to the target for requests net/http would
@@ -224,7 +233,7 @@ func (r *RawConn) ReadResponse(ctx context.Context) (*RawResponse, error) {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	out := &RawResponse{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	out := &RawResponse{Status: resp.StatusCode, Header: resp.Header, Body: body, Close: resp.Close}
 	r.e.Rec.Add(r.id, DirS2C, KindHTTPResponse, fmt.Sprintf("%d %s %dB", resp.StatusCode, resp.Header.Get("Content-Type"), len(body)), body)
 	if err != nil {
 		return out, err

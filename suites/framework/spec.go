@@ -181,3 +181,17 @@ func (s *Suite) PerTransport(trs []Transport, f func(tr Transport)) {
 		g.Context(tr.Describe(), func() { f(tr) })
 	}
 }
+
+// Idle lets protocol time pass: it returns after d (scaled by nothing: the
+// caller passes a budget it derived from Timing) or when ctx ends. Specs
+// use it only where the elapsed time is itself the condition under test
+// (a client staying silent), never to wait for the target to act.
+func (e *Env) Idle(ctx context.Context, d time.Duration) {
+	e.Rec.Note(fmt.Sprintf("client idle for %v", d))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

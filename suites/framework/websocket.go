@@ -67,6 +67,8 @@ func (c *Client) DialWS(ctx context.Context, q url.Values, h http.Header) (*WSCo
 		HandshakeTimeout: 5 * time.Second,
 		ReadBufferSize:   64 << 10,
 		WriteBufferSize:  64 << 10,
+
+		EnableCompression: c.OfferCompression,
 	}
 	ws, resp, err := d.DialContext(ctx, u.String(), h)
 	if err != nil {

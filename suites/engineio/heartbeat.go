@@ -1,0 +1,131 @@
+package engineio
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+func heartbeatV4(s *framework.Suite) {
+	Describe("heartbeat", func() {
+		s.PerTransport(both, func(tr framework.Transport) {
+			s.It("EIO-HB-01", "pings every pingInterval, the first ping pingInterval after the open packet", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				last := time.Now()
+				win := e.Timing.Around(e.Timing.PingInterval, "pingInterval")
+				e.Expect("3 pings, each pingInterval after the open packet or the previous pong")
+				e.Budget(win)
+				for i := range 3 {
+					p, err := c.Next(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					took := time.Since(last)
+					e.Observe("ping %d after %v: %v", i+1, took.Round(time.Millisecond), p)
+					Expect(p).To(Equal(pkt(engineio.Ping, "")), "packet %d", i+1)
+					Expect(win.Contains(took)).To(BeTrue(), "ping %d after %v, outside %v", i+1, took, win)
+					Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
+					last = time.Now()
+				}
+			}, tr)
+
+			s.It("EIO-HB-03", "ends the session when no pong arrives within pingTimeout of a ping", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				p, err := c.Next(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(p).To(Equal(pkt(engineio.Ping, "")))
+				pingAt := time.Now()
+				win := e.Timing.Around(e.Timing.PingTimeout, "pingTimeout")
+				e.Expect("no pong: the session ends pingTimeout after the ping")
+				e.Budget(win)
+				how := expectEnded(ctx, c, win.Max+e.Timing.Grace(win.Max), "the session must end")
+				took := time.Since(pingAt)
+				if w := c.WS(); w != nil {
+					took = w.ClosedAt() - lastFrameAt(w)
+				}
+				e.Measured("session ended ("+how+")", took)
+				Expect(win.Contains(took)).To(BeTrue(), "ended %v after the ping, outside %v", took, win)
+			}, tr)
+
+			s.It("EIO-HB-07", "sends pings without data", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				var raw string
+				if ps := c.Poll(); ps != nil {
+					r, _, err := ps.Get(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					raw = string(r.Body)
+				} else {
+					f, err := c.WS().Next(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					raw = string(f.Data)
+				}
+				e.Expect(`the ping is exactly "2"`)
+				e.Observe("%q", raw)
+				Expect(raw).To(Equal("2"))
+			}, tr)
+		})
+
+		s.It("EIO-HB-05", "schedules the next ping pingInterval after a late pong", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, framework.WebSocket)
+			Expect(c.Next(ctx)).To(Equal(pkt(engineio.Ping, "")))
+			delay := e.Timing.PingTimeout / 2
+			e.Idle(ctx, delay)
+			Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
+			pongAt := time.Now()
+			Expect(c.Next(ctx)).To(Equal(pkt(engineio.Ping, "")))
+			took := time.Since(pongAt)
+			win := e.Timing.Around(e.Timing.PingInterval, "pingInterval after the pong")
+			e.Budget(win)
+			e.Measured("next ping", took)
+			Expect(win.Contains(took)).To(BeTrue(), "next ping %v after the pong, outside %v", took, win)
+		}, framework.WebSocket)
+
+		s.It("EIO-HB-06", "ends a v4 session that receives a ping from the client", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, framework.WebSocket)
+			Expect(c.Send(ctx, pkt(engineio.Ping, ""))).To(Succeed())
+			e.Observe("%s", expectEnded(ctx, c, e.Timing.Within(e.Timing.PingTimeout, "pingTimeout").Max, "the session must end"))
+		}, framework.WebSocket)
+
+		s.It("EIO-HB-08", "postpones its next ping after an unsolicited pong", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, framework.WebSocket)
+			w := c.WS()
+			step := e.Timing.PingInterval / 2
+			for range 5 {
+				Expect(w.Send(pkt(engineio.Pong, ""))).To(Succeed())
+				e.Idle(ctx, step)
+			}
+			var pings int
+			for _, f := range w.Frames() {
+				if string(f.Data) == "2" {
+					pings++
+				}
+			}
+			e.Observe("%d pings in %v of unsolicited pongs", pings, 5*step)
+			Expect(pings).To(BeZero())
+		}, framework.WebSocket)
+
+		s.It("EIO-HB-10", "ends a polling session whose client never polls for the ping", func(ctx context.Context, e *framework.Env) {
+			sess := openPoll(ctx, e)
+			idle := e.Timing.Scaled(e.Timing.PingInterval+e.Timing.PingTimeout) + e.Timing.Grace(e.Timing.PingInterval+e.Timing.PingTimeout)
+			e.Expect("no GET for pingInterval+pingTimeout+grace (%v): the next GET → 400", idle)
+			e.Idle(ctx, idle)
+			r, _, err := sess.Get(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			e.Observe("GET %d %q", r.Status, r.Body)
+			Expect(r.Status).To(Equal(http.StatusBadRequest))
+		}, framework.Polling)
+	})
+}
+
+// lastFrameAt returns when the last frame before the close arrived (the
+// ping the client did not answer).
+func lastFrameAt(w *framework.WSConn) time.Duration {
+	fs := w.Frames()
+	if len(fs) == 0 {
+		return 0
+	}
+	return fs[len(fs)-1].At
+}

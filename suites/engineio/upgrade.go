@@ -1,0 +1,206 @@
+package engineio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// noopRecheck is the budget for releasing a GET during an upgrade: Node
+// re-checks every 100 ms (EIO-UPG-04).
+const noopRecheck = 100 * time.Millisecond
+
+func upgradeV4(s *framework.Suite) {
+	Describe("upgrade from polling to WebSocket", func() {
+		upgradeSpecs(s)
+		heartbeatAcrossUpgrade(s)
+	})
+}
+
+// upgradeSpecs are written once for v4 and v3 (the client speaks the
+// configured revision).
+func upgradeSpecs(s *framework.Suite) {
+	up := framework.Upgraded
+	s.It("EIO-UPG-03", "answers 2probe on the probe WebSocket with 3probe", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		p, err := w.NextPacket(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		e.Expect(`"3probe"`)
+		e.Observe("%v", p)
+		Expect(p).To(Equal(pkt(engineio.Pong, "probe")))
+	}, up)
+
+	s.It("EIO-UPG-04", "answers a GET sent after the probe with a noop, promptly", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		t0 := time.Now()
+		r, pkts, err := sess.Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		took := time.Since(t0)
+		win := e.Timing.Within(noopRecheck, "noop re-check")
+		e.Expect("GET → 200 with the noop packet")
+		e.Budget(win)
+		e.Measured("GET answered", took)
+		e.Observe("%d %q", r.Status, r.Body)
+		Expect(r.Status).To(Equal(http.StatusOK))
+		Expect(pkts).To(ContainElement(pkt(engineio.Noop, "")))
+		Expect(win.Contains(took)).To(BeTrue(), "GET answered after %v, outside %v", took, win)
+		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
+	}, up)
+
+	s.It("EIO-UPG-04", "releases a GET parked before the probe with a noop once the probe arrives", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		parked := parkGet(ctx, e, sess)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		parked.wait(ctx, e.Timing.Within(noopRecheck, "noop re-check").Max)
+		e.Observe("parked GET %d %v", status(parked.resp), parked.pkts)
+		Expect(parked.err).NotTo(HaveOccurred())
+		Expect(parked.pkts).To(ContainElement(pkt(engineio.Noop, "")))
+	}, up)
+
+	s.It("EIO-UPG-06", "moves the session to the WebSocket on the upgrade packet", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Upgrade(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.Send(msg("hello"))).To(Succeed())
+		p := nextMessage(ctx, wsOnly(w, sess))
+		e.Expect("4hello echoed on the WebSocket")
+		e.Observe("%v", p)
+		Expect(p).To(Equal(msg("hello")))
+	}, up)
+
+	s.It("EIO-UPG-07", "refuses a polling GET with 400 once the session is upgraded", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Upgrade(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.Send(msg("hello"))).To(Succeed())
+		Expect(nextMessage(ctx, wsOnly(w, sess))).To(Equal(msg("hello")), "the upgrade completed")
+		r, _, err := sess.Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		e.Observe("GET %d %q", r.Status, r.Body)
+		Expect(r.Status).To(Equal(http.StatusBadRequest))
+	}, up)
+
+	s.It("EIO-UPG-08", "closes another WebSocket with the upgraded sid and keeps the first", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Upgrade(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.Send(msg("one"))).To(Succeed())
+		Expect(nextMessage(ctx, wsOnly(w, sess))).To(Equal(msg("one")))
+		w2, _, err := e.C.DialWS(ctx, e.C.WSQuery(sess.Query()...), nil)
+		if err == nil {
+			ce, err := w2.WaitClosed(ctx)
+			Expect(err).NotTo(HaveOccurred(), "the second WebSocket must be closed")
+			e.Observe("second WebSocket closed (code %d)", ce.Code)
+		} else {
+			e.Observe("second WebSocket refused: %v", err)
+		}
+		Expect(w.Send(msg("hello"))).To(Succeed())
+		p := nextMessage(ctx, wsOnly(w, sess))
+		e.Observe("first WebSocket echo %v", p)
+		Expect(p).To(Equal(msg("hello")))
+	}, up)
+
+	s.It("EIO-UPG-09", "closes the probe WebSocket on a packet other than the upgrade and keeps polling", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		Expect(w.Send(msg("early"))).To(Succeed())
+		ce, err := w.WaitClosed(ctx)
+		Expect(err).NotTo(HaveOccurred(), "the probe WebSocket must be closed")
+		e.Observe("probe closed (code %d)", ce.Code)
+		Expect(sess.Post(ctx, msg("polling"))).To(HaveField("Status", http.StatusOK))
+		p := nextMessage(ctx, framework.AsConn(sess))
+		e.Observe("polling echo %v", p)
+		Expect(p).To(Equal(msg("polling")))
+	}, up)
+
+	s.It("EIO-UPG-11", "accepts the upgrade packet sent right after 2probe", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
+		Expect(w.Send(msg("hello"))).To(Succeed())
+		e.Expect("3probe, then the echo 4hello on the WebSocket")
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		p := nextMessage(ctx, wsOnly(w, sess))
+		e.Observe("%v", p)
+		Expect(p).To(Equal(msg("hello")))
+	}, up)
+
+	s.It("EIO-UPG-12", "loses, duplicates and reorders no message across the upgrade", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		Expect(sess.Post(ctx, msg("m1"))).To(HaveField("Status", http.StatusOK))
+		var got []string
+		c := framework.AsConn(sess)
+		got = append(got, string(nextMessage(ctx, c).Data))
+		Expect(sess.Post(ctx, msg("m2"), msg("m3"))).To(HaveField("Status", http.StatusOK))
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		r, pkts, err := sess.Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		e.Observe("GET during the upgrade: %d %q", r.Status, r.Body)
+		for _, p := range pkts {
+			if p.Type == engineio.Message {
+				got = append(got, string(p.Data))
+			}
+		}
+		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
+		Expect(w.Send(msg("m4"))).To(Succeed())
+		wc := wsOnly(w, sess)
+		for len(got) < 4 {
+			got = append(got, string(nextMessage(ctx, wc).Data))
+		}
+		e.Expect("echoes m1 m2 m3 m4, each once, in order, over polling then WebSocket")
+		e.Observe("%q", got)
+		Expect(got).To(Equal([]string{"m1", "m2", "m3", "m4"}))
+		Consistently(func() []framework.Frame { return w.Frames() }).WithTimeout(50*time.Millisecond).
+			ShouldNot(ContainElement(HaveField("Packet", msg("m2"))), "no duplicate of a message delivered by polling")
+	}, up)
+
+	s.It("EIO-UPG-15", "accepts an upgrade packet that carries data", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		Expect(w.Send(pkt(engineio.Upgrade, "2"))).To(Succeed())
+		Expect(w.Send(msg("hello"))).To(Succeed())
+		p := nextMessage(ctx, wsOnly(w, sess))
+		e.Observe("%v", p)
+		Expect(p).To(Equal(msg("hello")))
+	}, up)
+}
+
+// heartbeatAcrossUpgrade is v4 only: the server's ping cadence survives the
+// upgrade (EIO-UPG-14).
+func heartbeatAcrossUpgrade(s *framework.Suite) {
+	s.It("EIO-UPG-14", "keeps its ping cadence through the upgrade", func(ctx context.Context, e *framework.Env) {
+		t0 := time.Now()
+		sess := openPoll(ctx, e)
+		w, err := sess.Upgrade(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		p, err := w.NextPacket(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		took := time.Since(t0)
+		win := e.Timing.Around(e.Timing.PingInterval, "pingInterval since the open")
+		e.Budget(win)
+		e.Measured("first ping on the WebSocket", took)
+		e.Observe("%v", p)
+		Expect(p).To(Equal(pkt(engineio.Ping, "")))
+		Expect(win.Contains(took)).To(BeTrue(), fmt.Sprintf("first ping after %v, outside %v", took, win))
+	}, framework.Upgraded)
+}
