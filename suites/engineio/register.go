@@ -30,6 +30,9 @@ func Register(s *framework.Suite) bool {
 			corsV4(s)
 			errorsV4(s)
 		})
+		Describe("v3", func() {
+			v3Specs(s.WithProto(framework.EIO3))
+		})
 	})
 }
 

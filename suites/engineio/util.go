@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"net/url"
 	"strconv"
 )
 
@@ -21,3 +22,5 @@ func gunzip(b []byte) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func parseQuery(q string) (url.Values, error) { return url.ParseQuery(q) }
