@@ -71,7 +71,10 @@
 // request was a WebSocket upgrade, after which both directions are cut into
 // WebSocket frames whose whole messages are decoded with protocol/engineio;
 // and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade],
-// [WSUpgradeThenBlackhole] and [EIODropPacket]. Not yet: v3 payloads,
+// [WSUpgradeThenBlackhole], [EIODropPacket], [EIODelayPacket] and
+// [EIODuplicatePacket]. Protocol stages run in the order they were added,
+// before byte-level stages, and each sees what earlier ones produced (a
+// packet duplicated by one is counted by the next). Not yet: v3 payloads,
 // chunked bodies, fragmented WebSocket messages, matchers on the nth polling
 // request, and the remaining protocol faults of the catalogue.
 //

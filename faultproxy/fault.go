@@ -187,8 +187,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 // Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
-// [HTTPStripUpgrade], [WSUpgradeThenBlackhole] or [EIODropPacket]. The set
-// is closed; values are
+// [HTTPStripUpgrade], [WSUpgradeThenBlackhole], [EIODropPacket],
+// [EIODelayPacket] or [EIODuplicatePacket]. The set is closed; values are
 // immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API

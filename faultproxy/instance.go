@@ -90,7 +90,11 @@ func newBehaviour(f Fault) behaviour {
 	case WSUpgradeThenBlackhole:
 		return &upgradeHoleB{}
 	case EIODropPacket:
-		return &eioDropB{f: f}
+		return &eioDropB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
+	case EIODelayPacket:
+		return &eioDelayB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}, delay: f.Delay}
+	case EIODuplicatePacket:
+		return &eioDupB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }

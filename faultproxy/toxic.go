@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siospec/siospec/protocol/engineio"
 )
 
 // Toxic is a fault in the control API's JSON form, compatible with
@@ -44,6 +46,12 @@ type FaultTypeSpec struct {
 	Attributes []AttrSpec `json:"attributes"`
 }
 
+var packetAttrs = []AttrSpec{
+	{"packet", "name or list", "packet types: open, close, ping, pong, message, upgrade, noop"},
+	{"nth", "count", "act on the nth match only (0 = every)"},
+	{"probe", "bool", "only packets whose data is \"probe\""},
+}
+
 var scopeAttrs = []AttrSpec{
 	{"conns", "ordinals", "only these connection ordinals (default all)"},
 	{"after_ms", "ms", "activate this long after attaching"},
@@ -71,7 +79,9 @@ func FaultTypes() []FaultTypeSpec {
 		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
 		{"http_strip_upgrade", "http", false, nil},
 		{"ws_upgrade_then_blackhole", "http", false, nil},
-		{"eio_drop_packet", "engine.io", false, []AttrSpec{{"packet", "name or list", "packet types to drop: open, close, ping, pong, message, upgrade, noop"}, {"nth", "count", "drop only the nth match (0 = every)"}, {"probe", "bool", "only packets whose data is \"probe\""}}},
+		{"eio_drop_packet", "engine.io", false, packetAttrs},
+		{"eio_delay_packet", "engine.io", false, append(packetAttrs[:3:3], AttrSpec{"delay_ms", "ms", "how long to hold a matching packet"})},
+		{"eio_duplicate_packet", "engine.io", false, packetAttrs},
 	}
 }
 
@@ -314,6 +324,10 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = WSUpgradeThenBlackhole{Name: name, Scope: sc}
 	case "eio_drop_packet":
 		f = EIODropPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
+	case "eio_delay_packet":
+		f = EIODelayPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe"), Delay: a.dur("delay_ms", time.Millisecond)}
+	case "eio_duplicate_packet":
+		f = EIODuplicatePacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
 	default:
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
@@ -364,11 +378,11 @@ func ToxicOf(f Fault, stream string) Toxic {
 	case HTTPRejectUpgrade:
 		attrs["status"], attrs["body"] = f.Status, f.Body
 	case EIODropPacket:
-		names := make([]string, len(f.Packets))
-		for i, t := range f.Packets {
-			names[i] = t.String()
-		}
-		attrs["packet"], attrs["nth"], attrs["probe"] = names, f.Nth, f.Probe
+		attrs["packet"], attrs["nth"], attrs["probe"] = packetNames(f.Packets), f.Nth, f.Probe
+	case EIODelayPacket:
+		attrs["packet"], attrs["nth"], attrs["probe"], attrs["delay_ms"] = packetNames(f.Packets), f.Nth, f.Probe, ms(f.Delay)
+	case EIODuplicatePacket:
+		attrs["packet"], attrs["nth"], attrs["probe"] = packetNames(f.Packets), f.Nth, f.Probe
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {
@@ -394,6 +408,14 @@ func ToxicOf(f Fault, stream string) Toxic {
 		name = f.Type() + "_" + stream
 	}
 	return Toxic{Name: name, Type: f.Type(), Stream: stream, Toxicity: s.toxicity(), Attributes: attrs}
+}
+
+func packetNames(ts []engineio.PacketType) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
+	}
+	return names
 }
 
 // ParseToxics decodes a JSON array of toxics (the --faults file format).

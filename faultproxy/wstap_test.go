@@ -30,7 +30,7 @@ func wsEcho(t *testing.T, c *websocket.Conn, msgs []string) []string {
 	}
 	var got []string
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for range len(msgs) + 1 {
+	for range 2*len(msgs) + 1 {
 		_, m, err := c.ReadMessage()
 		if err != nil {
 			t.Fatalf("read after %q: %v", got, err)
@@ -246,4 +246,43 @@ func TestEIODropPacketPolling(t *testing.T) {
 	if cs := p.Conns(); len(cs) != 1 || cs[0].Requests != 7 || cs[0].SID != "P1" {
 		t.Fatalf("conns %+v", cs)
 	}
+}
+
+func TestEIODelayAndDuplicateWebSocket(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	addFault(t, p, EIODelayPacket{Direction: Upstream, Packets: []engineio.PacketType{engineio.Pong}, Delay: 200 * time.Millisecond})
+	addFault(t, p, EIODuplicatePacket{Packets: []engineio.PacketType{engineio.Message}, Nth: 1})
+	c, _, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got := wsEcho(t, c, []string{"3", "4a", "4b"})
+	within(t, "pong delayed 200ms (and what follows it)", time.Since(start), 200*time.Millisecond, 200*time.Millisecond+slack)
+	if want := []string{"3", "4a", "4a", "4b"}; !equalStrings(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if ds := decisionsOf(p, "eio_delay_packet", "delay"); len(ds) != 1 || ds[0].Detail != `pong #1 "" (websocket) by 200ms` {
+		t.Fatalf("delay decisions %+v", ds)
+	}
+}
+
+func TestEIODelayAndDuplicatePolling(t *testing.T) {
+	srv := startPollingServer(t, "2\x1e4z", "2")
+	p := startProxy(t, srv.Listener.Addr().String(), nil)
+	// Unit stages run in the order added: the delay counts the server's
+	// pings before the duplicate adds one.
+	addFault(t, p, EIODelayPacket{Packets: []engineio.PacketType{engineio.Ping}, Nth: 2, Delay: 150 * time.Millisecond})
+	addFault(t, p, EIODuplicatePacket{Packets: []engineio.PacketType{engineio.Ping}, Nth: 1})
+	pc := &pollingClient{t: t, c: dial(t, p.Addr())}
+	pc.br = bufio.NewReader(pc.c)
+	if got := pc.do("GET", ""); got != "2\x1e2\x1e4z" {
+		t.Fatalf("GET 1 = %q", got)
+	}
+	start := time.Now()
+	if got := pc.do("GET", ""); got != "2" {
+		t.Fatalf("GET 2 = %q", got)
+	}
+	within(t, "second ping's response delayed", time.Since(start), 150*time.Millisecond, 150*time.Millisecond+slack)
 }
