@@ -315,9 +315,9 @@ func (p *Proxy) Enabled() bool {
 	return !p.disabled
 }
 
-// SetEnabled(false) closes the listener and every open connection (FIN), as
-// Toxiproxy's "enabled": false does; SetEnabled(true) listens again on the
-// same address.
+// SetEnabled turns the proxy off or on. Off closes the listener and every
+// open connection (FIN), as Toxiproxy's "enabled": false does; on listens
+// again on the same address.
 func (p *Proxy) SetEnabled(on bool) error {
 	p.mu.Lock()
 	if p.closed {
