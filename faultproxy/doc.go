@@ -70,7 +70,7 @@
 // with protocol/engineio), and follows a 101 on a connection whose first
 // request was a WebSocket upgrade, after which both directions are cut into
 // WebSocket frames whose whole messages are decoded with protocol/engineio;
-// and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade],
+// and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade], [HTTPDowngrade10],
 // [WSUpgradeThenBlackhole], [EIODropPacket], [EIODelayPacket] and
 // [EIODuplicatePacket]. Protocol stages run in the order they were added,
 // before byte-level stages, and each sees what earlier ones produced (a

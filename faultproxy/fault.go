@@ -187,7 +187,7 @@ func (s Scope) matchesConn(ord uint64) bool {
 // Fault is a typed fault value: one of [Latency], [Bandwidth], [Slicer],
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
-// [HTTPStripUpgrade], [WSUpgradeThenBlackhole], [EIODropPacket],
+// [HTTPStripUpgrade], [HTTPDowngrade10], [WSUpgradeThenBlackhole], [EIODropPacket],
 // [EIODelayPacket] or [EIODuplicatePacket]. The set is closed; values are
 // immutable once added to a proxy.
 type Fault interface {

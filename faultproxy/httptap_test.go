@@ -374,3 +374,40 @@ func TestWSUpgradeThenBlackhole(t *testing.T) {
 		t.Fatal("wsAccept does not match RFC 6455's example")
 	}
 }
+
+// TestHTTPDowngrade10 models nginx without proxy_http_version 1.1 (faults
+// doc A9.1): the server sees HTTP/1.0 with Connection: close, and a
+// WebSocket upgrade arrives as a plain request.
+func TestHTTPDowngrade10(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	addFault(t, p, HTTPDowngrade10{})
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Post("http://"+p.Addr()+"/engine.io/?EIO=4&transport=polling", "text/plain", strings.NewReader("4hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "polling ok" {
+		t.Fatalf("POST through downgrade: %q", b)
+	}
+	_, resp, err = wsDial(t, p.Addr())
+	if !errors.Is(err, websocket.ErrBadHandshake) || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("ws dial through downgrade: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	reqs := up.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("upstream saw %d requests", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Proto != "HTTP/1.0" || !r.Close || r.Header.Get("Upgrade") != "" {
+			t.Errorf("%s %s arrived as %s close=%v upgrade=%q", r.Method, r.URL, r.Proto, r.Close, r.Header.Get("Upgrade"))
+		}
+	}
+	if n := len(decisionsOf(p, "http_downgrade_10", "downgrade")); n != 2 {
+		t.Errorf("%d downgrade decisions", n)
+	}
+}

@@ -87,6 +87,8 @@ func newBehaviour(f Fault) behaviour {
 		return &rejectB{f: f}
 	case HTTPStripUpgrade:
 		return &stripB{}
+	case HTTPDowngrade10:
+		return &downgradeB{}
 	case WSUpgradeThenBlackhole:
 		return &upgradeHoleB{}
 	case EIODropPacket:

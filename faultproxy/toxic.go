@@ -78,6 +78,7 @@ func FaultTypes() []FaultTypeSpec {
 		{"down", "proxy", false, []AttrSpec{{"mode", "refuse|fin_all|rst_all", "what happens to open connections"}}},
 		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
 		{"http_strip_upgrade", "http", false, nil},
+		{"http_downgrade_10", "http", false, nil},
 		{"ws_upgrade_then_blackhole", "http", false, nil},
 		{"eio_drop_packet", "engine.io", false, packetAttrs},
 		{"eio_delay_packet", "engine.io", false, append(packetAttrs[:3:3], AttrSpec{"delay_ms", "ms", "how long to hold a matching packet"})},
@@ -320,6 +321,8 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = HTTPRejectUpgrade{Name: name, Scope: sc, Status: int(a.int("status")), Body: a.str("body")}
 	case "http_strip_upgrade":
 		f = HTTPStripUpgrade{Name: name, Scope: sc}
+	case "http_downgrade_10":
+		f = HTTPDowngrade10{Name: name, Scope: sc}
 	case "ws_upgrade_then_blackhole":
 		f = WSUpgradeThenBlackhole{Name: name, Scope: sc}
 	case "eio_drop_packet":
