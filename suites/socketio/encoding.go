@@ -66,6 +66,7 @@ func encodingV5(s *framework.Suite) {
 				sendText(ctx, ss, "0/custom")
 				joined(ctx, e, ss, "/custom")
 				sendText(ctx, ss, "1/custom")
+				barrier(ctx, e, ss)
 				sendText(ctx, ss, "0/custom")
 				joined(ctx, e, ss, "/custom")
 				e.Observe("joined, left and joined /custom again")
@@ -158,7 +159,7 @@ func encodingV5(s *framework.Suite) {
 			// "Payload checks by type in Node's decoder ... Failing a check
 			// → close."
 			s.It("SIO-ENC-09", "closes the session on an ACK or CONNECT_ERROR payload of the wrong shape", func(ctx context.Context, e *framework.Env) {
-				cases := []string{`31{}`, `31"x"`, `311`, `4[1]`}
+				cases := []string{`31{}`, `31"x"`, `31true`, `4[1]`}
 				e.Expect("each of 4%q after joining / → close", cases)
 				for _, c := range cases {
 					By(c)

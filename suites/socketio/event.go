@@ -30,7 +30,7 @@ func eventV5(s *framework.Suite) {
 
 			// "A payload that is not an array, or is empty, → close."
 			s.It("SIO-EVT-02", "closes the session on an EVENT whose payload is not a non-empty array", func(ctx context.Context, e *framework.Env) {
-				cases := []string{`2{}`, `2[]`, `2"message"`, `21`}
+				cases := []string{`2{}`, `2[]`, `2"message"`, `2true`}
 				e.Expect("each of 4%s after joining / → close", cases)
 				for _, c := range cases {
 					By(c)
@@ -271,6 +271,7 @@ func ackV5(s *framework.Suite) {
 				p := next(ctx, e, ss, "the server's EVENT with an ack id")
 				Expect(p.HasID).To(BeTrue())
 				sendText(ctx, ss, "1")
+				barrier(ctx, e, ss)
 				join(ctx, e, ss, "/", nil)
 				e.Expect("41, rejoin /, then 43N[\"late\"] → no ext:server-ack-result")
 				a, _ := sio.NewAck("/", p.ID, "late")

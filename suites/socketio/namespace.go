@@ -85,6 +85,9 @@ func namespaceV5(s *framework.Suite) {
 				join(ctx, e, ss, "/", nil)
 				join(ctx, e, ss, "/custom", nil)
 				sendText(ctx, ss, "1/custom,")
+				// Node removes the socket on a later tick: make sure the
+				// DISCONNECT was handled before the EVENT is read.
+				expectAlive(ctx, e, ss, "after 41/custom,")
 				e.Expect(`41/custom, then 42/custom,["message","x"] → close`)
 				sendBad(ctx, e, ss, `2/custom,["message","x"]`)
 				expectClosed(ctx, e, ss, "EVENT for a namespace already left")

@@ -347,6 +347,19 @@ func requireExtended(ctx context.Context, e *framework.Env, s *Session) {
 	}
 }
 
+// barrier makes sure the server handled every packet sent before: Node
+// removes a socket that got a DISCONNECT on a later tick, so a CONNECT read
+// in the same chunk as the DISCONNECT would find the old socket. A CONNECT
+// to a namespace that does not exist is answered with a CONNECT_ERROR only
+// after that tick.
+func barrier(ctx context.Context, e *framework.Env, s *Session) {
+	GinkgoHelper()
+	sendText(ctx, s, "0/siospec-barrier,")
+	p := next(ctx, e, s, "CONNECT_ERROR for /siospec-barrier (a barrier)")
+	Expect(p.Type).To(Equal(sio.ConnectError), "barrier: %s", p)
+	Expect(p.Namespace()).To(Equal("/siospec-barrier"))
+}
+
 // emitExt sends an ext:* event with an ack id and returns the id.
 func emitExt(ctx context.Context, s *Session, name string, args ...any) uint64 {
 	GinkgoHelper()

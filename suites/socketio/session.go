@@ -183,6 +183,15 @@ func (s *Session) readLoop(ctx context.Context) {
 	defer s.wg.Done()
 	re := sio.Reassembler{Decoder: sio.Decoder{Version: s.v}}
 	var header string
+	// A polling handshake may carry more than the open packet (a v4
+	// server's implicit CONNECT of "/", SIO4-02).
+	if hs := s.conn.Handshake(); len(hs.Packets) > 1 {
+		for _, p := range hs.Packets[1:] {
+			if s.handle(ctx, p, &re, &header) {
+				return
+			}
+		}
+	}
 	for {
 		p, err := s.conn.Next(ctx)
 		if err != nil {
@@ -192,42 +201,51 @@ func (s *Session) readLoop(ctx context.Context) {
 			s.end(describeEnd(err))
 			return
 		}
-		switch {
-		case p.Type == engineio.Ping && !p.Binary:
-			s.mu.Lock()
-			s.pings = append(s.pings, s.e.Rec.Since())
-			s.notifyLocked()
-			s.mu.Unlock()
-			if s.eio == engineio.V4 && s.answerPings.Load() {
-				_ = s.sendEIO(ctx, engineio.TextPacket(engineio.Pong, string(p.Data)))
-			}
-		case p.Type == engineio.Close:
-			s.end("close packet")
+		if s.handle(ctx, p, &re, &header) {
 			return
-		case p.Type == engineio.Message && p.Binary:
-			pk, done, err := re.AddBinary(append([]byte(nil), p.Data...))
-			switch {
-			case err != nil:
-				s.push(Received{Err: fmt.Errorf("binary message %d B: %w", len(p.Data), err)})
-			case done:
-				s.push(Received{Packet: pk.Clone(), Raw: header})
-			}
-		case p.Type == engineio.Message:
-			text := append([]byte(nil), p.Data...)
-			pk, done, err := re.AddText(text)
-			switch {
-			case err != nil:
-				s.push(Received{Err: fmt.Errorf("message %q: %w", text, err), Raw: string(text)})
-			case done:
-				s.push(Received{Packet: pk.Clone(), Raw: string(text)})
-			default:
-				header = string(text)
-			}
-		default:
-			// Pongs (v3 answers to our pings), noops and anything else
-			// belong to Engine.IO; the framework recorded them.
 		}
 	}
+}
+
+// handle processes one Engine.IO packet from the server and reports
+// whether the session ended.
+func (s *Session) handle(ctx context.Context, p engineio.Packet, re *sio.Reassembler, header *string) bool {
+	switch {
+	case p.Type == engineio.Ping && !p.Binary:
+		s.mu.Lock()
+		s.pings = append(s.pings, s.e.Rec.Since())
+		s.notifyLocked()
+		s.mu.Unlock()
+		if s.eio == engineio.V4 && s.answerPings.Load() {
+			_ = s.sendEIO(ctx, engineio.TextPacket(engineio.Pong, string(p.Data)))
+		}
+	case p.Type == engineio.Close:
+		s.end("close packet")
+		return true
+	case p.Type == engineio.Message && p.Binary:
+		pk, done, err := re.AddBinary(append([]byte(nil), p.Data...))
+		switch {
+		case err != nil:
+			s.push(Received{Err: fmt.Errorf("binary message %d B: %w", len(p.Data), err)})
+		case done:
+			s.push(Received{Packet: pk.Clone(), Raw: *header})
+		}
+	case p.Type == engineio.Message:
+		text := append([]byte(nil), p.Data...)
+		pk, done, err := re.AddText(text)
+		switch {
+		case err != nil:
+			s.push(Received{Err: fmt.Errorf("message %q: %w", text, err), Raw: string(text)})
+		case done:
+			s.push(Received{Packet: pk.Clone(), Raw: string(text)})
+		default:
+			*header = string(text)
+		}
+	default:
+		// Pongs (v3 answers to our pings), noops and anything else
+		// belong to Engine.IO; the framework recorded them.
+	}
+	return false
 }
 
 func (s *Session) pingLoop(ctx context.Context) {

@@ -168,12 +168,23 @@ func v4Specs(s *framework.Suite) {
 			expectAlive(ctx, e, ss, "after leaving /custom")
 		}, tr)
 
-		s.It("SIO-ERR-01", "closes the session on a packet that does not decode", func(ctx context.Context, e *framework.Env) {
+		// "Any Socket.IO decode or validation failure closes the EIO
+		// connection."
+		s.It("SIO-ERR-01", "closes the session on an EVENT whose payload fails validation", func(ctx context.Context, e *framework.Env) {
+			ss := open4(ctx, e, tr)
+			joinMain4(ctx, e, ss)
+			e.Expect("42{} → close")
+			sendBad(ctx, e, ss, "2{}")
+			expectClosed(ctx, e, ss, "invalid EVENT payload")
+		}, tr)
+
+		// "A type digit outside 0–6, or a non-digit type, → close."
+		s.It("SIO-ENC-07", "closes the session on an unknown packet type", func(ctx context.Context, e *framework.Env) {
 			ss := open4(ctx, e, tr)
 			joinMain4(ctx, e, ss)
 			e.Expect("4abc → close")
 			sendBad(ctx, e, ss, "abc")
-			expectClosed(ctx, e, ss, "undecodable packet")
+			expectClosed(ctx, e, ss, "unknown packet type")
 		}, tr)
 	})
 }
