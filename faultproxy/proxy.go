@@ -33,11 +33,15 @@ type Options struct {
 	DecisionLogSize int
 	// ChunkSize is the read buffer size per direction, in bytes. Default 32768.
 	ChunkSize int
-	// Tap makes every connection parse its upstream HTTP/1.1 request heads
-	// (see [ConnInfo]); unparseable bytes are forwarded untouched. Without
-	// it, only connections accepted while an HTTP fault exists are tapped
-	// (a tap must start with the connection to find request boundaries).
-	// Default false.
+	// Tap makes every connection run the protocol tap (see [ConnInfo] and
+	// the package doc): HTTP/1.1 requests and responses, WebSocket frames
+	// after a 101, Engine.IO packets. Bytes the tap cannot parse are
+	// forwarded untouched; polling requests and responses up to 1 MiB are
+	// forwarded once complete rather than as they arrive. Without Tap, only
+	// connections accepted while a protocol fault (or a fault scoped by
+	// transport or sid) exists are tapped: a tap must start with the
+	// connection to find message boundaries, so protocol faults added later
+	// do not reach untapped connections already open. Default false.
 	Tap bool
 	// QueueChunks is how many chunks may wait between a direction's reader and
 	// its fault pipeline: what latency can keep in flight, and (times
