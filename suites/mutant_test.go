@@ -41,7 +41,7 @@ type mutantSession struct {
 // Violations the mutant can commit, each breaking one requirement.
 const (
 	violateNone       = ""
-	violateExtraKey   = "extra-open-key"  // EIO-HS-02: an extra key in the open packet
+	violateExtraKey   = "extra-open-key"       // EIO-HS-02: an extra key in the open packet
 	violateUnknownSID = "unknown-sid-post-200" // EIO-POLL-06: a POST with an unknown sid answered 200
 	violateLatePing   = "late-ping"            // EIO-HB-01: after the first ping, pings every 2×pingInterval
 )
@@ -283,4 +283,3 @@ func TestMutantsFailExactlyTheirRule(t *testing.T) {
 		})
 	}
 }
-
