@@ -195,8 +195,11 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 			upgrade: u.upgrade,
 			pollGET: req.Method == http.MethodGet && transport == "polling" && !u.upgrade,
 		})
+		// Hold a polling POST until its payload is complete, unless the client
+		// waits for "100 Continue" before sending it.
 		if req.Method == http.MethodPost && transport == "polling" && len(req.TransferEncoding) == 0 &&
-			req.ContentLength > 0 && req.ContentLength <= maxFrame && t.c.eioV4() {
+			req.ContentLength > 0 && req.ContentLength <= maxFrame && t.c.eioV4() &&
+			!strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
 			u.kind = unitHTTPMessage
 			u.bodyAt = end + 4
 			t.pending = u

@@ -95,6 +95,8 @@ func newBehaviour(f Fault) behaviour {
 		return &eioDropB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
 	case EIODelayPacket:
 		return &eioDelayB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}, delay: f.Delay}
+	case EIODropIf:
+		return &eioDropIfB{f: f}
 	case EIODuplicatePacket:
 		return &eioDupB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
 	}

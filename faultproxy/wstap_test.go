@@ -286,3 +286,56 @@ func TestEIODelayAndDuplicatePolling(t *testing.T) {
 	}
 	within(t, "second ping's response delayed", time.Since(start), 150*time.Millisecond, 150*time.Millisecond+slack)
 }
+
+func TestEIODropIf(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	var mu sync.Mutex
+	var saw []string
+	addFault(t, p, EIODropIf{Direction: Both, DropIf: func(d Direction, pk engineio.Packet) bool {
+		mu.Lock()
+		saw = append(saw, d.String()+":"+pk.String())
+		mu.Unlock()
+		return d == Downstream && pk.Type == engineio.Message && string(pk.Data) == "secret"
+	}})
+	c, _, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wsEcho(t, c, []string{"4secret", "4public"}); !equalStrings(got, []string{"4public"}) {
+		t.Fatalf("got %q", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(saw) != 6 { // 3 messages (with the sentinel) each way
+		t.Fatalf("callback saw %q", saw)
+	}
+	if _, err := p.Add(EIODropIf{}); err == nil {
+		t.Error("nil DropIf accepted")
+	}
+}
+
+// TestPollingPOSTExpectContinue: a POST that waits for 100 Continue is not
+// held by the tap (holding it would deadlock).
+func TestPollingPOSTExpectContinue(t *testing.T) {
+	srv := startPollingServer(t)
+	p := startProxy(t, srv.Listener.Addr().String(), &Options{Tap: true})
+	c := dial(t, p.Addr())
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "POST /engine.io/?EIO=4&transport=polling&sid=E HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue, got %v %v", resp, err)
+	}
+	if _, err := io.WriteString(c, "4x"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("final response %v %v", resp, err)
+	}
+	resp.Body.Close()
+}

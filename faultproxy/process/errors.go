@@ -96,8 +96,8 @@ func (e *NotReadyError) Unwrap() error { return e.Err }
 // StatusError is the last attempt's error of an HTTP ready check that got a
 // response with an unexpected status.
 type StatusError struct {
-	URL        string
-	Got, Want  int
+	URL       string
+	Got, Want int
 }
 
 func (e *StatusError) Error() string {

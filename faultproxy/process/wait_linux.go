@@ -13,7 +13,7 @@ const canSweep = true
 // (waitid with WNOWAIT): the zombie keeps its pid and process group id
 // reserved until [exec.Cmd.Wait] reaps it.
 func waitExited(pid int) error {
-	const pPID = 1 // P_PID
+	const pPID = 1     // P_PID
 	var info [128]byte // siginfo_t
 	for {
 		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
