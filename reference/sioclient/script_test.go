@@ -35,6 +35,7 @@ type scriptServer struct {
 	refuse  atomic.Bool // answer handshakes with 503 (server "down")
 	nextSID atomic.Int32
 	wg      sync.WaitGroup
+	stop    chan struct{} // closed at shutdown; hooks give up their waits
 
 	mu    sync.Mutex
 	all   []*peer
@@ -49,6 +50,7 @@ func newScript(t *testing.T, sio socketio.Version) *scriptServer {
 		eio:   engineio.V4,
 		sio:   sio,
 		peers: make(chan *peer, 16),
+		stop:  make(chan struct{}),
 		open: engineio.OpenPacket{
 			Upgrades: []string{}, PingInterval: 60 * time.Second, PingTimeout: 60 * time.Second,
 			MaxPayload: 1e6,
@@ -64,6 +66,7 @@ func newScript(t *testing.T, sio socketio.Version) *scriptServer {
 
 func (s *scriptServer) shutdown() {
 	s.refuse.Store(true)
+	close(s.stop)
 	s.mu.Lock()
 	for _, p := range s.all {
 		_ = p.conn.Close()
