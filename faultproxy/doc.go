@@ -72,7 +72,8 @@
 // WebSocket frames whose whole messages are decoded with protocol/engineio;
 // and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade], [HTTPDowngrade10],
 // [WSUpgradeThenBlackhole], [EIODropPacket], [EIODelayPacket],
-// [EIODuplicatePacket] and the Go-only callback [EIODropIf]. Protocol stages run in the order they were added,
+// [EIODuplicatePacket], [DelayPollResponse], [WSCloseMidFrame] and the
+// Go-only callback [EIODropIf]. Protocol stages run in the order they were added,
 // before byte-level stages, and each sees what earlier ones produced (a
 // packet duplicated by one is counted by the next). Not yet: v3 payloads,
 // chunked bodies, fragmented WebSocket messages, matchers on the nth polling

@@ -371,3 +371,110 @@ func (b *eioDropIfB) process(in *instance, ck chunk, next emitFunc) error {
 	}
 	return next(ck)
 }
+
+// DelayPollResponse holds the Nth polling GET response of a connection (or
+// every one, Nth 0) for Delay: a slow or buffering intermediary on the
+// long-polling transport. Only complete v4 polling responses up to 1 MiB are
+// seen (see [Options.Tap]). Type "delay_poll_response", attributes "nth" and
+// "delay_ms".
+type DelayPollResponse struct {
+	Name  string // default "delay_poll_response"
+	Scope Scope  // AfterBytes must be 0
+	Nth   int    // 1-based; 0 = every polling response
+	Delay time.Duration
+}
+
+// Type implements Fault.
+func (DelayPollResponse) Type() string { return "delay_poll_response" }
+
+// Validate implements Fault.
+func (f DelayPollResponse) Validate() error {
+	if err := validateUnitScope(f.Type(), f.Scope); err != nil {
+		return err
+	}
+	if f.Nth < 0 {
+		return &FieldError{Fault: f.Type(), Field: "Nth", Attr: "nth", Reason: "must not be negative"}
+	}
+	return nonNeg(f.Type(), "Delay", "delay_ms", int64(f.Delay))
+}
+
+func (f DelayPollResponse) meta() faultMeta {
+	return faultMeta{f.Name, Downstream, f.Scope, levelUnit}
+}
+
+type delayPollB struct {
+	f    DelayPollResponse
+	seen int
+}
+
+func (b *delayPollB) process(in *instance, ck chunk, next emitFunc) error {
+	if ck.u == nil || ck.u.kind != unitHTTPMessage {
+		return next(ck)
+	}
+	b.seen++
+	if b.f.Nth > 0 && b.seen != b.f.Nth {
+		return next(ck)
+	}
+	in.decide("delay", fmt.Sprintf("polling response #%d by %s", b.seen, b.f.Delay))
+	if _, err := in.wait(time.Now().Add(b.f.Delay)); err != nil {
+		return err
+	}
+	return next(ck)
+}
+
+// WSCloseMidFrame cuts the connection in the middle of the Nth complete
+// WebSocket frame in its direction (counted per connection; 0 means the first
+// one): half the frame is forwarded, then the connection is closed with
+// Close (FIN or RST). Type "ws_close_mid_frame", attributes "nth" and
+// "close".
+type WSCloseMidFrame struct {
+	Name      string    // default "ws_close_mid_frame"
+	Direction Direction // default Downstream
+	Scope     Scope     // AfterBytes must be 0
+	Nth       int
+	Close     CloseMode
+}
+
+// Type implements Fault.
+func (WSCloseMidFrame) Type() string { return "ws_close_mid_frame" }
+
+// Validate implements Fault.
+func (f WSCloseMidFrame) Validate() error {
+	if err := validateUnitScope(f.Type(), f.Scope); err != nil {
+		return err
+	}
+	if err := validateCommon(f.Type(), f.Direction, Scope{}); err != nil {
+		return err
+	}
+	if f.Nth < 0 {
+		return &FieldError{Fault: f.Type(), Field: "Nth", Attr: "nth", Reason: "must not be negative"}
+	}
+	if f.Close > CloseRST {
+		return &FieldError{Fault: f.Type(), Field: "Close", Attr: "close", Reason: "unknown close mode"}
+	}
+	return nil
+}
+
+func (f WSCloseMidFrame) meta() faultMeta { return packetMeta(f.Name, f.Direction, f.Scope) }
+
+type midFrameB struct {
+	f    WSCloseMidFrame
+	seen int
+}
+
+func (b *midFrameB) process(in *instance, ck chunk, next emitFunc) error {
+	if ck.u == nil || ck.u.kind != unitWSFrame {
+		return next(ck)
+	}
+	b.seen++
+	if b.seen != max(b.f.Nth, 1) {
+		return next(ck)
+	}
+	half := len(ck.data) / 2
+	in.decide("close", fmt.Sprintf("frame #%d after %d of %d bytes (%s)", b.seen, half, len(ck.data), b.f.Close))
+	if err := next(chunk{data: ck.data[:half], at: ck.at, buf: ck.buf}); err != nil {
+		return err
+	}
+	in.c.abort(b.f.Close)
+	return errAborted
+}

@@ -188,7 +188,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
 // [HTTPStripUpgrade], [HTTPDowngrade10], [WSUpgradeThenBlackhole], [EIODropPacket],
-// [EIODelayPacket], [EIODuplicatePacket] or [EIODropIf]. The set is closed; values are
+// [EIODelayPacket], [EIODuplicatePacket], [EIODropIf], [DelayPollResponse]
+// or [WSCloseMidFrame]. The set is closed; values are
 // immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API

@@ -95,6 +95,10 @@ func newBehaviour(f Fault) behaviour {
 		return &eioDropB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
 	case EIODelayPacket:
 		return &eioDelayB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}, delay: f.Delay}
+	case DelayPollResponse:
+		return &delayPollB{f: f}
+	case WSCloseMidFrame:
+		return &midFrameB{f: f}
 	case EIODropIf:
 		return &eioDropIfB{f: f}
 	case EIODuplicatePacket:

@@ -83,6 +83,8 @@ func FaultTypes() []FaultTypeSpec {
 		{"eio_drop_packet", "engine.io", false, packetAttrs},
 		{"eio_delay_packet", "engine.io", false, append(packetAttrs[:3:3], AttrSpec{"delay_ms", "ms", "how long to hold a matching packet"})},
 		{"eio_duplicate_packet", "engine.io", false, packetAttrs},
+		{"delay_poll_response", "http", false, []AttrSpec{{"nth", "count", "the nth polling GET response of the connection (0 = every)"}, {"delay_ms", "ms", "how long to hold it"}}},
+		{"ws_close_mid_frame", "websocket", false, []AttrSpec{{"nth", "count", "the nth WebSocket frame (0 = the first)"}, {"close", "fin|rst", "how to close"}}},
 	}
 }
 
@@ -329,6 +331,10 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = EIODropPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
 	case "eio_delay_packet":
 		f = EIODelayPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe"), Delay: a.dur("delay_ms", time.Millisecond)}
+	case "delay_poll_response":
+		f = DelayPollResponse{Name: name, Scope: sc, Nth: int(a.int("nth")), Delay: a.dur("delay_ms", time.Millisecond)}
+	case "ws_close_mid_frame":
+		f = WSCloseMidFrame{Name: name, Direction: dir, Scope: sc, Nth: int(a.int("nth")), Close: a.closeMode("close")}
 	case "eio_duplicate_packet":
 		f = EIODuplicatePacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
 	default:
@@ -386,6 +392,10 @@ func ToxicOf(f Fault, stream string) Toxic {
 		attrs["packet"], attrs["nth"], attrs["probe"], attrs["delay_ms"] = packetNames(f.Packets), f.Nth, f.Probe, ms(f.Delay)
 	case EIODuplicatePacket:
 		attrs["packet"], attrs["nth"], attrs["probe"] = packetNames(f.Packets), f.Nth, f.Probe
+	case DelayPollResponse:
+		attrs["nth"], attrs["delay_ms"] = f.Nth, ms(f.Delay)
+	case WSCloseMidFrame:
+		attrs["nth"], attrs["close"] = f.Nth, f.Close.String()
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {

@@ -339,3 +339,45 @@ func TestPollingPOSTExpectContinue(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestDelayPollResponse(t *testing.T) {
+	srv := startPollingServer(t, "4a", "4b", "4c")
+	p := startProxy(t, srv.Listener.Addr().String(), nil)
+	addFault(t, p, DelayPollResponse{Nth: 2, Delay: 150 * time.Millisecond})
+	pc := &pollingClient{t: t, c: dial(t, p.Addr())}
+	pc.br = bufio.NewReader(pc.c)
+	for i, want := range []string{"4a", "4b", "4c"} {
+		start := time.Now()
+		if got := pc.do("GET", ""); got != want {
+			t.Fatalf("GET %d = %q", i+1, got)
+		}
+		if i == 1 {
+			within(t, "2nd polling response delayed", time.Since(start), 150*time.Millisecond, 150*time.Millisecond+slack)
+		}
+	}
+	if ds := decisionsOf(p, "delay_poll_response", "delay"); len(ds) != 1 || ds[0].Detail != "polling response #2 by 150ms" {
+		t.Fatalf("%+v", ds)
+	}
+}
+
+func TestWSCloseMidFrame(t *testing.T) {
+	up := startWSUpstream(t)
+	p := startProxy(t, up.Listener.Addr().String(), nil)
+	addFault(t, p, WSCloseMidFrame{Nth: 2, Close: CloseRST})
+	c, _, err := wsDial(t, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wsEcho(t, c, nil); len(got) != 0 { // the sentinel is frame #1
+		t.Fatalf("got %q", got)
+	}
+	_ = c.WriteMessage(websocket.TextMessage, []byte("4 this frame is cut in half"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, m, err := c.ReadMessage()
+	if err == nil || isTimeout(err) {
+		t.Fatalf("read = %q, %v; want the connection cut", m, err)
+	}
+	if ds := decisionsOf(p, "ws_close_mid_frame", "close"); len(ds) != 1 {
+		t.Fatalf("%+v", ds)
+	}
+}

@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 //	http    HTTP server answering 503 to the first -fail-first GETs, then 200
 //	fail    writes lines to stdout and stderr and exits with status 3
 //	silent  prints nothing and blocks until killed
-//	parent  starts a grandchild echo server (same stdout) and waits for it
+//	parent  starts a grandchild echo server (same stdout, ignoring SIGUSR2)
+//	        and waits for it
 func helperMain(mode string, args []string) int {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
@@ -48,11 +49,20 @@ func helperMain(mode string, args []string) int {
 	delay := fs.Duration("delay", 0, "wait before listening")
 	spam := fs.Int("spam", 0, "write this many numbered lines to stdout first")
 	failFirst := fs.Int("fail-first", 0, "http: answer 503 to this many requests")
+	usr2 := fs.String("usr2", "", "on SIGUSR2: ignore, or exit (with status 4)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
+	}
+	switch *usr2 {
+	case "ignore":
+		signal.Ignore(syscall.SIGUSR2)
+	case "exit":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGUSR2)
+		go func() { <-ch; os.Exit(4) }()
 	}
 	if *graceful {
 		ch := make(chan os.Signal, 1)
@@ -71,7 +81,7 @@ func helperMain(mode string, args []string) int {
 	case "silent":
 		select {}
 	case "parent":
-		cmd := exec.Command(os.Args[0], "-addr", *addr)
+		cmd := exec.Command(os.Args[0], "-addr", *addr, "-usr2", "ignore")
 		cmd.Env = append(os.Environ(), helperEnv+"=echo")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {

@@ -461,6 +461,27 @@ func TestGroupKillReachesGrandchild(t *testing.T) {
 	}
 }
 
+func TestLeaderExitSweepsItsGroup(t *testing.T) {
+	p := newProc(t, helperSpec("parent", "-usr2", "exit"), nil)
+	start(t, p)
+	m := regexp.MustCompile(`(?m)^pid (\d+)$`).FindSubmatch(p.Output().Stdout)
+	if m == nil {
+		t.Fatalf("no grandchild pid in %q", p.Output().Stdout)
+	}
+	gpid, _ := strconv.Atoi(string(m[1]))
+	// SIGUSR2 makes the parent exit on its own (status 4); the grandchild
+	// ignores it, so only the sweep after the leader's exit can end it.
+	if err := p.Kill(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(t, p); st.Code != 4 {
+		t.Fatalf("parent status %v", st)
+	}
+	if !pollUntil(5*time.Second, func() bool { s := procState(gpid); return s == "" || s == "Z" }) {
+		t.Fatalf("grandchild %d survived its group leader, state %q", gpid, procState(gpid))
+	}
+}
+
 func TestCloseIsIdempotentAndFinal(t *testing.T) {
 	p := newProc(t, helperSpec("echo"), nil)
 	start(t, p)
