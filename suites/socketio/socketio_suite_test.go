@@ -20,6 +20,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/siospec/siospec/reference/fixture"
+	"go.uber.org/goleak"
 	"github.com/siospec/siospec/suites/framework"
 	"github.com/siospec/siospec/suites/socketio"
 )
@@ -36,7 +37,8 @@ var (
 func TestMain(m *testing.M) {
 	testCfg.RegisterFlags(flag.CommandLine)
 	flag.Parse()
-	os.Exit(m.Run())
+	// Ginkgo's interrupt handler outlives RunSpecs by design.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/onsi/ginkgo/v2/internal/interrupt_handler.(*InterruptHandler).registerForInterrupts.func2"))
 }
 
 // TestSocketIO runs the Socket.IO server specs as a Ginkgo suite against
