@@ -380,3 +380,66 @@ func TestSIOBIN03BinaryAckReceived(t *testing.T) {
 		t.Fatal("no ack")
 	}
 }
+
+// SIO-ENC-03: the decoder accepts "/" spelled out and a namespace ended by
+// the end of the packet ("1/admin" without a comma).
+func TestSIOENC03NamespaceForms(t *testing.T) {
+	srv := newScript(t, socketio.V5)
+	m := srv.client(t, nil)
+	root, admin := m.Socket("/", nil), m.Socket("/admin", nil)
+	rr, ra := watch(root), watch(admin)
+	r1, r2 := connectAsync(root), connectAsync(admin)
+	p := srv.accept(t)
+	for range 2 {
+		sp := p.recv(t)
+		p.send(pk(socketio.NewPacket(socketio.Connect, sp.Namespace(), map[string]any{"sid": "x"})))
+	}
+	if waitErr(t, r1) != nil || waitErr(t, r2) != nil {
+		t.Fatal("connect failed")
+	}
+	rr.want(t, "connect /")
+	ra.want(t, "connect /admin")
+	p.sendText(`2/,["spelled"]`)
+	rr.want(t, "event / spelled []")
+	p.sendText(`1/admin`)
+	ra.want(t, "disconnect /admin io server disconnect")
+}
+
+// SIO-ENC-04: a namespace containing "," cannot be encoded; Connect fails
+// with the codec's error.
+func TestSIOENC04CommaNamespace(t *testing.T) {
+	srv := newScript(t, socketio.V5)
+	m := srv.client(t, nil)
+	res := connectAsync(m.Socket("/a,b", nil))
+	srv.accept(t)
+	if err := waitErr(t, res); !errors.Is(err, socketio.ErrNamespace) {
+		t.Fatalf("Connect = %v", err)
+	}
+}
+
+// SIO-ENC-11: ack ids up to 2^53-1 are answered unchanged; SIO-ACK-08: an
+// ACK without payload resolves with no arguments.
+func TestSIOENC11LargeAckID(t *testing.T) {
+	_, s, p, _ := connected(t, "/", nil, nil)
+	s.On("q", func(_ Message, ack AckFunc) { _ = ack(true) })
+	p.sendText(`29007199254740991["q"]`)
+	p.expectText(t, `39007199254740991[true]`)
+	res := make(chan Message, 1)
+	go func() {
+		msg, err := s.EmitWithAck(ctxT(t), "e")
+		if err != nil {
+			t.Error(err)
+		}
+		res <- msg
+	}()
+	p.expectText(t, `20["e"]`)
+	p.sendText(`30`)
+	select {
+	case msg := <-res:
+		if msg.Len() != 0 {
+			t.Fatalf("ack %v", msg)
+		}
+	case <-time.After(wait):
+		t.Fatal("no ack")
+	}
+}

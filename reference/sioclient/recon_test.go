@@ -289,6 +289,7 @@ func TestSIOERR02ParseErrorReconnects(t *testing.T) {
 		{"SIO-ENC-06 invalid JSON", func(p *peer) { p.sendText(`2["x"`) }},
 		{"SIO-EVT-02 empty array", func(p *peer) { p.sendText(`2[]`) }},
 		{"SIO-ERR-04 empty packet", func(p *peer) { p.sendText(``) }},
+		{"SIO-BIN-06 zero attachments (Errata 3)", func(p *peer) { p.sendText(`50-["x"]`) }},
 		{"SIO-ACK-06 junk ack id", func(p *peer) { p.sendText(`31x[]`) }},
 		{"EIO garbage frame", func(p *peer) { p.writeEIO(engineio.Packet{Type: 9, Data: []byte("zz")}) }},
 	}
