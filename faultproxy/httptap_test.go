@@ -411,3 +411,17 @@ func TestHTTPDowngrade10(t *testing.T) {
 		t.Errorf("%d downgrade decisions", n)
 	}
 }
+
+// TestProtocolFaultOnUntappedConnection: a protocol fault added while an
+// untapped connection is open skips it, says so, and leaves it working.
+func TestProtocolFaultOnUntappedConnection(t *testing.T) {
+	up := startEcho(t)
+	p := startProxy(t, up.addr(), nil)
+	c := dial(t, p.Addr())
+	roundTrip(t, c, []byte("before"))
+	h := addFault(t, p, HTTPStripUpgrade{})
+	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"))
+	if ds := decisionsOf(p, h.Name(), "skip"); len(ds) != 1 || ds[0].Conn != 1 || !strings.Contains(ds[0].Detail, "not tapped") {
+		t.Fatalf("decisions %+v", ds)
+	}
+}
