@@ -118,11 +118,20 @@ func hashOf(id uint64, salt byte, n int64) [32]byte {
 // TestTransparency: with no fault, random bytes each way across many
 // concurrent connections arrive byte-exact (SHA-256 per direction).
 func TestTransparency(t *testing.T) {
-	total := transparencyBytes(t)
+	transparency(t, transparencyBytes(t), nil)
+}
+
+// TestTransparencyTapped: the protocol tap forwards bytes it cannot parse
+// untouched.
+func TestTransparencyTapped(t *testing.T) {
+	transparency(t, 8<<20, &Options{Tap: true})
+}
+
+func transparency(t *testing.T, total int64, opts *Options) {
 	const conns = 100
 	per := total / (2 * conns)
 	srv := startHashingServer(t)
-	p := startProxy(t, srv.ln.Addr().String(), nil)
+	p := startProxy(t, srv.ln.Addr().String(), opts)
 
 	start := time.Now()
 	var wg sync.WaitGroup
