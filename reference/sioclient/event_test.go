@@ -28,8 +28,9 @@ func connected(t *testing.T, nsp string, so *SocketOptions, mo *ManagerOptions) 
 	return m, s, p, rec
 }
 
-// SIO-ENC-08, SIO-EVT-01, SIO-EVT-05: an event is ["name", args...] written
-// as JSON.stringify writes it (compact, key order kept).
+// SIO-ENC-08, SIO-ENC-02, SIO-EVT-01, SIO-EVT-05: an event is
+// ["name", args...] in the string form (type, namespace and comma, payload),
+// written as JSON.stringify writes it (compact, key order kept).
 func TestSIOENC08EmitWireForm(t *testing.T) {
 	_, s, p, _ := connected(t, "/admin", nil, nil)
 	ctx := ctxT(t)
@@ -90,8 +91,9 @@ func TestSIOEVT04NumericName(t *testing.T) {
 	}
 }
 
-// SIO-ACK-01, SIO-ACK-02, SIO-ACK-04: the client answers an event with an
-// id exactly once, same id and namespace; id 0 is an id; an empty ack is [].
+// SIO-ACK-01, SIO-ACK-02, SIO-ACK-04, SIO-ENC-05: the client answers an
+// event with an id exactly once, same id and namespace; id 0 is an id; the
+// id is the digits after the namespace comma; an empty ack is [].
 func TestSIOACK01ClientAcks(t *testing.T) {
 	_, s, p, _ := connected(t, "/admin", nil, nil)
 	acks := make(chan AckFunc, 2)

@@ -39,7 +39,6 @@ type scriptServer struct {
 
 	mu    sync.Mutex
 	all   []*peer
-	reqs  []url.Values
 	hooks func(w http.ResponseWriter, r *http.Request) bool
 }
 
@@ -79,13 +78,6 @@ func (s *scriptServer) shutdown() {
 
 func (s *scriptServer) URL() string { return s.srv.URL }
 
-// requests returns the query of every handshake seen so far.
-func (s *scriptServer) requests() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]url.Values(nil), s.reqs...)
-}
-
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
 func (s *scriptServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +88,6 @@ func (s *scriptServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.reqs = append(s.reqs, r.URL.Query())
 	hook := s.hooks
 	s.mu.Unlock()
 	if hook != nil && hook(w, r) {
