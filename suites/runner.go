@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -54,28 +55,20 @@ func Register(s *framework.Suite) {
 	engineio.Register(s)
 }
 
-var runOnce sync.Mutex
+var (
+	runOnce sync.Mutex
+	ran     bool
+)
 
-var errRerun = errors.New("suites: RunServer may run once per process (a Ginkgo restriction)")
-
-var ran bool
+var errRerun = errors.New("suites: RunServer and ListSpecs may run once per process (a Ginkgo restriction)")
 
 // RunServer runs the server suites against cfg's target and returns Ginkgo's
 // report. When cfg.Target is nil it runs the preflight first and returns a
 // *framework.PreflightError if the target does not answer as Engine.IO. The
 // context's deadline, if any, bounds the run; cancelling ctx does not
 // interrupt running specs (Ginkgo installs its own interrupt handler for
-// SIGINT).
+// SIGINT). Ginkgo allows one run per process.
 func RunServer(ctx context.Context, cfg framework.Config, opts *RunOptions) (types.Report, error) {
-	runOnce.Lock()
-	defer runOnce.Unlock()
-	if ran {
-		return types.Report{}, errRerun
-	}
-	var o RunOptions
-	if opts != nil {
-		o = *opts
-	}
 	cfg.Normalize()
 	if err := cfg.Validate(true); err != nil {
 		return types.Report{}, err
@@ -87,19 +80,52 @@ func RunServer(ctx context.Context, cfg framework.Config, opts *RunOptions) (typ
 		}
 		cfg.Target = t
 	}
-	ran = true
+	return runGinkgo(ctx, cfg, opts, false)
+}
 
+// ListSpecs builds the spec tree without running it (a Ginkgo dry run) and
+// returns the report of every server spec of every revision that matches
+// opts.LabelFilter and opts.Focus; no target is contacted. Ginkgo allows
+// one run per process.
+func ListSpecs(ctx context.Context, opts *RunOptions) (types.Report, error) {
+	var cfg framework.Config
+	cfg.Normalize()
+	return runGinkgo(ctx, cfg, opts, true)
+}
+
+func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry bool) (types.Report, error) {
+	runOnce.Lock()
+	defer runOnce.Unlock()
+	if ran {
+		return types.Report{}, errRerun
+	}
+	ran = true
+	var o RunOptions
+	if opts != nil {
+		o = *opts
+	}
 	suite := framework.NewSuite(&cfg)
 	Register(suite)
 	var report types.Report
 	var got bool
 	ReportAfterSuite("siospec: capture", func(r Report) { report, got = r, true })
-	if o.Progress != nil {
+	if o.Progress != nil && !dry {
 		installProgress(o.Progress)
 	}
 
 	sc, rc := GinkgoConfiguration()
-	sc.LabelFilter = LabelFilter(&cfg, o.LabelFilter)
+	if dry {
+		sc.DryRun = true
+		sc.LabelFilter = "role:server"
+		if strings.TrimSpace(o.LabelFilter) != "" {
+			sc.LabelFilter += " && (" + o.LabelFilter + ")"
+		}
+	} else {
+		sc.LabelFilter = LabelFilter(&cfg, o.LabelFilter)
+	}
+	if err := CheckLabelFilter(sc.LabelFilter); err != nil {
+		return types.Report{}, err
+	}
 	sc.FocusStrings = append(sc.FocusStrings, o.Focus...)
 	sc.RandomSeed = cfg.Seed
 	sc.Timeout = o.Timeout
@@ -124,8 +150,7 @@ func RunServer(ctx context.Context, cfg framework.Config, opts *RunOptions) (typ
 	defer func() { formatter.ColorableStdOut = prev }()
 
 	gomega.RegisterFailHandler(Fail)
-	t := &testingT{}
-	RunSpecs(t, SuiteName, sc, rc)
+	RunSpecs(&testingT{}, SuiteName, sc, rc)
 	if !got {
 		return report, &framework.HarnessError{Op: "run specs", Err: errors.New("no report from Ginkgo")}
 	}
@@ -180,4 +205,16 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n+1:]
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// CheckLabelFilter reports whether filter is a valid Ginkgo label filter,
+// as a usage error (framework.ErrUsage) with a plain-text explanation.
+func CheckLabelFilter(filter string) error {
+	if _, err := types.ParseLabelFilter(filter); err != nil {
+		msg := strings.Join(strings.Fields(ansi.ReplaceAllString(err.Error(), "")), " ")
+		return fmt.Errorf("%w: invalid label filter %q: %s", framework.ErrUsage, filter, msg)
+	}
+	return nil
 }

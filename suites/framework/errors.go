@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/siospec/siospec/reports"
 )
 
 // HarnessPrefix starts the failure message of a harness error, which the
 // reports never count against the target (REPORT-CONTRACT.md).
-const HarnessPrefix = "harness-error: "
+const HarnessPrefix = reports.HarnessErrorPrefix + " "
 
 // HarnessError is a failure of siospec itself (a local dial failing, a
 // fixture not starting), not of the target.

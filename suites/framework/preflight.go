@@ -89,7 +89,11 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 	tried := "GET " + c.Endpoint().String() + "?" + q.Encode()
 	r, err := c.Get(ctx, q)
 	if err != nil {
-		return nil, &PreflightError{Tried: tried, Err: err, Hint: "is the server running and listening on that host and port? (siospec waits at most " + PreflightTimeout.String() + ")"}
+		hint := "is the server running and listening on that host and port?"
+		if ctx.Err() != nil {
+			hint = fmt.Sprintf("something accepted the connection but sent no Engine.IO answer within %v: is --path right (default %s; Socket.IO servers use /socket.io/)?", PreflightTimeout, DefaultPath)
+		}
+		return nil, &PreflightError{Tried: tried, Err: err, Hint: hint}
 	}
 	if r.Status != http.StatusOK {
 		hint := "is --path right (default " + DefaultPath + "; Socket.IO servers use /socket.io/)?"

@@ -6,15 +6,16 @@ import (
 	"time"
 
 	g "github.com/onsi/ginkgo/v2"
+	"github.com/siospec/siospec/reports"
 )
 
 // Report entry names (REPORT-CONTRACT.md).
 const (
-	EntryExpected   = "siospec.expected"
-	EntryObserved   = "siospec.observed"
-	EntryTranscript = "siospec.transcript"
-	EntryBudget     = "siospec.budget"
-	EntryMeasured   = "siospec.measured"
+	EntryExpected   = reports.EntryExpected
+	EntryObserved   = reports.EntryObserved
+	EntryTranscript = reports.EntryTranscript
+	EntryBudget     = reports.EntryBudget
+	EntryMeasured   = reports.EntryMeasured
 )
 
 // Suite builds conformance specs against one Config. Create it before the

@@ -1,23 +1,16 @@
 package framework
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/siospec/siospec/reports"
 )
 
-// TranscriptEvent is one recorded wire event. It has the shape of
-// reports.TranscriptEvent (REPORT-CONTRACT.md) so the JSON written into the
-// "siospec.transcript" report entry is read by package reports unchanged.
-type TranscriptEvent struct {
-	At        time.Duration `json:"at_ns"`
-	Conn      int           `json:"conn"`
-	Dir       string        `json:"dir"`
-	Kind      string        `json:"kind"`
-	Summary   string        `json:"summary"`
-	Data      []byte        `json:"data,omitempty"`
-	Truncated bool          `json:"truncated,omitempty"`
-}
+// TranscriptEvent is one recorded wire event, the contract's type from
+// package reports: the JSON written into the "siospec.transcript" report
+// entry is read by reports unchanged.
+type TranscriptEvent = reports.TranscriptEvent
 
 // Directions and kinds of transcript events.
 const (
@@ -36,7 +29,7 @@ const (
 )
 
 // maxEventData caps the bytes kept per event (64 KiB, per the contract).
-const maxEventData = 64 << 10
+const maxEventData = reports.MaxEventData
 
 // Recorder is an append-only, timestamped log of wire events. Times are
 // measured from the first connection opened through it.
@@ -112,9 +105,5 @@ func (r *Recorder) Changed() <-chan struct{} {
 
 // JSON renders the transcript as the contract's JSON array.
 func (r *Recorder) JSON() string {
-	b, err := json.Marshal(r.Events())
-	if err != nil {
-		return "[]"
-	}
-	return string(b)
+	return reports.EncodeTranscript(r.Events())
 }
