@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 	"github.com/siospec/siospec/suites/engineio"
+	"github.com/siospec/siospec/suites/socketio"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -50,9 +51,11 @@ func LabelFilter(cfg *framework.Config, user string) string {
 }
 
 // Register declares every server spec of the repository in the Ginkgo tree
-// for suite s.
+// for suite s: the Engine.IO specs (proto:EIO4, proto:EIO3) and the
+// Socket.IO specs (proto:SIO5, proto:SIO4).
 func Register(s *framework.Suite) {
 	engineio.Register(s)
+	socketio.Register(s)
 }
 
 var (
