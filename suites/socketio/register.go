@@ -44,6 +44,7 @@ func RegisterWith(s *framework.Suite, o *Options) bool {
 	return Describe("Socket.IO server", func() {
 		s.Install()
 		Describe("v5", func() {
+			eioLayerV5(s.WithProto(framework.SIO5))
 			connectV5(s, opts)
 			namespaceV5(s)
 			eventV5(s)

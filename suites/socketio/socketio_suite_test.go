@@ -20,9 +20,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/siospec/siospec/reference/fixture"
-	"go.uber.org/goleak"
 	"github.com/siospec/siospec/suites/framework"
 	"github.com/siospec/siospec/suites/socketio"
+	"go.uber.org/goleak"
 )
 
 // Flags of this test binary: the framework's (--url, --path, --eio,
