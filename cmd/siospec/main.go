@@ -38,6 +38,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"proxy":   {"run the fault-injecting proxy with its control API", runProxy},
 		"report":  {"render, show or compare reports (report.json)", runReport},
+		"serve":   {"run the reference server in fixture mode (eio4, eio3, sio5, sio4)", runServe},
 		"version": {"print the harness version", runVersion},
 	}
 }
