@@ -3,8 +3,9 @@ package suites
 import (
 	"context"
 	"flag"
-	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -21,7 +22,13 @@ var update = flag.Bool("update", false, "rewrite testdata golden files")
 func TestMain(m *testing.M) {
 	testCfg.RegisterFlags(flag.CommandLine)
 	flag.Parse()
-	os.Exit(m.Run())
+	// Ginkgo's interrupt handler and output interceptor live for the whole
+	// process; everything the framework and the proofs start must be gone.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/onsi/ginkgo/v2/internal/interrupt_handler.(*InterruptHandler).registerForInterrupts.func2"),
+		goleak.IgnoreTopFunction("os/signal.signal_recv"),
+		goleak.IgnoreAnyFunction("github.com/onsi/ginkgo/v2/internal.(*Suite).runNode.func1"),
+	)
 }
 
 // TestServerSuite runs the server specs as a plain Ginkgo suite:
