@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/siospec/siospec/protocol/engineio"
@@ -121,36 +122,17 @@ func TestBrokenServers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
-			dir := t.TempDir()
-			rep := filepath.Join(dir, "report.json")
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSocketIO$", "-fixture="+c.fixture,
-				"-ginkgo.label-filter="+c.filter+" && !extended", "-ginkgo.json-report="+rep)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			if err != nil && !errors.As(err, &ee) {
-				t.Fatalf("run child: %v", err)
-			}
-			raw, err := os.ReadFile(rep)
-			if err != nil {
-				t.Fatalf("no report (%v); child output:\n%s", err, out)
-			}
-			var reports []types.Report
-			if err := json.Unmarshal(raw, &reports); err != nil {
-				t.Fatal(err)
-			}
+			vs, _, out := runChild(t, "-fixture="+c.fixture, "-ginkgo.label-filter="+c.filter+" && !extended")
 			var failed []string
 			passed := 0
-			for _, r := range reports {
-				for _, s := range r.SpecReports {
-					id := reqOf(s.Labels())
-					switch {
-					case s.State.Is(types.SpecStateFailureStates):
-						if !slices.Contains(failed, id) {
-							failed = append(failed, id)
-						}
-					case s.State == types.SpecStatePassed:
-						passed++
+			for _, v := range vs {
+				switch {
+				case v.State.Is(types.SpecStateFailureStates):
+					if !slices.Contains(failed, v.ID) {
+						failed = append(failed, v.ID)
 					}
+				case v.State == types.SpecStatePassed:
+					passed++
 				}
 			}
 			slices.Sort(failed)
@@ -163,6 +145,55 @@ func TestBrokenServers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verdict is one spec's outcome in a child run.
+type verdict struct {
+	ID, Text, Failure string
+	Labels            []string
+	State             types.SpecState
+	Skip              string
+}
+
+// runChild runs this test binary's TestSocketIO in a child process with
+// args (Ginkgo runs one suite per process) and returns every It's verdict
+// from the JSON report, the wall time and the combined output.
+func runChild(t *testing.T, args ...string) ([]verdict, time.Duration, []byte) {
+	t.Helper()
+	rep := filepath.Join(t.TempDir(), "report.json")
+	all := append([]string{"-test.run=^TestSocketIO$", "-ginkgo.json-report=" + rep}, args...)
+	start := time.Now()
+	out, err := exec.CommandContext(t.Context(), os.Args[0], all...).CombinedOutput()
+	wall := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run child: %v", err)
+	}
+	raw, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatalf("no report (%v); child output:\n%s", err, tail(out, 4000))
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		t.Fatal(err)
+	}
+	var vs []verdict
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			v := verdict{ID: reqOf(s.Labels()), Text: s.FullText(), Labels: s.Labels(), State: s.State}
+			if s.State.Is(types.SpecStateFailureStates) {
+				v.Failure = s.Failure.Message
+			}
+			if s.State == types.SpecStateSkipped {
+				v.Skip = s.Failure.Message
+			}
+			vs = append(vs, v)
+		}
+	}
+	return vs, wall, out
 }
 
 func reqOf(labels []string) string {
