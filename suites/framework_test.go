@@ -1,0 +1,141 @@
+package suites
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// contractAreas are the area: label values of REPORT-CONTRACT.md.
+var contractAreas = func() map[string]bool {
+	m := map[string]bool{}
+	for _, a := range strings.Fields("handshake polling websocket upgrade heartbeat close limits cors errors connect namespace event ack binary disconnect recovery reconnect url packet") {
+		m[a] = true
+	}
+	return m
+}()
+
+func TestRegistryEntriesAreWellFormed(t *testing.T) {
+	id := regexp.MustCompile(`^(EIO|SIO|EIO3|SIO4|NODE)(-[A-Z]+)?-\d{2}$`)
+	levels := map[framework.Level]bool{framework.MUST: true, framework.SHOULD: true, framework.MAY: true, framework.NODE: true, framework.EDGE: true}
+	all := framework.Requirements().All()
+	if len(all) < 150 {
+		t.Fatalf("registry has %d requirements, want every server-binding ID of the catalogue", len(all))
+	}
+	for _, r := range all {
+		if !id.MatchString(r.ID) {
+			t.Errorf("%s: malformed ID", r.ID)
+		}
+		if !levels[r.Level] {
+			t.Errorf("%s: level %q", r.ID, r.Level)
+		}
+		if r.Bind != framework.BindServer && r.Bind != framework.BindBoth {
+			t.Errorf("%s: bind %q is not server-binding", r.ID, r.Bind)
+		}
+		if !contractAreas[r.Area] {
+			t.Errorf("%s: area %q is not a contract area", r.ID, r.Area)
+		}
+		if strings.TrimSpace(r.Summary) == "" || strings.Trim(r.Source, "PTNI,") != "" || r.Source == "" {
+			t.Errorf("%s: summary %q source %q", r.ID, r.Summary, r.Source)
+		}
+		if strings.Contains(r.ID, "SIO") != r.IsSocketIO() && !strings.HasPrefix(r.ID, "NODE-") {
+			t.Errorf("%s: proto %s", r.ID, r.Proto)
+		}
+	}
+}
+
+func TestSortIDsIsNumeric(t *testing.T) {
+	ids := []string{"EIO-HS-10", "EIO-HS-02", "EIO-HB-01", "EIO-HS-01"}
+	framework.SortIDs(ids)
+	if got := strings.Join(ids, " "); got != "EIO-HB-01 EIO-HS-01 EIO-HS-02 EIO-HS-10" {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestTimingWindows(t *testing.T) {
+	tm := framework.Timing{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Scale: 1}
+	w := tm.Around(200*time.Millisecond, "pingTimeout")
+	if w.Min != 150*time.Millisecond || w.Max != 450*time.Millisecond {
+		t.Errorf("Around(200ms) = %v", w)
+	}
+	tm.Scale = 2
+	w = tm.Within(500*time.Millisecond, "hb")
+	if w.Min != 0 || w.Max != time.Second+500*time.Millisecond {
+		t.Errorf("Within(500ms) ×2 = %v", w)
+	}
+	if g := tm.Grace(10 * time.Second); g != 2*time.Second {
+		t.Errorf("Grace(10s) ×2 = %v, want 10%% scaled", g)
+	}
+	if !w.Contains(time.Second) || w.Contains(2*time.Second) {
+		t.Error("Contains")
+	}
+}
+
+func TestConfigValidateAndEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  framework.Config
+		ok   bool
+		path string
+	}{
+		{framework.Config{URL: "http://127.0.0.1:3000"}, true, "/engine.io/"},
+		{framework.Config{URL: "http://127.0.0.1:3000/socket.io/"}, true, "/socket.io/"},
+		{framework.Config{URL: "http://h:1/x/", Path: "/y/"}, true, "/y/"},
+		{framework.Config{URL: "ftp://h"}, false, ""},
+		{framework.Config{URL: "http://h", EIO: 5}, false, ""},
+		{framework.Config{URL: "http://h", TimeScale: 0.01}, false, ""},
+		{framework.Config{URL: "http://h", Path: "nope"}, false, ""},
+	} {
+		err := tc.cfg.Validate(true)
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate = %v", tc.cfg, err)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, framework.ErrUsage) {
+				t.Errorf("%+v: %v is not ErrUsage", tc.cfg, err)
+			}
+			continue
+		}
+		u, err := tc.cfg.Endpoint()
+		if err != nil || u.Path != tc.path {
+			t.Errorf("%+v: endpoint %v %v, want path %s", tc.cfg, u, err, tc.path)
+		}
+	}
+	if err := (&framework.Config{}).Validate(true); err == nil {
+		t.Error("a missing --url must be refused")
+	}
+}
+
+func TestRecorderTimesFromFirstConnection(t *testing.T) {
+	r := framework.NewRecorder()
+	r.Note("before any connection")
+	ch := r.Changed()
+	c := r.NewConn()
+	r.Add(c, framework.DirC2S, framework.KindHTTPRequest, "GET /", make([]byte, 70<<10))
+	select {
+	case <-ch:
+	default:
+		t.Error("Changed not signalled")
+	}
+	ev := r.Events()
+	if len(ev) != 2 || ev[0].At != 0 || ev[1].Conn != 1 || !ev[1].Truncated || len(ev[1].Data) != 64<<10 {
+		t.Errorf("events %+v", ev)
+	}
+	if !strings.HasPrefix(r.JSON(), "[{") {
+		t.Errorf("JSON %q", r.JSON()[:20])
+	}
+}
+
+func TestLabelFilterSelectsRevision(t *testing.T) {
+	cfg := framework.Config{EIO: 3}
+	if got := LabelFilter(&cfg, "area:heartbeat"); got != "role:server && proto:EIO3 && (area:heartbeat)" {
+		t.Errorf("got %q", got)
+	}
+	if err := CheckLabelFilter("((("); !errors.Is(err, framework.ErrUsage) {
+		t.Errorf("CheckLabelFilter: %v", err)
+	}
+}
