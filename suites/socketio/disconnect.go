@@ -2,10 +2,12 @@ package socketio
 
 import (
 	"context"
+	"net/http"
 	"sort"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
 	sio "github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/suites/framework"
 )
@@ -96,5 +98,43 @@ func disconnectV5(s *framework.Suite) {
 				expectClosed(ctx, e, ss, "after the DISCONNECTs")
 			}, tr, extended)
 		})
+	})
+}
+
+func bufferV5(s *framework.Suite) {
+	Describe("buffering", func() {
+		// "EIO-level packets queued while a polling client has no GET
+		// pending wait in the write buffer."
+		s.It("NODE-BUF-02", "keeps the packets emitted while no GET is pending and delivers them in order with the next GETs", func(ctx context.Context, e *framework.Env) {
+			ps, err := e.C.OpenPolling(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			e.Expect(`with no GET pending: POST 40, 42["message","a"], 42["message","b"]; then GETs → CONNECT reply, auth, message-back a, message-back b`)
+			for _, text := range []string{"0", `2["message","a"]`, `2["message","b"]`} {
+				r, err := ps.Post(ctx, engineio.TextPacket(engineio.Message, text))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(r.Status).To(Equal(http.StatusOK), "POST %q", text)
+			}
+			var got []string
+			w := replyWindow(e)
+			cctx, cancel := context.WithTimeout(ctx, w.Max)
+			defer cancel()
+			for len(got) < 4 {
+				r, pkts, err := ps.Get(cctx)
+				Expect(err).NotTo(HaveOccurred(), "GET (budget %s)", w)
+				Expect(r.Status).To(Equal(http.StatusOK))
+				for _, p := range pkts {
+					switch p.Type {
+					case engineio.Message:
+						got = append(got, string(p.Data))
+					case engineio.Ping:
+						_, _ = ps.Post(ctx, engineio.TextPacket(engineio.Pong, ""))
+					}
+				}
+			}
+			e.Observe("%q", got)
+			Expect(got).To(HaveLen(4))
+			Expect(got[0]).To(HavePrefix(`0{"sid":`))
+			Expect(got[1:]).To(Equal([]string{`2["auth",{}]`, `2["message-back","a"]`, `2["message-back","b"]`}))
+		}, framework.Polling)
 	})
 }

@@ -236,26 +236,3 @@ func errorsV5(s *framework.Suite) {
 		})
 	})
 }
-
-func recoveryV5(s *framework.Suite) {
-	Describe("connection state recovery", func() {
-		s.PerTransport(both, func(tr framework.Transport) {
-			// "When on, the CONNECT reply is {"sid":"…","pid":"…"}."
-			s.It("NODE-CSR-01", "adds a private pid next to sid in the CONNECT reply when recovery is enabled", func(ctx context.Context, e *framework.Env) {
-				ss := open(ctx, e, tr)
-				sendText(ctx, ss, "0")
-				p := next(ctx, e, ss, "CONNECT reply")
-				var m map[string]any
-				Expect(p.Unmarshal(&m)).To(Succeed())
-				e.Observe("%s", p.Data)
-				if _, ok := m["pid"]; !ok {
-					Skip("unsupported: connection state recovery is not enabled (the CONNECT reply has no pid)")
-				}
-				e.Expect(`{"sid":"<string>","pid":"<string>"} with pid != sid`)
-				Expect(m["pid"]).To(BeAssignableToTypeOf(""))
-				Expect(m["sid"]).To(BeAssignableToTypeOf(""))
-				Expect(m["pid"]).NotTo(Equal(m["sid"]))
-			}, tr)
-		})
-	})
-}

@@ -30,13 +30,20 @@ func TestNodeSIO4(t *testing.T) {
 	proof(t, "node-sio4", false, "../testdata/expected-failures-node-sio4.txt")
 }
 
+// TestNodeSIO5CSR runs the recovery specs against socket.io 4.8.4 with
+// connection state recovery on (testdata/sio5-csr.js): none may be
+// unsupported or fail.
+func TestNodeSIO5CSR(t *testing.T) {
+	proof(t, "node-sio5-csr", false, "", "-ginkgo.label-filter=area:recovery")
+}
+
 // TestGoSIO5 runs the v5 specs against the Go reference fixture.
 func TestGoSIO5(t *testing.T) { proof(t, "go-sio5", false, "") }
 
 // TestGoSIO4 runs the v4 specs against the Go reference fixture in v4 mode.
 func TestGoSIO4(t *testing.T) { proof(t, "go-sio4", false, "") }
 
-func proof(t *testing.T, fixture string, noExt bool, expectedFile string) {
+func proof(t *testing.T, fixture string, noExt bool, expectedFile string, extra ...string) {
 	if *fixtureFlag != "" || testCfg.URL != "" {
 		t.Skip("child run")
 	}
@@ -51,6 +58,8 @@ func proof(t *testing.T, fixture string, noExt bool, expectedFile string) {
 	if noExt {
 		args = append(args, "-no-ext")
 	}
+	args = append(args, extra...)
+	csr := fixture == "node-sio5-csr"
 	vs, wall, out := runChild(t, args...)
 	var passed, failed, unsupported, skipped int
 	for _, v := range vs {
@@ -76,7 +85,7 @@ func proof(t *testing.T, fixture string, noExt bool, expectedFile string) {
 			}
 		case v.State == types.SpecStateSkipped && strings.HasPrefix(v.Skip, "unsupported:"):
 			unsupported++
-			if ext && !noExt {
+			if (ext && !noExt) || csr {
 				t.Errorf("extended spec unsupported against a full target: %s (%s)", v.Text, v.Skip)
 			}
 		default:

@@ -51,6 +51,7 @@ func RegisterWith(s *framework.Suite, o *Options) bool {
 			ackV5(s)
 			binaryV5(s)
 			disconnectV5(s)
+			bufferV5(s)
 			encodingV5(s)
 			errorsV5(s)
 			recoveryV5(s)

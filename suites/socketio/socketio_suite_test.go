@@ -29,7 +29,7 @@ import (
 // --time-scale, --strict, --seed) plus the target selection below.
 var (
 	testCfg     framework.Config
-	fixtureFlag = flag.String("fixture", "", "start a target: node-sio5, node-sio4, go-sio5, go-sio4, broken-nosid, broken-lenient (instead of --url)")
+	fixtureFlag = flag.String("fixture", "", "start a target: node-sio5, node-sio4, node-sio5-csr, go-sio5, go-sio4, broken-nosid, broken-lenient (instead of --url)")
 	noExtFlag   = flag.Bool("no-ext", false, "start the fixture without the extended contract")
 	sioFlag     = flag.Int("sio", 5, "Socket.IO revision of a --url target: 5 or 4")
 )
@@ -98,7 +98,9 @@ func TestSocketIO(t *testing.T) {
 func startFixture(name string, noExt bool) (string, int, func(), error) {
 	switch name {
 	case "node-sio5", "node-sio4":
-		return startNode(strings.TrimPrefix(name, "node-")+".js", noExt)
+		return startNode(filepath.Join("fixtures", strings.TrimPrefix(name, "node-")+".js"), noExt)
+	case "node-sio5-csr":
+		return startNode(filepath.Join("..", "..", "suites", "socketio", "testdata", "sio5-csr.js"), false)
 	case "go-sio5":
 		return serveHandler(fixture.NewSIO5(&fixture.SIOOptions{NoExt: noExt}), 5)
 	case "go-sio4":
@@ -137,12 +139,12 @@ func serveHandler(h handlerCloser, rev int) (string, int, func(), error) {
 	return srv.URL, rev, stop, nil
 }
 
-// startNode runs testees/node/fixtures/<script> --port 0 and waits for its
+// startNode runs node <script> --port 0 in testees/node and waits for its
 // "listening" line; stop sends SIGTERM to that PID and waits for it.
 func startNode(script string, noExt bool) (string, int, func(), error) {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "testees", "node")
-	args := []string{filepath.Join("fixtures", script), "--port", "0"}
+	args := []string{script, "--port", "0"}
 	if noExt {
 		args = append(args, "--no-ext")
 	}
@@ -179,7 +181,7 @@ func startNode(script string, noExt bool) (string, int, func(), error) {
 		}
 	}()
 	rev := 5
-	if script == "sio4.js" {
+	if filepath.Base(script) == "sio4.js" {
 		rev = 4
 	}
 	select {
