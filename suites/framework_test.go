@@ -132,7 +132,7 @@ func TestRecorderTimesFromFirstConnection(t *testing.T) {
 
 func TestLabelFilterSelectsRevision(t *testing.T) {
 	cfg := framework.Config{EIO: 3}
-	if got := LabelFilter(&cfg, "area:heartbeat"); got != "role:server && proto:EIO3 && (area:heartbeat)" {
+	if got := LabelFilter(&cfg, "area:heartbeat"); got != "role:server && proto:EIO3 && !slow && (area:heartbeat)" {
 		t.Errorf("got %q", got)
 	}
 	if err := CheckLabelFilter("((("); !errors.Is(err, framework.ErrUsage) {

@@ -15,8 +15,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 	"github.com/siospec/siospec/suites/engineio"
-	"github.com/siospec/siospec/suites/socketio"
 	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/socketio"
 )
 
 // SuiteName is the description of the server suite in Ginkgo reports.
@@ -41,9 +41,13 @@ type RunOptions struct {
 }
 
 // LabelFilter returns the filter that selects the server specs of cfg's
-// revision, ANDed with user (which may be empty).
+// revision, ANDed with user (which may be empty). Specs labelled slow run
+// only when user mentions the label "slow".
 func LabelFilter(cfg *framework.Config, user string) string {
 	f := fmt.Sprintf("role:server && proto:%s", cfg.Version())
+	if !strings.Contains(user, "slow") {
+		f += " && !slow"
+	}
 	if strings.TrimSpace(user) != "" {
 		f += " && (" + user + ")"
 	}

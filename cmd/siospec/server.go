@@ -36,7 +36,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var cfg framework.Config
 	cfg.RegisterFlags(fs)
 	var (
-		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat && level:MUST' or 'req: containsAny {EIO-HS-02}'")
+		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat && level:MUST' or 'req: containsAny {EIO-HS-02}'; specs labelled slow run only when the filter names slow")
 		focus          multiFlag
 		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
 		expectFailures = fs.String("expect-failures", "", "file of '<ID> <reason>' lines: failures that do not gate")

@@ -20,7 +20,47 @@ func upgradeV4(s *framework.Suite) {
 	Describe("upgrade from polling to WebSocket", func() {
 		upgradeSpecs(s)
 		heartbeatAcrossUpgrade(s)
+		upgradeTimeoutSpec(s)
 	})
+}
+
+// nodeUpgradeTimeout is Node's default upgradeTimeout; servers do not
+// advertise theirs.
+const nodeUpgradeTimeout = 10 * time.Second
+
+// upgradeTimeoutSpec is v4 only and slow: it waits out upgradeTimeout while
+// keeping the polling session alive (EIO-UPG-10).
+func upgradeTimeoutSpec(s *framework.Suite) {
+	tm := s.Config().Timing()
+	s.It("EIO-UPG-10", "closes a probe WebSocket that never sends the upgrade packet after upgradeTimeout and keeps polling", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		probed := time.Now()
+		win := e.Timing.Around(nodeUpgradeTimeout, "upgradeTimeout (Node default, not advertised)")
+		e.Expect("the probe WebSocket closes about upgradeTimeout after the probe; polling keeps working")
+		e.Budget(win)
+		deadline := probed.Add(win.Max)
+		gets := 0
+		for w.Closed() == nil && time.Now().Before(deadline) && gets < 10000 {
+			r, pkts, err := sess.Get(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.Status).To(Equal(http.StatusOK), "polling must stay alive while the probe waits")
+			gets++
+			for _, p := range pkts {
+				if p.Type == engineio.Ping {
+					Expect(sess.Post(ctx, pkt(engineio.Pong, ""))).To(HaveField("Status", http.StatusOK))
+				}
+			}
+		}
+		Expect(w.Closed()).NotTo(BeNil(), "the probe WebSocket is still open after %v", win.Max)
+		took := time.Since(probed)
+		e.Measured(fmt.Sprintf("probe closed (%d GETs meanwhile)", gets), took)
+		Expect(win.Contains(took)).To(BeTrue(), "probe closed %v after the probe, outside %v", took, win)
+		Expect(sess.Post(ctx, msg("after"))).To(HaveField("Status", http.StatusOK))
+		Expect(nextMessage(ctx, framework.AsConn(sess))).To(Equal(msg("after")))
+	}, framework.Upgraded, Label("slow"), SpecTimeout(tm.Scaled(2*nodeUpgradeTimeout)+5*time.Second))
 }
 
 // upgradeSpecs are written once for v4 and v3 (the client speaks the
