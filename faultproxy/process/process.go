@@ -215,7 +215,9 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// event logs one event and mirrors it to the logger.
+// event logs one event and mirrors it to the logger. Signalling methods
+// call it under p.mu right after the signal, so that the waiter, which needs
+// p.mu to mark the run exited, cannot log the exit first.
 func (p *Process) event(r *run, action, fault, detail string) {
 	e := Event{Action: action, Fault: fault, Detail: detail}
 	if r != nil {
@@ -542,11 +544,9 @@ func (p *Process) kill(sig syscall.Signal, fault string) error {
 	if err == nil {
 		r.expected = true
 		r.cause = fault
-	}
-	p.mu.Unlock()
-	if err == nil {
 		p.event(r, "kill", fault, signalName(sig))
 	}
+	p.mu.Unlock()
 	return err
 }
 
@@ -567,10 +567,10 @@ func (p *Process) pause(fault string) error {
 		return nil
 	}
 	err := p.signalLocked(r, syscall.SIGSTOP)
-	p.mu.Unlock()
 	if err == nil {
 		p.event(r, "pause", fault, "SIGSTOP")
 	}
+	p.mu.Unlock()
 	return err
 }
 
@@ -586,10 +586,10 @@ func (p *Process) resume(fault string) error {
 		return nil
 	}
 	err := p.signalLocked(r, syscall.SIGCONT)
-	p.mu.Unlock()
 	if err == nil {
 		p.event(r, "resume", fault, "SIGCONT")
 	}
+	p.mu.Unlock()
 	return err
 }
 
@@ -637,15 +637,17 @@ func (p *Process) stopRun(ctx context.Context, r *run, sig syscall.Signal, actio
 	if err == nil && paused && sig != syscall.SIGKILL {
 		_ = p.signalLocked(r, syscall.SIGCONT)
 	}
+	if err == nil {
+		detail := signalName(sig)
+		if paused {
+			detail += "+SIGCONT"
+		}
+		p.event(r, action, fault, detail)
+	}
 	p.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrNotRunning) {
 		return err
 	}
-	detail := signalName(sig)
-	if paused {
-		detail += "+SIGCONT"
-	}
-	p.event(r, action, fault, detail)
 
 	t := time.NewTimer(p.opts.StopTimeout)
 	defer t.Stop()
@@ -658,11 +660,10 @@ func (p *Process) stopRun(ctx context.Context, r *run, sig syscall.Signal, actio
 		ctxErr = fmt.Errorf("process: %s: %w", action, context.Cause(ctx))
 	}
 	p.mu.Lock()
-	err = p.signalLocked(r, syscall.SIGKILL)
-	p.mu.Unlock()
-	if err == nil {
+	if err := p.signalLocked(r, syscall.SIGKILL); err == nil {
 		p.event(r, "escalate", fault, "SIGKILL")
 	}
+	p.mu.Unlock()
 	if ctxErr != nil {
 		return ctxErr
 	}
