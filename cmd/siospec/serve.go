@@ -61,9 +61,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fx = fixture.NewEIO4(opts)
 	case "eio3":
 		fx = fixture.NewEIO3(opts)
-	case "sio5", "sio4":
-		fmt.Fprintf(stderr, "siospec serve: fixture %s not available yet\n", *name)
-		return exitHarness
+	case "sio5":
+		fx = fixture.NewSIO5(&fixture.SIOOptions{Options: *opts})
+	case "sio4":
+		fx = fixture.NewSIO4(&fixture.SIOOptions{Options: *opts})
 	case "":
 		return usageErr("--fixture is required")
 	default:
