@@ -10,7 +10,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -147,5 +146,3 @@ func errorCode(body []byte) int {
 func isOpenBody(b []byte) bool {
 	return strings.HasPrefix(string(b), "0{") || strings.Contains(string(b), ":0{")
 }
-
-var _ = engineio.Open

@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"context"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -93,5 +92,3 @@ func packetV4(s *framework.Suite) {
 		}, framework.WebSocket)
 	})
 }
-
-var _ = time.Second

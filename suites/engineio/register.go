@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -38,9 +37,6 @@ func Register(s *framework.Suite) bool {
 
 // both is the transport list of behaviours that hold on each transport.
 var both = []framework.Transport{framework.Polling, framework.WebSocket}
-
-// all adds the upgraded WebSocket to both.
-var all = []framework.Transport{framework.Polling, framework.WebSocket, framework.Upgraded}
 
 // open opens a session on tr or fails the spec.
 func open(ctx context.Context, e *framework.Env, tr framework.Transport, extra ...string) framework.Conn {
@@ -138,5 +134,3 @@ const bogusSID = "siospec-bogus-sid-0000"
 
 // okBody is the body of a successful POST (EIO-POLL-04).
 var okBody = []byte("ok")
-
-var _ = http.StatusOK
