@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -49,6 +50,11 @@ func proof(t *testing.T, fixture string, noExt bool, expectedFile string, extra 
 	}
 	if testing.Short() {
 		t.Skip("-short")
+	}
+	if strings.HasPrefix(fixture, "node-") {
+		if _, err := exec.LookPath("node"); err != nil {
+			t.Skip("node is not on PATH")
+		}
 	}
 	expected := map[string]string{}
 	if expectedFile != "" {
