@@ -69,7 +69,7 @@ func binaryV4(s *framework.Suite) {
 			Expect(pkts).To(ContainElement(engineio.BinaryMessage([]byte{9, 8, 7})))
 		}, framework.Polling)
 
-		s.PerTransport(both, func(tr framework.Transport) {
+		s.PerTransport(all, func(tr framework.Transport) {
 			s.It("EIO-BIN-06", "echoes an empty binary message", func(ctx context.Context, e *framework.Env) {
 				c := open(ctx, e, tr)
 				if tr == framework.Polling {

@@ -13,7 +13,7 @@ import (
 
 func heartbeatV4(s *framework.Suite) {
 	Describe("heartbeat", func() {
-		s.PerTransport(both, func(tr framework.Transport) {
+		s.PerTransport(all, func(tr framework.Transport) {
 			s.It("EIO-HB-01", "pings every pingInterval, the first ping pingInterval after the open packet", func(ctx context.Context, e *framework.Env) {
 				c := open(ctx, e, tr)
 				last := time.Now()
@@ -53,14 +53,14 @@ func heartbeatV4(s *framework.Suite) {
 			s.It("EIO-HB-07", "sends pings without data", func(ctx context.Context, e *framework.Env) {
 				c := open(ctx, e, tr)
 				var raw string
-				if ps := c.Poll(); ps != nil {
-					r, _, err := ps.Get(ctx)
-					Expect(err).NotTo(HaveOccurred())
-					raw = string(r.Body)
-				} else {
-					f, err := c.WS().Next(ctx)
+				if w := c.WS(); w != nil {
+					f, err := w.Next(ctx)
 					Expect(err).NotTo(HaveOccurred())
 					raw = string(f.Data)
+				} else {
+					r, _, err := c.Poll().Get(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					raw = string(r.Body)
 				}
 				e.Expect(`the ping is exactly "2"`)
 				e.Observe("%q", raw)

@@ -11,7 +11,7 @@ import (
 
 func packetV4(s *framework.Suite) {
 	Describe("packets", func() {
-		s.PerTransport(both, func(tr framework.Transport) {
+		s.PerTransport(all, func(tr framework.Transport) {
 			s.It("EIO-PKT-01", "sends only packets made of a type digit 0-6 and optional data", func(ctx context.Context, e *framework.Env) {
 				c := open(ctx, e, tr)
 				Expect(c.Send(ctx, msg("one"), msg("two"))).To(Succeed())

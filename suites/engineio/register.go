@@ -38,6 +38,9 @@ func Register(s *framework.Suite) bool {
 // both is the transport list of behaviours that hold on each transport.
 var both = []framework.Transport{framework.Polling, framework.WebSocket}
 
+// all adds a WebSocket reached by upgrading a polling session.
+var all = []framework.Transport{framework.Polling, framework.WebSocket, framework.Upgraded}
+
 // open opens a session on tr or fails the spec.
 func open(ctx context.Context, e *framework.Env, tr framework.Transport, extra ...string) framework.Conn {
 	GinkgoHelper()
