@@ -91,7 +91,7 @@ func connectV5(s *framework.Suite, opts Options) {
 				e.Observe("closed after %v: %s", end.At.Round(time.Millisecond), end.How)
 				Expect(end.At).To(BeNumerically(">=", w.Min), "closed before connectTimeout: the close has another cause")
 				Expect(ss.Unread()).To(BeEmpty(), "the server sent Socket.IO packets unprompted")
-			}, tr, Label("slow"))
+			}, tr, SpecTimeout(connectSpecTimeout(s, opts)))
 
 			// "An invalid CONNECT payload (array, string, number, null,
 			// malformed JSON) → close."
@@ -158,4 +158,14 @@ func connectV5(s *framework.Suite, opts Options) {
 			}, tr, extended)
 		})
 	})
+}
+
+// connectSpecTimeout bounds the connectTimeout spec: the usual spec timeout
+// plus connectTimeout, both scaled.
+func connectSpecTimeout(s *framework.Suite, opts Options) time.Duration {
+	scale := s.Config().TimeScale
+	if scale <= 0 {
+		scale = 1
+	}
+	return s.Config().SpecTimeout() + time.Duration(float64(opts.ConnectTimeout)*scale)
 }
