@@ -135,6 +135,9 @@ func TestLabelFilterSelectsRevision(t *testing.T) {
 	if got := LabelFilter(&cfg, "area:heartbeat"); got != "role:server && proto:EIO3 && !slow && (area:heartbeat)" {
 		t.Errorf("got %q", got)
 	}
+	if got := LabelFilter(&cfg, "proto:SIO4"); got != "role:server && !slow && (proto:SIO4)" {
+		t.Errorf("got %q", got)
+	}
 	if err := CheckLabelFilter("((("); !errors.Is(err, framework.ErrUsage) {
 		t.Errorf("CheckLabelFilter: %v", err)
 	}
