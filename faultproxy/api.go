@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -50,6 +51,11 @@ type APIOptions struct {
 //	GET  /siospec/proxies/{name}/decisions   {"decisions": [...], "dropped": n}
 //	GET  /siospec/proxies/{name}/conns       open connections and their tags
 //	GET|POST /siospec/proxies/{name}/seed    {"seed": n}; POST reseeds (see Proxy.Reseed)
+//	GET  /siospec/profiles                   the profile catalogue (see Profiles)
+//	POST /siospec/proxies/{name}/profiles/{profile}    apply a profile; optional body:
+//	                                         ProfileOptions JSON (see ParseProfileOptions);
+//	                                         its faults become toxics named "<profile>.<type>"
+//	DELETE /siospec/proxies/{name}/profiles/{profile}  remove those toxics
 //
 // Errors are {"error": message, "status": code}; invalid input is a 400
 // whose message names the offending field or attribute.
@@ -111,6 +117,9 @@ func NewAPI(opts *APIOptions) *API {
 	m.HandleFunc("GET /siospec/proxies/{proxy}/conns", a.conns)
 	m.HandleFunc("GET /siospec/proxies/{proxy}/seed", a.seedShow)
 	m.HandleFunc("POST /siospec/proxies/{proxy}/seed", a.seedSet)
+	m.HandleFunc("GET /siospec/profiles", a.profileIndex)
+	m.HandleFunc("POST /siospec/proxies/{proxy}/profiles/{profile}", a.profileApply)
+	m.HandleFunc("DELETE /siospec/proxies/{proxy}/profiles/{profile}", a.profileRemove)
 	return a
 }
 
@@ -688,6 +697,109 @@ func (a *API) toxicDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = t.h.Remove()
 	ap.toxics = slices.Delete(ap.toxics, i, i+1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) profileIndex(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"profiles": Profiles()})
+}
+
+// ApplyProfile adds the named profile's faults to the named proxy as
+// toxics, as POST /siospec/proxies/{proxy}/profiles/{profile} does.
+// Process faults (server-crash with a process) have no toxic form: use
+// [Proxy.ApplyProfile] for those.
+func (a *API) ApplyProfile(proxy string, pr Profile) ([]Toxic, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ap, ok := a.proxies[proxy]
+	if !ok {
+		return nil, fmt.Errorf("%w: proxy %q", ErrNotFound, proxy)
+	}
+	return a.applyProfileLocked(ap, pr)
+}
+
+func (a *API) applyProfileLocked(ap *apiProxy, pr Profile) ([]Toxic, error) {
+	if pr.Crash != nil {
+		return nil, fmt.Errorf("faultproxy: profile %s: a process fault has no toxic form", pr.Name)
+	}
+	var added []Toxic
+	for _, f := range pr.Faults {
+		t, err := a.addToxicLocked(ap, mustJSON(ToxicOf(f, "")))
+		if err != nil {
+			a.removeToxicsLocked(ap, added)
+			return nil, fmt.Errorf("profile %s: %w", pr.Name, err)
+		}
+		added = append(added, t)
+	}
+	return added, nil
+}
+
+func (a *API) removeToxicsLocked(ap *apiProxy, ts []Toxic) {
+	for _, t := range ts {
+		for i, x := range ap.toxics {
+			if x.t.Name == t.Name {
+				_ = x.h.Remove()
+				ap.toxics = slices.Delete(ap.toxics, i, i+1)
+				break
+			}
+		}
+	}
+}
+
+func (a *API) profileApply(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	opts, err := ParseProfileOptions(body)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	name := r.PathValue("profile")
+	pr, err := NewProfile(name, opts)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrUnknownProfile) {
+			status = http.StatusNotFound
+		}
+		writeErr(w, status, err.Error())
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ap := a.get(w, r)
+	if ap == nil {
+		return
+	}
+	ts, err := a.applyProfileLocked(ap, pr)
+	if err != nil {
+		writeErr(w, statusOf(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"profile": name, "toxics": ts})
+}
+
+func (a *API) profileRemove(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ap := a.get(w, r)
+	if ap == nil {
+		return
+	}
+	prefix := r.PathValue("profile") + "."
+	var ts []Toxic
+	for _, x := range ap.toxics {
+		if strings.HasPrefix(x.t.Name, prefix) {
+			ts = append(ts, x.t)
+		}
+	}
+	if len(ts) == 0 {
+		writeErr(w, http.StatusNotFound, fmt.Sprintf("profile %q is not applied to proxy %q", r.PathValue("profile"), ap.name))
+		return
+	}
+	a.removeToxicsLocked(ap, ts)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -51,6 +51,12 @@ type conn struct {
 	links  [2]*link // [0] upstream, [1] downstream
 	info   ConnInfo
 	reqQ   []reqRecord // requests forwarded and not yet answered (protocol tap)
+	reqSeq uint64      // numbers reqQ entries
+	target string      // the upstream address dialled
+
+	reqSig  chan struct{} // signalled (non-blocking) when reqQ changes
+	lb      *lbState      // the balancer that routed this connection, if any
+	backend int           // its backend index
 }
 
 // link is one direction of a connection: reader → queue → pipeline → writer.
@@ -59,17 +65,19 @@ type link struct {
 	dir   Direction
 	chain atomic.Pointer[[]*instance]
 	q     chan chunk
-	tap   tapper // protocol tap, nil when not parsing
-	rerr  error  // read error, valid after q is closed
+	tap   tapper        // protocol tap, nil when not parsing
+	rerr  error         // read error, valid after q is closed
+	kick  chan struct{} // asks the writer to release what holding stages keep
 }
 
 func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64, tap bool) *conn {
-	c := &conn{p: p, ord: ord, seed: seed, client: client, opened: time.Now(), insts: make(map[*entry][]*instance)}
+	c := &conn{p: p, ord: ord, seed: seed, client: client, opened: time.Now(), insts: make(map[*entry][]*instance),
+		reqSig: make(chan struct{}, 1)}
 	c.info = ConnInfo{Ordinal: ord, Opened: c.opened, Client: client.RemoteAddr().String()}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
 	c.lastRead.Store(c.opened.UnixNano())
 	for i, d := range []Direction{Upstream, Downstream} {
-		l := &link{c: c, dir: d, q: make(chan chunk, p.opts.QueueChunks)}
+		l := &link{c: c, dir: d, q: make(chan chunk, p.opts.QueueChunks), kick: make(chan struct{}, 1)}
 		empty := []*instance{}
 		l.chain.Store(&empty)
 		c.links[i] = l
@@ -154,6 +162,9 @@ func (c *conn) detach(e *entry) {
 	insts := c.insts[e]
 	delete(c.insts, e)
 	for _, in := range insts {
+		if _, ok := in.beh.(holder); ok {
+			continue // the writer drops it once it has released what it holds
+		}
 		for _, l := range c.links {
 			l.drop(in)
 		}
@@ -234,11 +245,22 @@ func (c *conn) run() {
 			return
 		}
 	}
+	target, prefix, err := c.lbRoute()
+	if err != nil {
+		c.abort(CloseFIN)
+		return
+	}
+	c.mu.Lock()
+	c.target = target
+	c.mu.Unlock()
 	dialer := net.Dialer{Timeout: c.p.opts.DialTimeout}
-	nc, err := dialer.DialContext(c.ctx, "tcp", c.p.upstream)
+	nc, err := dialer.DialContext(c.ctx, "tcp", target)
 	if err != nil {
 		if c.ctx.Err() == nil {
-			c.p.log.Warn("faultproxy: dial upstream", "conn", c.ord, "upstream", c.p.upstream, "err", err)
+			c.p.log.Warn("faultproxy: dial upstream", "conn", c.ord, "upstream", target, "err", err)
+		}
+		if prefix != nil {
+			c.p.bufs.Put(prefix.buf)
 		}
 		c.abort(CloseRST)
 		return
@@ -257,6 +279,9 @@ func (c *conn) run() {
 	readers.Add(2)
 	writers.Add(2)
 	up, down := c.links[0], c.links[1]
+	if prefix != nil {
+		up.q <- *prefix // the queue is empty and holds at least one chunk
+	}
 	go func() { defer readers.Done(); up.read(c.client) }()
 	go func() { defer readers.Done(); down.read(srv) }()
 	go func() { defer writers.Done(); up.write(srv) }()
@@ -335,10 +360,59 @@ func (l *link) write(dst *net.TCPConn) {
 				}
 				return
 			}
+		case <-l.kick:
+			if err := l.releaseHeld(dst, "fault removed or expired"); err != nil {
+				if !errors.Is(err, errAborted) {
+					c.abort(closeModeFor(err))
+				}
+				return
+			}
 		case <-c.ctx.Done():
 			return
 		}
 	}
+}
+
+// holder is implemented by behaviours that keep bytes across chunks; they
+// must give them up when asked (removal, expiry, end of stream).
+type holder interface {
+	flushHeld(in *instance, next emitFunc, why string) error
+}
+
+// releaseHeld runs on the writer: every holding stage of the chain that is
+// no longer active (or every one, at end of stream) forwards what it holds
+// through the rest of the chain; inactive holders then leave the chain.
+func (l *link) releaseHeld(dst *net.TCPConn, why string) error {
+	chain := *l.chain.Load()
+	final := why == "end of stream"
+	var done []*instance
+	for i, in := range chain {
+		h, ok := in.beh.(holder)
+		if !ok {
+			continue
+		}
+		active := in.isActive()
+		if active && !final {
+			continue
+		}
+		rest := chain[i+1:]
+		if err := h.flushHeld(in, func(out chunk) error { return l.run(dst, rest, out) }, why); err != nil {
+			return err
+		}
+		if !active {
+			done = append(done, in)
+		}
+	}
+	if len(done) > 0 {
+		l.c.mu.Lock()
+		for _, in := range done {
+			if _, still := l.c.insts[in.e]; !still || !in.isActive() {
+				l.drop(in)
+			}
+		}
+		l.c.mu.Unlock()
+	}
+	return nil
 }
 
 // run passes ck through chain and writes what comes out to dst.
@@ -369,6 +443,12 @@ func (l *link) finish(dst *net.TCPConn) {
 			}
 			return
 		}
+	}
+	if err := l.releaseHeld(dst, "end of stream"); err != nil {
+		if !errors.Is(err, errAborted) {
+			c.abort(closeModeFor(err))
+		}
+		return
 	}
 	for _, in := range *l.chain.Load() {
 		if err := in.onEOF(); err != nil {

@@ -72,12 +72,27 @@
 // WebSocket frames whose whole messages are decoded with protocol/engineio;
 // and the faults [HTTPRejectUpgrade], [HTTPStripUpgrade], [HTTPDowngrade10],
 // [WSUpgradeThenBlackhole], [EIODropPacket], [EIODelayPacket],
-// [EIODuplicatePacket], [DelayPollResponse], [WSCloseMidFrame] and the
-// Go-only callback [EIODropIf]. Protocol stages run in the order they were added,
-// before byte-level stages, and each sees what earlier ones produced (a
-// packet duplicated by one is counted by the next). Not yet: v3 payloads,
-// chunked bodies, fragmented WebSocket messages, matchers on the nth polling
-// request, and the remaining protocol faults of the catalogue.
+// [EIODuplicatePacket], [DelayPollResponse], [WSCloseMidFrame],
+// [HTTPResponseTimeout], [HTTPDuplicateRequest], [HTTPBufferResponse],
+// [WSBufferFrames], [LBRoundRobin] and the Go-only callback [EIODropIf].
+// Polling requests that carry a sid get a per-session ordinal ("the 3rd
+// polling GET", see [RequestMatch]) that decisions name. Protocol stages run
+// in the order they were added, before byte-level stages, and each sees what
+// earlier ones produced (a packet duplicated by one is counted by the next).
+// Not yet: v3 payloads, chunked bodies, fragmented WebSocket messages,
+// TLS interception, and the frame-mangling faults of the catalogue.
+//
+// # Profiles
+//
+// A [Profile] bundles faults into one real-world failure mode of faults doc
+// A9 (corporate-firewall, ws-stripping-proxy, antivirus-buffering,
+// idle-timeout-lb, non-sticky-lb, server-crash, half-open, mobile-3g):
+// [NewProfile] builds one, [Proxy.ApplyProfile] applies it, [Profiles]
+// documents each (what it models, its faults, and what a compliant client
+// and server do under it, by requirement ID). The control API applies them
+// as toxics (POST /siospec/proxies/{name}/profiles/{profile}) and
+// `siospec proxy --profile NAME` at start. server-crash drives a
+// faultproxy/process.Process when one is given.
 //
 // Protocol-aware faults (http_reject_upgrade, http_strip_upgrade,
 // eio_drop_packet, ...) plug into the same per-direction chain. A per-link tap

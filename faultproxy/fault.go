@@ -188,9 +188,10 @@ func (s Scope) matchesConn(ord uint64) bool {
 // [LimitData], [Blackhole], [Timeout], [SlowClose], [ResetPeer], [SlowOpen],
 // [IdleTimeout], [MaxLifetime], [Down], [HTTPRejectUpgrade],
 // [HTTPStripUpgrade], [HTTPDowngrade10], [WSUpgradeThenBlackhole], [EIODropPacket],
-// [EIODelayPacket], [EIODuplicatePacket], [EIODropIf], [DelayPollResponse]
-// or [WSCloseMidFrame]. The set is closed; values are
-// immutable once added to a proxy.
+// [EIODelayPacket], [EIODuplicatePacket], [EIODropIf], [DelayPollResponse],
+// [WSCloseMidFrame], [HTTPResponseTimeout], [HTTPDuplicateRequest],
+// [HTTPBufferResponse], [WSBufferFrames] or [LBRoundRobin]. The set is
+// closed; values are immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API
 	// ("latency", "reset_peer", ...).

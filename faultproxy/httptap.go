@@ -29,6 +29,10 @@ const (
 	unitHTTPMessage
 	// unitWSFrame is a complete WebSocket frame.
 	unitWSFrame
+	// unitHTTPResponseHead is a response head whose body (bodyLen bytes)
+	// follows as plain chunks; polling responses held whole are
+	// unitHTTPMessage instead.
+	unitHTTPResponseHead
 )
 
 // unit is a parsed protocol unit riding on a chunk whose data are exactly the
@@ -42,6 +46,9 @@ type unit struct {
 	bodyAt   int              // for unitHTTPMessage: where the payload starts
 	frame    *wsFrame         // for unitWSFrame
 	pkt      *engineio.Packet // the Engine.IO packet a whole WebSocket message carries, if it decoded
+	ord      int              // requests: per-session ordinal of a polling request with a sid (0 otherwise)
+	status   int              // unitHTTPResponseHead: the status code
+	bodyLen  int64            // unitHTTPResponseHead: body bytes that follow the head
 }
 
 // tapMode is the state of an httpTap.
@@ -189,9 +196,15 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 		}
 		u := &unit{kind: unitHTTPRequestHead, req: req, upgrade: isUpgrade(req.Header)}
 		t.tag(req, u.upgrade)
-		transport := req.URL.Query().Get("transport")
+		q := req.URL.Query()
+		transport := q.Get("transport")
+		if sid := q.Get("sid"); transport == "polling" && sid != "" {
+			u.ord = t.c.p.requestOrdinal(req.Method, sid)
+		}
 		t.c.pushReq(reqRecord{
 			method:  req.Method,
+			uri:     req.URL.RequestURI(),
+			ord:     u.ord,
 			upgrade: u.upgrade,
 			pollGET: req.Method == http.MethodGet && transport == "polling" && !u.upgrade,
 		})

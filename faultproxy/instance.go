@@ -103,6 +103,16 @@ func newBehaviour(f Fault) behaviour {
 		return &eioDropIfB{f: f}
 	case EIODuplicatePacket:
 		return &eioDupB{m: packetMatch{packets: f.Packets, nth: f.Nth, probe: f.Probe}}
+	case HTTPResponseTimeout:
+		return &respTimeoutB{f: f}
+	case HTTPDuplicateRequest:
+		return &dupReqB{f: f}
+	case HTTPBufferResponse:
+		return &bufRespB{f: f}
+	case WSBufferFrames:
+		return &wsBufB{f: f}
+	case LBRoundRobin:
+		return &lbB{f: f}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }
@@ -236,6 +246,12 @@ func (in *instance) deactivate(reason string) {
 	in.decide(reason, "")
 	if d, ok := in.beh.(deactivator); ok {
 		d.deactivated(in, reason)
+	}
+	if _, ok := in.beh.(holder); ok && in.dir != Both {
+		select {
+		case in.c.link(in.dir).kick <- struct{}{}:
+		default:
+		}
 	}
 }
 

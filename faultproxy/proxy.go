@@ -74,6 +74,26 @@ type Proxy struct {
 	entries   []*entry
 	downCount int
 	disabled  bool
+	entrySeq  uint64
+
+	ordMu sync.Mutex
+	ords  map[string]int // "METHOD sid" -> polling requests seen (see RequestMatch)
+}
+
+// maxOrdinals bounds the per-session request counters.
+const maxOrdinals = 1 << 16
+
+// requestOrdinal counts one more polling request of method on session sid
+// and returns its 1-based ordinal.
+func (p *Proxy) requestOrdinal(method, sid string) int {
+	p.ordMu.Lock()
+	defer p.ordMu.Unlock()
+	if p.ords == nil || len(p.ords) >= maxOrdinals {
+		p.ords = make(map[string]int)
+	}
+	k := method + " " + sid
+	p.ords[k]++
+	return p.ords[k]
 }
 
 // entry is one added fault.
@@ -83,6 +103,8 @@ type entry struct {
 	name       string
 	removed    chan struct{}
 	removeOnce sync.Once
+	seq        uint64   // order of Add
+	lb         *lbState // LBRoundRobin only
 }
 
 // New returns a proxy for upstream ("host:port"). It does not listen until
@@ -181,6 +203,9 @@ func (p *Proxy) Reseed(seed int64) {
 	p.seed = seed
 	p.nextConn = 0
 	p.mu.Unlock()
+	p.ordMu.Lock()
+	p.ords = nil
+	p.ordMu.Unlock()
 	p.dlog.reset(time.Now())
 }
 
@@ -235,7 +260,11 @@ func (p *Proxy) Add(f Fault) (*Handle, error) {
 	} else if p.lookup(name) != nil {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateName, name)
 	}
-	e := &entry{f: f, m: m, name: name, removed: make(chan struct{})}
+	p.entrySeq++
+	e := &entry{f: f, m: m, name: name, removed: make(chan struct{}), seq: p.entrySeq}
+	if _, ok := f.(LBRoundRobin); ok {
+		e.lb = &lbState{sids: map[string]int{}}
+	}
 	p.entries = append(p.entries, e)
 	switch m.level {
 	case levelProxy:

@@ -52,6 +52,11 @@ var packetAttrs = []AttrSpec{
 	{"probe", "bool", "only packets whose data is \"probe\""},
 }
 
+var requestAttrs = []AttrSpec{
+	{"method", "HTTP method", "only requests with this method (default any)"},
+	{"nth", "count", "only the nth polling request of that method in a session (per sid; 0 = every)"},
+}
+
 var scopeAttrs = []AttrSpec{
 	{"conns", "ordinals", "only these connection ordinals (default all)"},
 	{"after_ms", "ms", "activate this long after attaching"},
@@ -85,6 +90,11 @@ func FaultTypes() []FaultTypeSpec {
 		{"eio_duplicate_packet", "engine.io", false, packetAttrs},
 		{"delay_poll_response", "http", false, []AttrSpec{{"nth", "count", "the nth polling GET response of the connection (0 = every)"}, {"delay_ms", "ms", "how long to hold it"}}},
 		{"ws_close_mid_frame", "websocket", false, []AttrSpec{{"nth", "count", "the nth WebSocket frame (0 = the first)"}, {"close", "fin|rst", "how to close"}}},
+		{"http_response_timeout", "http", false, []AttrSpec{{"timeout_ms", "ms", "answer a request whose response has not started after this long"}, {"status", "HTTP status", "the answer (default 504)"}, requestAttrs[0], requestAttrs[1]}},
+		{"http_duplicate_request", "http", false, []AttrSpec{{"method", "HTTP method", "requests to copy (default GET)"}, requestAttrs[1], {"delay_ms", "ms", "send the copy this long after the original"}}},
+		{"http_buffer_response", "http", false, []AttrSpec{{"until", "complete|bytes", "release each complete response, or only every max_bytes"}, {"max_bytes", "bytes", "release once this much is held (0 = no cap with until complete)"}, {"hold_ms", "ms", "delay before each release"}}},
+		{"ws_buffer_frames", "websocket", false, []AttrSpec{{"hold_ms", "ms", "forward each frame this long after it was read"}, {"until_bytes", "bytes", "hold frames until this many bytes, then forward them together"}}},
+		{"lb_round_robin", "http", false, []AttrSpec{{"backends", "list of host:port", "servers to balance over"}, {"sticky", "none|cookie|sid", "how a session stays on its backend"}}},
 	}
 }
 
@@ -171,6 +181,18 @@ func (a *attrReader) boolean(name string) bool {
 	return b
 }
 
+func (a *attrReader) strs(name string) []string {
+	v, ok := a.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	if err := json.Unmarshal(v, &out); err != nil {
+		a.fail(name, "must be an array of strings, got "+string(v))
+	}
+	return out
+}
+
 func (a *attrReader) conns(name string) []uint64 {
 	v, ok := a.raw(name)
 	if !ok {
@@ -255,7 +277,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	stream := in.Stream
 	if stream == "" {
 		stream = "downstream"
-		if strings.HasPrefix(in.Type, "http_") || strings.HasPrefix(in.Type, "ws_") {
+		if (strings.HasPrefix(in.Type, "http_") && in.Type != "http_buffer_response") || (strings.HasPrefix(in.Type, "ws_") && in.Type != "ws_buffer_frames") {
 			stream = "upstream" // HTTP faults act on requests
 		}
 	}
@@ -337,6 +359,36 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = WSCloseMidFrame{Name: name, Direction: dir, Scope: sc, Nth: int(a.int("nth")), Close: a.closeMode("close")}
 	case "eio_duplicate_packet":
 		f = EIODuplicatePacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
+	case "http_response_timeout":
+		f = HTTPResponseTimeout{Name: name, Scope: sc, Match: RequestMatch{Method: a.str("method"), Nth: int(a.int("nth"))},
+			Timeout: a.dur("timeout_ms", time.Millisecond), Status: int(a.int("status"))}
+	case "http_duplicate_request":
+		f = HTTPDuplicateRequest{Name: name, Scope: sc, Match: RequestMatch{Method: a.str("method"), Nth: int(a.int("nth"))},
+			Delay: a.dur("delay_ms", time.Millisecond)}
+	case "http_buffer_response":
+		until := BufferComplete
+		switch s := a.str("until"); s {
+		case "", "complete":
+		case "bytes":
+			until = BufferBytes
+		default:
+			a.fail("until", fmt.Sprintf("must be \"complete\" or \"bytes\", got %q", s))
+		}
+		f = HTTPBufferResponse{Name: name, Scope: sc, Until: until, MaxBytes: a.int("max_bytes"), Hold: a.dur("hold_ms", time.Millisecond)}
+	case "ws_buffer_frames":
+		f = WSBufferFrames{Name: name, Direction: dir, Scope: sc, Hold: a.dur("hold_ms", time.Millisecond), UntilBytes: a.int("until_bytes")}
+	case "lb_round_robin":
+		sticky := StickyNone
+		switch s := a.str("sticky"); s {
+		case "", "none":
+		case "cookie":
+			sticky = StickyCookie
+		case "sid":
+			sticky = StickySID
+		default:
+			a.fail("sticky", fmt.Sprintf("must be \"none\", \"cookie\" or \"sid\", got %q", s))
+		}
+		f = LBRoundRobin{Name: name, Scope: sc, Backends: a.strs("backends"), Sticky: sticky}
 	default:
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
@@ -396,6 +448,16 @@ func ToxicOf(f Fault, stream string) Toxic {
 		attrs["nth"], attrs["delay_ms"] = f.Nth, ms(f.Delay)
 	case WSCloseMidFrame:
 		attrs["nth"], attrs["close"] = f.Nth, f.Close.String()
+	case HTTPResponseTimeout:
+		attrs["timeout_ms"], attrs["status"], attrs["method"], attrs["nth"] = ms(f.Timeout), f.Status, f.Match.Method, f.Match.Nth
+	case HTTPDuplicateRequest:
+		attrs["method"], attrs["nth"], attrs["delay_ms"] = f.Match.Method, f.Match.Nth, ms(f.Delay)
+	case HTTPBufferResponse:
+		attrs["until"], attrs["max_bytes"], attrs["hold_ms"] = f.Until.String(), f.MaxBytes, ms(f.Hold)
+	case WSBufferFrames:
+		attrs["hold_ms"], attrs["until_bytes"] = ms(f.Hold), f.UntilBytes
+	case LBRoundRobin:
+		attrs["backends"], attrs["sticky"] = f.Backends, f.Sticky.String()
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {

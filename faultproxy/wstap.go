@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
 )
@@ -47,19 +48,34 @@ const (
 
 // reqRecord is what the response tap needs to know about a request.
 type reqRecord struct {
+	seq     uint64    // per connection, from 1
+	at      time.Time // when the tap read the head
 	method  string
+	uri     string
+	ord     int // per-session ordinal of a polling request (see RequestMatch)
 	upgrade bool
 	pollGET bool
 }
 
+func (c *conn) signalReq() {
+	select {
+	case c.reqSig <- struct{}{}:
+	default:
+	}
+}
+
 func (c *conn) pushReq(r reqRecord) {
 	c.mu.Lock()
+	c.reqSeq++
+	r.seq, r.at = c.reqSeq, time.Now()
 	c.reqQ = append(c.reqQ, r)
 	c.mu.Unlock()
+	c.signalReq()
 }
 
 func (c *conn) popReq() (reqRecord, bool) {
 	c.mu.Lock()
+	defer c.signalReq()
 	defer c.mu.Unlock()
 	if len(c.reqQ) == 0 {
 		return reqRecord{}, false
@@ -119,6 +135,7 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 			}
 			u := &unit{kind: unitHTTPMessage, bodyAt: t.headLen}
 			t.mode = tapHead
+			t.c.learnOpen(t.acc[t.headLen:t.msgLen])
 			if err := emit(chunk{data: t.acc[:t.msgLen], at: ck.at, u: u}); err != nil {
 				return err
 			}
@@ -158,7 +175,7 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 			t.acc = nil
 			t.mode = tapWS
 			t.ws = &wsFramer{c: t.c, dir: Downstream}
-			if err := emit(chunk{data: head, at: ck.at}); err != nil {
+			if err := emit(chunk{data: head, at: ck.at, u: &unit{kind: unitHTTPResponseHead, status: resp.StatusCode}}); err != nil {
 				return err
 			}
 			if len(rest) > 0 {
@@ -181,7 +198,7 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 			continue
 		}
 		rest := t.acc[end+4:]
-		if err := emit(chunk{data: head, at: ck.at}); err != nil {
+		if err := emit(chunk{data: head, at: ck.at, u: &unit{kind: unitHTTPResponseHead, status: resp.StatusCode, bodyLen: n}}); err != nil {
 			return err
 		}
 		t.acc = append(t.acc[:0], rest...)

@@ -9,10 +9,20 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/siospec/siospec/faultproxy"
 )
+
+// profileList names the profiles for the flag help.
+func profileList() string {
+	var names []string
+	for _, s := range faultproxy.Profiles() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
+}
 
 // runProxy implements "siospec proxy": the standalone fault proxy with an
 // optional Toxiproxy-compatible control API. It runs until ctx is cancelled
@@ -26,8 +36,10 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	faultsFile := fs.String("faults", "", "JSON file with a list of toxics to apply at start ({\"type\",\"stream\",\"toxicity\",\"attributes\"})")
 	seed := fs.Int64("seed", 0, "root seed for every random fault decision (default: derived from the time, and printed)")
 	name := fs.String("name", "siospec", "proxy name in the control API")
+	profileName := fs.String("profile", "", "apply a named failure profile at start: "+profileList())
+	profileOpts := fs.String("profile-options", "", `profile options as JSON, e.g. '{"idle_ms":1000}' or '{"backends":["127.0.0.1:3001","127.0.0.1:3002"]}'`)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec proxy --upstream HOST:PORT [--listen ADDR] [--api ADDR] [--faults FILE] [--seed N]")
+		fmt.Fprintln(stderr, "usage: siospec proxy --upstream HOST:PORT [--listen ADDR] [--api ADDR] [--faults FILE] [--profile NAME [--profile-options JSON]] [--seed N]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -70,6 +82,20 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if _, toxics, err = faultproxy.ParseToxics(data); err != nil {
 			return usageErr("--faults %s: %v", *faultsFile, err)
 		}
+	}
+	var profile *faultproxy.Profile
+	if *profileName != "" {
+		opts, err := faultproxy.ParseProfileOptions([]byte(*profileOpts))
+		if err != nil {
+			return usageErr("--profile-options: %v", err)
+		}
+		pr, err := faultproxy.NewProfile(*profileName, opts)
+		if err != nil {
+			return usageErr("--profile: %v", err)
+		}
+		profile = &pr
+	} else if *profileOpts != "" {
+		return usageErr("--profile-options needs --profile")
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
@@ -114,6 +140,22 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			fmt.Fprintf(stderr, "siospec proxy: add fault %q: %v\n", t.Name, err)
 			return exitHarness
+		}
+	}
+	if profile != nil {
+		if api != nil {
+			_, err = api.ApplyProfile(*name, *profile)
+		} else {
+			_, err = p.ApplyProfile(*profile)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec proxy: profile %s: %v\n", profile.Name, err)
+			return exitHarness
+		}
+		for _, spec := range faultproxy.Profiles() {
+			if spec.Name == profile.Name {
+				fmt.Fprintf(stdout, "siospec proxy: profile %s: %s (%s)\n", spec.Name, spec.Models, spec.Faults)
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "siospec proxy: listening on %s, forwarding to %s, seed %d, %d fault(s)\n", p.Addr(), *upstream, *seed, len(toxics))
