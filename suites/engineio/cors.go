@@ -66,6 +66,7 @@ func corsV4(s *framework.Suite) {
 
 		s.It("EIO-CORS-04", "refuses an Origin header with illegal characters with 400", func(ctx context.Context, e *framework.Env) {
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(rc.Close)
 			Expect(rc.Write([]byte(e.RequestHead("GET", e.C.PollQuery().Encode(), "Origin: http://bad\x01origin")))).To(Succeed())

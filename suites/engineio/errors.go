@@ -58,6 +58,7 @@ func errorsV4(s *framework.Suite) {
 
 		s.It("EIO-ERR-04", "refuses a WebSocket upgrade before the 101 with a raw 400 whose text body is the message", func(ctx context.Context, e *framework.Env) {
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(rc.Close)
 			head := e.RequestHead("GET", e.C.WSQuery("sid", bogusSID).Encode(),

@@ -117,6 +117,7 @@ func pollingV4(s *framework.Suite) {
 		s.It("EIO-POLL-08", "refuses a second concurrent POST and ends the session", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(rc.Close)
 			q := e.C.PollQuery(sess.Query()...).Encode()
@@ -139,6 +140,7 @@ func pollingV4(s *framework.Suite) {
 		s.It("EIO-POLL-09", "ends the session when the client aborts a pending GET", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(rc.Write([]byte(e.RequestHead("GET", e.C.PollQuery(sess.Query()...).Encode())))).To(Succeed())
 			got := make(chan *framework.RawResponse, 1)
@@ -155,6 +157,7 @@ func pollingV4(s *framework.Suite) {
 		s.It("EIO-POLL-10", "ends the session when the client aborts a POST mid-body", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			q := e.C.PollQuery(sess.Query()...).Encode()
 			Expect(rc.Write([]byte(e.RequestHead("POST", q, "Content-Type: text/plain;charset=UTF-8", "Content-Length: 100") + "4hel"))).To(Succeed())

@@ -45,6 +45,7 @@ var all = []framework.Transport{framework.Polling, framework.WebSocket, framewor
 func open(ctx context.Context, e *framework.Env, tr framework.Transport, extra ...string) framework.Conn {
 	GinkgoHelper()
 	c, err := e.Open(ctx, tr, extra...)
+	framework.FailIfHarness(err)
 	Expect(err).NotTo(HaveOccurred(), "open a session %s", tr.Describe())
 	return c
 }
@@ -53,6 +54,7 @@ func open(ctx context.Context, e *framework.Env, tr framework.Transport, extra .
 func openPoll(ctx context.Context, e *framework.Env, extra ...string) *framework.PollSession {
 	GinkgoHelper()
 	s, err := e.C.OpenPolling(ctx, extra...)
+	framework.FailIfHarness(err)
 	Expect(err).NotTo(HaveOccurred(), "open a polling session")
 	return s
 }

@@ -136,6 +136,7 @@ func websocketV4(s *framework.Suite) {
 
 		s.It("EIO-WS-10", "refuses an upgrade that fails verification with a raw HTTP 400 and closes the socket", func(ctx context.Context, e *framework.Env) {
 			rc, err := e.DialRaw(ctx)
+			framework.FailIfHarness(err)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(rc.Close)
 			head := e.RequestHead("GET", e.C.WSQuery("sid", bogusSID).Encode(),

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
+	g "github.com/onsi/ginkgo/v2"
+
 	"github.com/siospec/siospec/reports"
 )
 
@@ -57,3 +59,14 @@ func (e *CloseError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrClosed) match.
 func (e *CloseError) Unwrap() error { return ErrClosed }
+
+// FailIfHarness fails the running spec as a harness error (a failure
+// message starting "harness-error:", never counted against the target)
+// when err is or wraps a *HarnessError. Other errors are left to the spec.
+func FailIfHarness(err error) {
+	var he *HarnessError
+	if errors.As(err, &he) {
+		g.GinkgoHelper()
+		g.Fail(he.Error())
+	}
+}
