@@ -32,6 +32,22 @@
 // proto:SIO4 and always speak EIO=3, whatever --eio says. A runner selects
 // the revision of the target with a label filter (proto:SIO5 or proto:SIO4).
 //
+// # Running
+//
+// The runner (package suites, siospec server) registers the specs with
+// Register. This package's own test binary runs them too, against a URL or
+// a fixture it starts (Node fixtures by PID, Go fixtures in-process):
+//
+//	go test ./suites/socketio -run TestSocketIO -args -fixture node-sio5 [-no-ext]
+//	go test ./suites/socketio -run TestSocketIO -args -fixture node-sio4
+//	go test ./suites/socketio -run TestSocketIO -args -url http://127.0.0.1:3000 -sio 5
+//	go test ./suites/socketio -run 'TestNode|TestGo|TestBroken' -v
+//
+// The last line runs the proofs: every spec against the Node and Go
+// fixtures (failures must be listed in suites/testdata/expected-failures-
+// node-sio*.txt) and against deliberately broken servers, which must fail
+// exactly the specs of the rule they break.
+//
 // # Concurrency
 //
 // A Session runs one reader goroutine (and, on Engine.IO v3, one pinger);

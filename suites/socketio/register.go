@@ -46,7 +46,7 @@ func RegisterWith(s *framework.Suite, o *Options) bool {
 		Describe("v5", func() {
 			eioLayerV5(s.WithProto(framework.SIO5))
 			connectV5(s, opts)
-			namespaceV5(s)
+			namespaceV5(s, opts)
 			eventV5(s)
 			ackV5(s)
 			binaryV5(s)
