@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,13 +39,27 @@ type Config struct {
 	Target *Target
 }
 
+// Environment fallbacks for the flags, for CI: a flag given on the command
+// line wins.
+const (
+	EnvURL       = "SIOSPEC_URL"
+	EnvTimeScale = "SIOSPEC_TIME_SCALE"
+)
+
 // RegisterFlags binds the suite flags (--url, --path, --eio, --time-scale,
-// --strict, --seed) to c on fs.
+// --strict, --seed) to c on fs. Unset fields take their defaults from
+// SIOSPEC_URL and SIOSPEC_TIME_SCALE when those are set.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.URL, "url", c.URL, "base URL of the server under test, e.g. http://127.0.0.1:3000")
+	if c.URL == "" {
+		c.URL = os.Getenv(EnvURL)
+	}
+	if v, err := strconv.ParseFloat(os.Getenv(EnvTimeScale), 64); c.TimeScale == 0 && err == nil {
+		c.TimeScale = v
+	}
+	fs.StringVar(&c.URL, "url", c.URL, "base URL of the server under test, e.g. http://127.0.0.1:3000 (env "+EnvURL+")")
 	fs.StringVar(&c.Path, "path", c.Path, "Engine.IO path prefix (default: the URL's path, or "+DefaultPath+")")
 	fs.IntVar(&c.EIO, "eio", c.EIO, "Engine.IO revision under test: 4 or 3 (default 4)")
-	fs.Float64Var(&c.TimeScale, "time-scale", c.TimeScale, "multiply every timing budget and grace by this factor (default 1)")
+	fs.Float64Var(&c.TimeScale, "time-scale", c.TimeScale, "multiply every timing budget and grace by this factor (default 1; env "+EnvTimeScale+")")
 	fs.BoolVar(&c.Strict, "strict", c.Strict, "SHOULD and NODE failures fail the run")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "root seed for random choices (default: from the clock)")
 }
