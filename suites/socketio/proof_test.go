@@ -38,6 +38,12 @@ func TestNodeSIO5CSR(t *testing.T) {
 	proof(t, "node-sio5-csr", false, "", "-ginkgo.label-filter=area:recovery")
 }
 
+// TestGoSIO5CSR runs the recovery specs against the Go reference server
+// with recovery on.
+func TestGoSIO5CSR(t *testing.T) {
+	proof(t, "go-sio5-csr", false, "", "-ginkgo.label-filter=area:recovery")
+}
+
 // TestGoSIO5 runs the v5 specs against the Go reference fixture.
 func TestGoSIO5(t *testing.T) { proof(t, "go-sio5", false, "") }
 
@@ -65,7 +71,7 @@ func proof(t *testing.T, fixture string, noExt bool, expectedFile string, extra 
 		args = append(args, "-no-ext")
 	}
 	args = append(args, extra...)
-	csr := fixture == "node-sio5-csr"
+	csr := strings.HasSuffix(fixture, "-csr")
 	vs, wall, out := runChild(t, args...)
 	var passed, failed, unsupported, skipped int
 	for _, v := range vs {

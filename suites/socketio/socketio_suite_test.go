@@ -29,7 +29,7 @@ import (
 // --time-scale, --strict, --seed) plus the target selection below.
 var (
 	testCfg     framework.Config
-	fixtureFlag = flag.String("fixture", "", "start a target: node-sio5, node-sio4, node-sio5-csr, go-sio5, go-sio4, broken-nosid, broken-lenient (instead of --url)")
+	fixtureFlag = flag.String("fixture", "", "start a target: node-sio5, node-sio4, node-sio5-csr, go-sio5, go-sio5-csr, go-sio4, broken-nosid, broken-lenient (instead of --url)")
 	noExtFlag   = flag.Bool("no-ext", false, "start the fixture without the extended contract")
 	sioFlag     = flag.Int("sio", 5, "Socket.IO revision of a --url target: 5 or 4")
 )
@@ -103,6 +103,8 @@ func startFixture(name string, noExt bool) (string, int, func(), error) {
 		return startNode(filepath.Join("..", "..", "suites", "socketio", "testdata", "sio5-csr.js"), false)
 	case "go-sio5":
 		return serveHandler(fixture.NewSIO5(&fixture.SIOOptions{NoExt: noExt}), 5)
+	case "go-sio5-csr":
+		return serveHandler(newGoCSR(), 5)
 	case "go-sio4":
 		return serveHandler(fixture.NewSIO4(&fixture.SIOOptions{NoExt: noExt}), 4)
 	case "broken-nosid":
