@@ -169,6 +169,9 @@ func runChild(t *testing.T, args ...string) ([]verdict, time.Duration, []byte) {
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("run child: %v", err)
 	}
+	if bytes.Contains(out, []byte("found unexpected goroutines")) {
+		t.Errorf("the child run leaked goroutines:\n%s", tail(out, 4000))
+	}
 	raw, err := os.ReadFile(rep)
 	if err != nil {
 		t.Fatalf("no report (%v); child output:\n%s", err, tail(out, 4000))
