@@ -40,10 +40,12 @@ type mutantSession struct {
 
 // Violations the mutant can commit, each breaking one requirement.
 const (
-	violateNone       = ""
-	violateExtraKey   = "extra-open-key"       // EIO-HS-02: an extra key in the open packet
-	violateUnknownSID = "unknown-sid-post-200" // EIO-POLL-06: a POST with an unknown sid answered 200
-	violateLatePing   = "late-ping"            // EIO-HB-01: after the first ping, pings every 2×pingInterval
+	violateNone        = ""
+	violateExtraKey    = "extra-open-key"       // EIO-HS-02: an extra key in the open packet
+	violateUnknownSID  = "unknown-sid-post-200" // EIO-POLL-06: a POST with an unknown sid answered 200
+	violateLatePing    = "late-ping"            // EIO-HB-01: after the first ping, pings every 2×pingInterval
+	violateDupGet      = "duplicate-get-served" // EIO-POLL-07: a second concurrent GET is held like the first
+	violateIgnoreClose = "close-packet-ignored" // EIO-CLOSE-01: a posted close packet is ignored
 )
 
 func newMutant(violate string) *mutantServer {
@@ -150,7 +152,7 @@ func (m *mutantServer) schedulePing(sid string, s *mutantSession) {
 		m.push(s, engineio.TextPacket(engineio.Ping, ""))
 		s.mu.Lock()
 		s.pings++
-		s.timer = time.AfterFunc(m.pingTimeout, func() { m.end(sid, s) })
+		s.timer = time.AfterFunc(m.pingTimeout, func() { m.end(sid, s, false) })
 		s.mu.Unlock()
 	})
 }
@@ -163,7 +165,9 @@ func (m *mutantServer) push(s *mutantSession, p engineio.Packet) {
 	s.notify = make(chan struct{})
 }
 
-func (m *mutantServer) end(sid string, s *mutantSession) {
+// end closes the session: a GET parked at that moment gets the close packet,
+// or a noop when the client itself closed (EIO-CLOSE-01).
+func (m *mutantServer) end(sid string, s *mutantSession, byClient bool) {
 	m.mu.Lock()
 	delete(m.sessions, sid)
 	m.mu.Unlock()
@@ -171,7 +175,11 @@ func (m *mutantServer) end(sid string, s *mutantSession) {
 	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
-		s.out = append(s.out, engineio.TextPacket(engineio.Close, ""))
+		last := engineio.TextPacket(engineio.Close, "")
+		if byClient {
+			last = engineio.TextPacket(engineio.Noop, "")
+		}
+		s.out = append(s.out, last)
 		if s.timer != nil {
 			s.timer.Stop()
 		}
@@ -182,10 +190,10 @@ func (m *mutantServer) end(sid string, s *mutantSession) {
 
 func (m *mutantServer) get(w http.ResponseWriter, r *http.Request, sid string, s *mutantSession) {
 	s.mu.Lock()
-	if s.polling {
+	if s.polling && m.violate != violateDupGet {
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusBadRequest)
-		m.end(sid, s)
+		m.end(sid, s, false)
 		return
 	}
 	s.polling = true
@@ -207,7 +215,7 @@ func (m *mutantServer) get(w http.ResponseWriter, r *http.Request, sid string, s
 		select {
 		case <-ch:
 		case <-r.Context().Done():
-			m.end(sid, s)
+			m.end(sid, s, false)
 			return
 		}
 	}
@@ -226,12 +234,14 @@ func (m *mutantServer) post(w http.ResponseWriter, r *http.Request, sid string, 
 		case engineio.Pong:
 			m.schedulePing(sid, s)
 		case engineio.Close:
-			m.end(sid, s)
+			if m.violate != violateIgnoreClose {
+				m.end(sid, s, true)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		m.end(sid, s)
+		m.end(sid, s, false)
 	}
 	w.Header().Set("Content-Type", "text/html")
 	_, _ = w.Write([]byte("ok"))
@@ -239,7 +249,8 @@ func (m *mutantServer) post(w http.ResponseWriter, r *http.Request, sid string, 
 
 // mutantFilter selects the specs the polling-only mutant can serve.
 const mutantFilter = "req: containsAny {EIO-HS-01, EIO-HS-02, EIO-HS-06, EIO-HS-07, EIO-URL-02, EIO-URL-04, EIO-URL-05, " +
-	"EIO-POLL-01, EIO-POLL-02, EIO-POLL-03, EIO-POLL-04, EIO-POLL-06, EIO-HB-01, EIO-HB-07, EIO-HB-10} && !transport:websocket && !transport:upgrade"
+	"EIO-POLL-01, EIO-POLL-02, EIO-POLL-03, EIO-POLL-04, EIO-POLL-06, EIO-POLL-07, EIO-POLL-09, EIO-POLL-11, EIO-CLOSE-01, " +
+	"EIO-HB-01, EIO-HB-03, EIO-HB-07, EIO-HB-10} && !transport:websocket && !transport:upgrade"
 
 // TestMutantsFailExactlyTheirRule runs a subset of the EIO4 suite against
 // the mutant: clean it passes everything; with one violation exactly the
@@ -259,6 +270,8 @@ func TestMutantsFailExactlyTheirRule(t *testing.T) {
 		{violateExtraKey, []string{"EIO-HS-02"}},
 		{violateUnknownSID, []string{"EIO-POLL-06"}},
 		{violateLatePing, []string{"EIO-HB-01"}},
+		{violateDupGet, []string{"EIO-POLL-07"}},
+		{violateIgnoreClose, []string{"EIO-CLOSE-01"}},
 	}
 	for _, tc := range cases {
 		name := tc.violate
