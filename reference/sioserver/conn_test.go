@@ -267,6 +267,7 @@ func TestSIOERR01InvalidPacketsClose(t *testing.T) {
 		{"SIO-BIN-08-junk", `5x-["message"]`},
 		{"SIO-BIN-05", `51-["e",{"_placeholder":true,"num":5}]`},
 		{"SIO-ENC-09-ack", `31{}`},
+		{"SIO-ENC-11", `29007199254740992["message-with-ack"]`},
 	}
 	for _, c := range cases {
 		t.Run(c.id, func(t *testing.T) {
@@ -466,4 +467,12 @@ func TestSIOERR01DecodeErrorReason(t *testing.T) {
 	if r := waitFor(t, disc); r != ReasonForcedClose {
 		t.Fatalf("reason %q", r)
 	}
+}
+
+func TestSIOBIN09PlaceholderKeyOrder(t *testing.T) {
+	_, p, _ := start(t, "polling", nil)
+	p.sendText(`51-["message",{"num":0,"_placeholder":true}]`)
+	p.sendBinary([]byte{5})
+	p.expectText(`51-["message-back",{"_placeholder":true,"num":0}]`)
+	p.expectBinary([]byte{5})
 }

@@ -51,13 +51,15 @@ func (f *fakeSession) Close(string) {
 // input may panic, and the client must end up closed or consistent.
 // Messages are separated by 0x00; a message starting with 0x01 is binary.
 func FuzzClientPackets(f *testing.F) {
+	// Socket.IO packet texts (the payload of Engine.IO messages).
 	seeds := []string{
-		"40\x0042[\"message\",1]\x00420[\"message-with-ack\",{\"a\":[1]}]",
-		"40/custom,{\"x\":1}\x0041/custom,\x0042/custom,[\"x\"]",
-		"40\x00451-[\"message\",{\"_placeholder\":true,\"num\":0}]\x00\x01abc",
-		"40\x0043999[]\x0041\x0040{\"pid\":\"x\",\"offset\":\"y\"}",
-		"4abc", "42[\"x\"]", "40\x0040", "44{}", "\x01\x02", "40/dyn-9,\x0042/dyn-9,[\"x\"]",
-		"40\x00461-0[{\"_placeholder\":true,\"num\":0}]\x00\x01z\x0042[\"disconnect\"]",
+		"0\x002[\"message\",1]\x0020[\"message-with-ack\",{\"a\":[1]}]",
+		"0/custom,{\"x\":1}\x001/custom,\x002/custom,[\"x\"]",
+		"0\x0051-[\"message\",{\"_placeholder\":true,\"num\":0}]\x00\x01abc",
+		"0\x003999[]\x001\x000{\"pid\":\"x\",\"offset\":\"y\"}",
+		"abc", "2[\"x\"]", "0\x000", "4{}", "\x01\x02", "0/dyn-9,\x002/dyn-9,[\"x\"]",
+		"0\x0061-0[{\"_placeholder\":true,\"num\":0}]\x00\x01z\x002[\"disconnect\"]",
+		"0/custom?token=1,\x002[\"message\",[1,{}]]\x000/ext,\x001",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), false)

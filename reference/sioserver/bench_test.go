@@ -1,0 +1,48 @@
+package sioserver
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/siospec/siospec/protocol/engineio"
+)
+
+// BenchmarkBroadcast measures one broadcast to 1000 sockets in a room of an
+// in-memory namespace (engine sessions are in-memory fakes that accept
+// every packet): encoding happens once, then the shared frames are queued
+// on each session.
+func BenchmarkBroadcast(b *testing.B) {
+	srv := NewServer(nil)
+	b.Cleanup(func() {
+		ctx, cancel := testCtx()
+		defer cancel()
+		_ = srv.Close(ctx)
+	})
+	for i := range 1000 {
+		fs := &benchSession{id: fmt.Sprint("e", i)}
+		c := srv.reg.attach(fs)
+		c.onMessage(engineio.Packet{Type: engineio.Message, Data: []byte("0")})
+	}
+	for _, s := range srv.Sockets().Sockets() {
+		s.Join("room")
+	}
+	if n := len(srv.Sockets().To("room").SocketIDs()); n != 1000 {
+		b.Fatalf("%d sockets in the room", n)
+	}
+	payload := map[string]any{"n": 1, "s": "hello", "a": []any{1, 2, 3}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := srv.Sockets().To("room").Emit("tick", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type benchSession struct {
+	fakeSession
+	id string
+}
+
+func (s *benchSession) ID() string                         { return s.id }
+func (s *benchSession) Send(pkts ...engineio.Packet) error { return nil }
