@@ -67,6 +67,18 @@ func Register(s *framework.Suite) {
 	socketio.Register(s)
 }
 
+// RegisterSelected declares the specs a run can select: everything for a
+// dry run or when user (the user's label filter) names a proto: itself,
+// otherwise only the Engine.IO revision under test, so that reports do not
+// list specs that could never run as "skipped".
+func RegisterSelected(s *framework.Suite, user string, dry bool) {
+	if dry || strings.Contains(user, "proto:") {
+		Register(s)
+		return
+	}
+	engineio.RegisterFor(s, s.Config().Version())
+}
+
 var (
 	runOnce sync.Mutex
 	ran     bool
@@ -116,8 +128,7 @@ func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry 
 	if opts != nil {
 		o = *opts
 	}
-	suite := framework.NewSuite(&cfg)
-	Register(suite)
+	RegisterSelected(framework.NewSuite(&cfg), o.LabelFilter, dry)
 	var report types.Report
 	var got bool
 	ReportAfterSuite("siospec: capture", func(r Report) { report, got = r, true })

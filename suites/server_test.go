@@ -56,9 +56,12 @@ func TestServerSuite(t *testing.T) {
 		}
 		cfg.Target = tgt
 		t.Logf("preflight: %s", tgt)
-		sc.LabelFilter = LabelFilter(&cfg, sc.LabelFilter)
+		user := sc.LabelFilter
+		sc.LabelFilter = LabelFilter(&cfg, user)
 		sc.RandomSeed = cfg.Seed
+		RegisterSelected(framework.NewSuite(&cfg), user, false)
+	} else {
+		Register(framework.NewSuite(&cfg))
 	}
-	Register(framework.NewSuite(&cfg))
 	RunSpecs(t, SuiteName, sc, rc)
 }

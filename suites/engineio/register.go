@@ -10,28 +10,38 @@ import (
 	"github.com/siospec/siospec/suites/framework"
 )
 
-// Register declares every Engine.IO server spec under one top-level
-// container and returns true (for use in a var declaration).
-func Register(s *framework.Suite) bool {
+// Register declares every Engine.IO server spec, v4 and v3, under one
+// top-level container and returns true (for use in a var declaration).
+func Register(s *framework.Suite) bool { return RegisterFor(s, "") }
+
+// RegisterFor declares the specs of one revision only (framework.EIO4 or
+// framework.EIO3); an empty proto declares both. A runner that knows the
+// revision under test uses it to keep reports free of specs that could
+// never run.
+func RegisterFor(s *framework.Suite, proto framework.Proto) bool {
 	return Describe("Engine.IO server", func() {
 		s.Install()
-		Describe("v4", func() {
-			handshakeV4(s)
-			urlV4(s)
-			packetV4(s)
-			pollingV4(s)
-			binaryV4(s)
-			websocketV4(s)
-			upgradeV4(s)
-			heartbeatV4(s)
-			closeV4(s)
-			limitsV4(s)
-			corsV4(s)
-			errorsV4(s)
-		})
-		Describe("v3", func() {
-			v3Specs(s.WithProto(framework.EIO3))
-		})
+		if proto == "" || proto == framework.EIO4 {
+			Describe("v4", func() {
+				handshakeV4(s)
+				urlV4(s)
+				packetV4(s)
+				pollingV4(s)
+				binaryV4(s)
+				websocketV4(s)
+				upgradeV4(s)
+				heartbeatV4(s)
+				closeV4(s)
+				limitsV4(s)
+				corsV4(s)
+				errorsV4(s)
+			})
+		}
+		if proto == "" || proto == framework.EIO3 {
+			Describe("v3", func() {
+				v3Specs(s.WithProto(framework.EIO3))
+			})
+		}
 	})
 }
 
