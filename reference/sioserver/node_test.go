@@ -382,13 +382,14 @@ func TestNodeClientServerRestart(t *testing.T) {
 			seen2 := watch(f2.Server())
 			serveOn(t, f2, ln2)
 			lines := run.wait(t)
-			// As with Node's io.close(): the parked poll fails ("transport
-			// error"); a WebSocket is closed ("transport close").
-			want := `"transport close"`
-			if tr == "polling" {
-				want = `"transport error"`
+			// A WebSocket is closed ("transport close"); over polling
+			// the parked poll either carries the close packet or fails
+			// ("transport error", what Node's io.close() usually gives),
+			// depending on timing. Both make the client reconnect.
+			reason := one(t, lines, "disconnect").str("reason")
+			if reason != "transport close" && !(tr == "polling" && reason == "transport error") {
+				t.Errorf("client disconnect reason %q", reason)
 			}
-			jsonEq(t, "client disconnect reason", one(t, lines, "disconnect")["reason"], want)
 			second := find(lines, "connect")
 			if len(second) != 2 || second[1]["newId"] != true {
 				t.Fatalf("reconnection: %v", second)
