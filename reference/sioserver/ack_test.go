@@ -175,3 +175,56 @@ func TestEventAckOnce(t *testing.T) {
 		t.Fatalf("ack without id: %v", err)
 	}
 }
+
+func TestNODEACK04BroadcastWithAck(t *testing.T) {
+	srv, p, s := roomPeers(t, "websocket", 3)
+	type res struct {
+		r   []AckResponse
+		err error
+	}
+	got := make(chan res, 1)
+	go func() {
+		r, err := srv.Sockets().EmitWithAck(context.Background(), "q", 1)
+		got <- res{r, err}
+	}()
+	// One ack id for every recipient, from the namespace counter.
+	for _, pp := range p {
+		pp.expectText(`20["q",1]`)
+	}
+	p[0].sendText(`30["a"]`)
+	p[1].sendText(`30["b"]`)
+	p[2].sendText(`30["c"]`)
+	r := waitFor(t, got)
+	if r.err != nil || len(r.r) != 3 {
+		t.Fatalf("responses %v, err %v", r.r, r.err)
+	}
+	// A client that never answers: the context bounds the wait and the
+	// answers received are returned.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		r, err := srv.Sockets().Except(s[2].ID()).EmitWithAck(ctx, "q", 2)
+		got <- res{r, err}
+	}()
+	p[0].expectText(`21["q",2]`)
+	p[1].expectText(`21["q",2]`)
+	p[0].sendText(`31["late?"]`)
+	r = waitFor(t, got)
+	if !errors.Is(r.err, ErrAckTimeout) || len(r.r) != 1 || r.r[0].SocketID != s[0].ID() {
+		t.Fatalf("responses %v, err %v", r.r, r.err)
+	}
+	// A recipient that disconnects is not waited for.
+	go func() {
+		r, err := srv.Sockets().EmitWithAck(context.Background(), "q", 3)
+		got <- res{r, err}
+	}()
+	for _, pp := range p {
+		pp.expectText(`22["q",3]`)
+	}
+	p[0].sendText(`32[]`)
+	p[1].sendText("1")
+	p[2].sendText(`32[]`)
+	if r = waitFor(t, got); r.err != nil || len(r.r) != 2 {
+		t.Fatalf("responses %v, err %v", r.r, r.err)
+	}
+}

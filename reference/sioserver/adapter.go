@@ -18,6 +18,10 @@ type Outgoing struct {
 	// Frames are the Engine.IO messages carrying Packet: its text form,
 	// then one binary message per attachment.
 	Frames []engineio.Packet
+
+	// ack, set for a broadcast with acknowledgement, is registered on each
+	// local recipient before the frames are queued.
+	ack *broadcastAck
 }
 
 // BroadcastOptions selects the recipients of a broadcast.

@@ -199,8 +199,15 @@ type nspHost struct{ n *Namespace }
 func (h nspHost) Name() string { return h.n.name }
 
 func (h nspHost) Deliver(id string, out *Outgoing, volatile bool) {
-	if s := h.n.sockets.get(id); s != nil {
-		_ = s.client.send(out.Frames, volatile)
+	s := h.n.sockets.get(id)
+	if s == nil {
+		return
+	}
+	if out.ack != nil && !out.ack.register(s) {
+		return
+	}
+	if err := s.client.send(out.Frames, volatile); err != nil && out.ack != nil {
+		out.ack.unregister(s)
 	}
 }
 
