@@ -546,23 +546,33 @@ func (m *Manager) readLoop(ctx context.Context, conn *eioclient.Conn) (string, e
 			}
 			return ReasonTransportError, err
 		}
-		var (
-			pkt      socketio.Packet
-			complete bool
-		)
-		if p.Binary {
-			pkt, complete, err = ra.AddBinary(p.Data)
-		} else {
-			pkt, complete, err = ra.AddText(p.Data)
-		}
-		if err != nil {
-			m.log.Debug("undecodable packet", "err", err)
-			return ReasonParseError, &ParseError{Err: err}
-		}
-		if complete {
-			m.handlePacket(conn, pkt)
+		if err := m.feed(&ra, conn, p); err != nil {
+			return ReasonParseError, err
 		}
 	}
+}
+
+// feed decodes one Engine.IO message of session conn and handles the packet
+// once complete. A decode failure is a *ParseError.
+func (m *Manager) feed(ra *socketio.Reassembler, conn *eioclient.Conn, p engineio.Packet) error {
+	var (
+		pkt      socketio.Packet
+		complete bool
+		err      error
+	)
+	if p.Binary {
+		pkt, complete, err = ra.AddBinary(p.Data)
+	} else {
+		pkt, complete, err = ra.AddText(p.Data)
+	}
+	if err != nil {
+		m.log.Debug("undecodable packet", "err", err)
+		return &ParseError{Err: err}
+	}
+	if complete {
+		m.handlePacket(conn, pkt)
+	}
+	return nil
 }
 
 // handlePacket routes one complete packet to its namespace's socket.

@@ -392,7 +392,10 @@ func (s *Socket) onConnectLocked(p socketio.Packet) {
 			_ = json.Unmarshal(r.PID, &pid)
 		}
 	} else {
-		eid := m.conn.ID()
+		var eid string
+		if m.conn != nil {
+			eid = m.conn.ID()
+		}
 		sid = eid
 		if s.nsp != "/" {
 			sid = s.nsp + "#" + eid // SIO4-04
