@@ -476,3 +476,47 @@ func TestSIOBIN09PlaceholderKeyOrder(t *testing.T) {
 	p.expectText(`51-["message-back",{"_placeholder":true,"num":0}]`)
 	p.expectBinary([]byte{5})
 }
+
+// SIO-CONN-16: if the session closes while the middlewares run, nothing is
+// sent and the connection handlers do not run.
+func TestSIOCONN16CloseDuringMiddleware(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	connected := make(chan struct{}, 1)
+	srv := NewServer(nil)
+	srv.Sockets().Use(func(*Socket) error {
+		close(entered)
+		<-release
+		return nil
+	})
+	srv.Sockets().OnConnection(func(*Socket) { connected <- struct{}{} })
+	fs := &fakeSession{proto: engineio.V4}
+	srv.reg.attach(fs)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		fs.onMsg(engineio.Packet{Type: engineio.Message, Data: []byte("0")})
+	}()
+	waitFor(t, entered)
+	fs.onClose(ReasonTransportClose, nil)
+	close(release)
+	waitFor(t, handled)
+	ctx, cancel := testCtx()
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-connected:
+		t.Fatal("connection handler ran for a closed session")
+	default:
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.sent != 0 {
+		t.Fatalf("%d packets sent to a closed session", fs.sent)
+	}
+	if n := len(srv.Sockets().Sockets()); n != 0 {
+		t.Fatalf("%d sockets left", n)
+	}
+}

@@ -409,20 +409,6 @@ func (p *rawPeer) connect(nsp, payload string) string {
 	return sid
 }
 
-// emit sends a Socket.IO packet (text then attachments).
-func (p *rawPeer) emit(pk socketio.Packet) {
-	p.t.Helper()
-	enc := socketio.Encoder{}
-	if p.version == engineio.V3 {
-		enc.Version = socketio.V4
-	}
-	fr, err := frames(enc, pk)
-	if err != nil {
-		p.t.Fatalf("encode %v: %v", pk, err)
-	}
-	p.send(fr...)
-}
-
 var errTimeout = errors.New("timeout")
 
 // waitFor receives from ch within the budget.
