@@ -59,6 +59,7 @@ type ConnectError struct {
 	Data json.RawMessage
 }
 
+// Error implements error.
 func (e *ConnectError) Error() string {
 	if len(e.Data) > 0 {
 		return fmt.Sprintf("sioclient: connect to %s refused: %s (data %s)", e.Nsp, e.Message, e.Data)
@@ -74,6 +75,7 @@ type ParseError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	return "sioclient: undecodable packet from the server: " + e.Err.Error()
 }
