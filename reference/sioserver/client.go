@@ -34,6 +34,9 @@ type client struct {
 	everConnected bool
 	connectTimer  stopper
 	closeReason   string
+	// mainJoined: protocol v4, "/" has been joined once (its CONNECT was
+	// sent).
+	mainJoined bool
 }
 
 // attach creates the client of a new engine session. It runs before any
@@ -94,6 +97,11 @@ func (c *client) onMessage(p engineio.Packet) {
 		pkt, done, err = c.reasm.AddText(p.Data)
 	}
 	if err != nil {
+		if c.version == socketio.V4 && errors.Is(err, socketio.ErrUnknownType) {
+			// socket.io-parser 3.x turns an unknown type into an error
+			// packet that socket.io 2.x drops.
+			return
+		}
 		// SIO-ERR-01: any decode failure closes the session.
 		c.fail(ReasonForcedClose, err)
 		return
@@ -114,9 +122,16 @@ func (c *client) dispatch(pkt socketio.Packet) {
 		c.connect(name, pkt)
 	case s != nil && pkt.Type != socketio.Connect && pkt.Type != socketio.ConnectError:
 		s.onPacket(pkt)
+	case c.version == socketio.V4 && pkt.Type == socketio.Connect:
+		// SIO4-06: socket.io 2.x accepts a CONNECT for a namespace
+		// already joined and replaces the socket with a new one of the
+		// same id (the old one is dropped without a disconnect event).
+		s.drop()
+		c.remove(s)
+		c.connect(name, pkt)
 	case c.version == socketio.V4:
 		// socket.io 2.x ignores packets for namespaces it has no socket
-		// for, a redundant CONNECT (SIO4-06) and client ERROR packets.
+		// for and client ERROR packets.
 	case s == nil:
 		// SIO-CONN-07, SIO-NSP-05, SIO-DISC-03.
 		c.fail(ReasonForcedServerClose, stateError(fmt.Sprintf("%s for namespace %q, which is not joined", pkt.Type, name)))
@@ -202,8 +217,19 @@ func (c *client) join(n *Namespace, auth any) {
 	}
 	n.adapter.AddAll(s.id, []string{s.id})
 	var reply socketio.Packet
+	sendReply := true
 	if c.version == socketio.V4 {
-		reply, _ = socketio.NewConnect(n.name, nil) // SIO4-04: no sid
+		// SIO4-04: no sid. socket.io 2.x sends the CONNECT of "/" once,
+		// with the Engine.IO handshake, unless "/" has middlewares; a
+		// redundant CONNECT for "/" gets no second reply.
+		if n.name == "/" && len(mws) == 0 && c.mainJoined {
+			sendReply = false
+		} else {
+			reply, _ = socketio.NewConnect(n.name, nil)
+		}
+		if n.name == "/" {
+			c.mainJoined = true
+		}
 	} else {
 		o := socketio.Object{{Key: "sid", Value: s.id}}
 		if s.pid != "" {
@@ -211,7 +237,9 @@ func (c *client) join(n *Namespace, auth any) {
 		}
 		reply, _ = socketio.NewConnect(n.name, o)
 	}
-	_ = s.sendPacket(reply, false)
+	if sendReply {
+		_ = s.sendPacket(reply, false)
+	}
 	for _, h := range handlers {
 		c.runHandler(h, s)
 	}

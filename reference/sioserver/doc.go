@@ -26,8 +26,9 @@
 // for a namespace not joined, a duplicate CONNECT, a CONNECT_ERROR from the
 // client) closes it with "forced server close" (SIO-ERR-01). A session that
 // joins no namespace within Options.ConnectTimeout is closed too
-// (SIO-CONN-08). In protocol v4 mode, as in socket.io 2.x, packets for a
-// namespace not joined and a redundant CONNECT are ignored.
+// (SIO-CONN-08). In protocol v4 mode the rules are socket.io 2.5.1's:
+// packets for a namespace not joined, client ERROR packets and unknown packet
+// types are ignored, and a redundant CONNECT replaces the socket (SIO4-06).
 //
 // # Broadcasts and adapters
 //

@@ -460,3 +460,27 @@ func (s *Socket) callReason(h func(string), reason string) {
 	}()
 	h(reason)
 }
+
+// drop ends a protocol v4 socket replaced by a redundant CONNECT, as
+// socket.io 2.x forgets it: no disconnect handlers run; pending
+// acknowledgements fail with ErrDisconnected.
+func (s *Socket) drop() {
+	s.mu.Lock()
+	if !s.connected || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.connected = false
+	acks := s.acks
+	s.acks = nil
+	s.mu.Unlock()
+	s.nsp.adapter.DelAll(s.id)
+	s.nsp.sockets.del(s)
+	for _, pa := range acks {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		pa.cb(nil, ErrDisconnected)
+	}
+}
