@@ -181,17 +181,18 @@ func newEnv(t *testing.T, opts *Options) *env {
 	e := &env{t: t, sessions: make(chan *Session, 1000), closes: make(chan closeEvent, 1000)}
 	user := o.OnSession
 	o.OnSession = func(s *Session) {
-		if user != nil {
-			user(s)
-		} else {
-			echo(s)
-		}
+		// Set first: a test's own OnSession may replace it.
 		s.OnClose(func(reason string, err error) {
 			select {
 			case e.closes <- closeEvent{s.ID(), reason, err}:
 			default:
 			}
 		})
+		if user != nil {
+			user(s)
+		} else {
+			echo(s)
+		}
 		select {
 		case e.sessions <- s:
 		default:
