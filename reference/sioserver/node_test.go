@@ -323,10 +323,14 @@ func TestNodeClientNamespaces(t *testing.T) {
 }
 
 func TestNodeClientRooms(t *testing.T) {
-	for _, tr := range []string{"polling", "websocket"} {
+	for _, tr := range []string{"polling", "websocket", "v2"} {
 		t.Run(tr, func(t *testing.T) {
 			nodeClients(t)
-			lines := startNode(t, "sio-rooms.js", serve(t, fixture.NewSIO5(nil)), "--transport", tr).wait(t)
+			f, args := fixture.NewSIO5(nil), []string{"--transport", tr}
+			if tr == "v2" {
+				f, args = fixture.NewSIO4(nil), []string{"--v2"}
+			}
+			lines := startNode(t, "sio-rooms.js", serve(t, f), args...).wait(t)
 			jsonEq(t, "received", lines[len(lines)-1]["got"],
 				`{"A":["to-both","to-all"],"B":["to-r1","to-both","after-leave"],"C":["to-both","to-all"]}`)
 			for _, r := range find(lines, "received") {
