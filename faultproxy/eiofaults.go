@@ -184,9 +184,9 @@ func (b *eioDropB) process(in *instance, ck chunk, next emitFunc) error {
 			return next(ck)
 		}
 		return next(*msg)
-	case u.pkt != nil:
-		if ok, n := b.m.hit(*u.pkt); ok {
-			in.decide("drop", describePacket(*u.pkt, n, "websocket"))
+	case u.packet() != nil:
+		if ok, n := b.m.hit(*u.packet()); ok {
+			in.decide("drop", describePacket(*u.packet(), n, "websocket"))
 			return nil
 		}
 	}
@@ -239,9 +239,9 @@ func (b *eioDelayB) process(in *instance, ck chunk, next emitFunc) error {
 			}
 			return [][]byte{seg}
 		})
-	case u.pkt != nil:
-		if ok, n := b.m.hit(*u.pkt); ok {
-			in.decide("delay", describePacket(*u.pkt, n, "websocket")+" by "+b.delay.String())
+	case u.packet() != nil:
+		if ok, n := b.m.hit(*u.packet()); ok {
+			in.decide("delay", describePacket(*u.packet(), n, "websocket")+" by "+b.delay.String())
 			hit = true
 		}
 	}
@@ -293,9 +293,9 @@ func (b *eioDupB) process(in *instance, ck chunk, next emitFunc) error {
 		if msg != nil {
 			return next(*msg)
 		}
-	case u.pkt != nil:
-		if ok, n := b.m.hit(*u.pkt); ok {
-			in.decide("duplicate", describePacket(*u.pkt, n, "websocket"))
+	case u.packet() != nil:
+		if ok, n := b.m.hit(*u.packet()); ok {
+			in.decide("duplicate", describePacket(*u.packet(), n, "websocket"))
 			if err := next(ck); err != nil {
 				return err
 			}
@@ -364,8 +364,8 @@ func (b *eioDropIfB) process(in *instance, ck chunk, next emitFunc) error {
 		if msg != nil {
 			return next(*msg)
 		}
-	case u.pkt != nil:
-		if b.drop(in, *u.pkt, "websocket") {
+	case u.packet() != nil:
+		if b.drop(in, *u.packet(), "websocket") {
 			return nil
 		}
 	}

@@ -337,13 +337,17 @@ func (h *heldBytes) add(b []byte, at time.Time) {
 	h.units++
 }
 
-// release emits everything held as one chunk.
+// release emits everything held as one chunk. An empty why releases
+// silently (nothing was held across chunks: the fault changed nothing).
 func (h *heldBytes) release(in *instance, next emitFunc, why string) error {
 	if len(h.data) == 0 {
 		return nil
 	}
 	data, n, since := h.data, h.units, h.since
 	h.data, h.units = nil, 0
+	if why == "" {
+		return next(chunk{data: data, at: since})
+	}
 	in.decide("release", fmt.Sprintf("%d bytes (%d held) after %s: %s", len(data), n, time.Since(since).Round(time.Millisecond), why))
 	return next(chunk{data: data, at: since})
 }
@@ -357,6 +361,7 @@ type bufRespB struct {
 
 func (b *bufRespB) process(in *instance, ck chunk, next emitFunc) error {
 	u := ck.u
+	wasEmpty := len(b.held.data) == 0
 	switch {
 	case u != nil && u.kind == unitHTTPMessage:
 		b.held.add(ck.data, ck.at)
@@ -397,6 +402,9 @@ func (b *bufRespB) process(in *instance, ck chunk, next emitFunc) error {
 	why := "response complete"
 	if full {
 		why = fmt.Sprintf("%d bytes reached", b.f.MaxBytes)
+	}
+	if wasEmpty && b.f.Hold == 0 {
+		why = "" // complete in one piece: nothing was held
 	}
 	return b.held.release(in, next, why)
 }

@@ -45,7 +45,11 @@ type unit struct {
 	rejected bool             // a stage answered the client itself; discard the rest
 	bodyAt   int              // for unitHTTPMessage: where the payload starts
 	frame    *wsFrame         // for unitWSFrame
-	pkt      *engineio.Packet // the Engine.IO packet a whole WebSocket message carries, if it decoded
+	pkt      *engineio.Packet // the Engine.IO packet a whole WebSocket message carries, once decoded
+	decoded  bool             // pkt has been computed (see packet)
+	wire     []byte           // unitWSFrame: the frame's bytes, valid while the chunk is
+	hl       int              // unitWSFrame: header length
+	v3       bool             // unitWSFrame: the session speaks Engine.IO v3
 	ord      int              // requests: per-session ordinal of a polling request with a sid (0 otherwise)
 	status   int              // unitHTTPResponseHead: the status code
 	bodyLen  int64            // unitHTTPResponseHead: body bytes that follow the head

@@ -111,6 +111,7 @@ type wsUpstream struct {
 	*httptest.Server
 	mu   sync.Mutex
 	seen []*http.Request
+	done bool // set at cleanup; no more echo goroutines
 	wg   sync.WaitGroup
 }
 
@@ -126,7 +127,14 @@ func startWSUpstream(t *testing.T) *wsUpstream {
 			if err != nil {
 				return
 			}
-			u.wg.Add(1)
+			u.mu.Lock()
+			if u.done {
+				u.mu.Unlock()
+				c.Close()
+				return
+			}
+			u.wg.Add(1) // under mu, ordered before the cleanup's Wait
+			u.mu.Unlock()
 			go func() {
 				defer u.wg.Done()
 				defer c.Close()
@@ -147,7 +155,14 @@ func startWSUpstream(t *testing.T) *wsUpstream {
 		}
 		_, _ = io.WriteString(w, "polling ok")
 	}))
-	t.Cleanup(func() { u.CloseClientConnections(); u.Close(); u.wg.Wait() })
+	t.Cleanup(func() {
+		u.CloseClientConnections()
+		u.Close()
+		u.mu.Lock()
+		u.done = true
+		u.mu.Unlock()
+		u.wg.Wait()
+	})
 	return u
 }
 

@@ -244,8 +244,30 @@ func (c *conn) upgraded() {
 type wsFramer struct {
 	c    *conn
 	dir  Direction
-	acc  []byte
-	skip int64 // bytes of an oversized frame still to forward untouched
+	acc  []byte // a frame (or its header) being held whole for unit stages
+	hdr  []byte // a header split between chunks, already forwarded
+	skip int64  // bytes of the current frame still to forward untouched
+
+	unitsHook func() bool // tests: replaces wantUnits
+}
+
+// wsHeaderLen returns how long the header starting with b is, as far as b
+// tells: 2 until the second byte is known.
+func wsHeaderLen(b []byte) int {
+	if len(b) < 2 {
+		return 2
+	}
+	hl := 2
+	switch b[1] & 0x7f {
+	case 126:
+		hl += 2
+	case 127:
+		hl += 8
+	}
+	if b[1]&0x80 != 0 {
+		hl += 4
+	}
+	return hl
 }
 
 // wsHeader parses a frame header: its length and the payload length.
@@ -279,52 +301,162 @@ func wsHeader(b []byte) (hl int, plen int64, ok bool) {
 
 func (f *wsFramer) feed(ck chunk, emit emitFunc) error {
 	data := ck.data
-	for len(data) > 0 {
-		if f.skip > 0 {
-			n := int64(len(data))
-			if n > f.skip {
-				n = f.skip
+	units := f.wantUnits()
+	if !units {
+		if len(f.acc) > 0 {
+			// A frame was being held for a stage that is gone: forward
+			// what was held and follow the frame from there.
+			held := f.acc
+			f.acc = f.acc[:0]
+			if hl, plen, ok := wsHeader(held); ok {
+				f.skip = int64(hl) + plen - int64(len(held))
+			} else {
+				f.hdr = append(f.hdr[:0], held...)
 			}
+			if err := emit(chunk{data: held, at: ck.at}); err != nil {
+				return err
+			}
+		}
+		// Only delimit frames; the chunk goes out as it came, in one write.
+		f.advance(data, false)
+		return emit(ck)
+	}
+	for len(data) > 0 {
+		if f.skip > 0 || len(f.hdr) > 0 {
+			// The rest of a frame that is forwarded as it comes (too big to
+			// hold, or begun while no stage wanted whole frames).
+			n := f.advance(data, true)
 			if err := emit(chunk{data: data[:n], at: ck.at, buf: ck.buf}); err != nil {
 				return err
 			}
 			data = data[n:]
-			f.skip -= n
 			continue
 		}
-		f.acc = append(f.acc, data...)
-		data = nil
-		for len(f.acc) > 0 {
+		if len(f.acc) > 0 {
+			// Complete the frame begun in an earlier chunk.
 			hl, plen, ok := wsHeader(f.acc)
 			if !ok {
-				break
+				// Take only header bytes: a short frame may end inside
+				// the next 14.
+				k := min(len(data), wsHeaderLen(f.acc)-len(f.acc))
+				f.acc = append(f.acc, data[:k]...)
+				data = data[k:]
+				continue
 			}
 			total := int64(hl) + plen
 			if total > maxFrame {
-				// Too big to hold: forward it as it comes.
-				n := min(total, int64(len(f.acc)))
-				if err := emit(chunk{data: f.acc[:n], at: ck.at}); err != nil {
+				held := f.acc
+				f.acc = f.acc[:0]
+				f.skip = total - int64(len(held))
+				if err := emit(chunk{data: held, at: ck.at}); err != nil {
 					return err
 				}
-				f.skip = total - n
-				rest := f.acc[n:]
-				f.acc = nil
-				if len(rest) > 0 {
-					data = rest
-				}
-				break
+				continue
 			}
+			k := min(int64(len(data)), total-int64(len(f.acc)))
+			f.acc = append(f.acc, data[:k]...)
+			data = data[k:]
 			if int64(len(f.acc)) < total {
-				break
+				continue
 			}
-			frame := f.acc[:total]
-			if err := emit(chunk{data: frame, at: ck.at, u: f.unit(frame, hl)}); err != nil {
+			frame := f.acc
+			err := emit(chunk{data: frame, at: ck.at, u: f.unit(frame, hl)})
+			f.acc = f.acc[:0]
+			if err != nil {
 				return err
 			}
-			f.acc = append(f.acc[:0], f.acc[total:]...)
+			continue
+		}
+		// At a frame boundary: a whole frame goes out without a copy, a
+		// partial one is held, an oversized one is streamed.
+		hl, plen, ok := wsHeader(data)
+		if !ok {
+			f.acc = append(f.acc, data...)
+			return nil
+		}
+		total := int64(hl) + plen
+		switch {
+		case total > maxFrame:
+			n := min(int64(len(data)), total)
+			f.skip = total - n
+			if err := emit(chunk{data: data[:n], at: ck.at, buf: ck.buf}); err != nil {
+				return err
+			}
+			data = data[n:]
+		case int64(len(data)) >= total:
+			frame := data[:total]
+			if err := emit(chunk{data: frame, at: ck.at, buf: ck.buf, u: f.unit(frame, hl)}); err != nil {
+				return err
+			}
+			data = data[total:]
+		default:
+			f.acc = append(f.acc, data...)
+			return nil
 		}
 	}
 	return nil
+}
+
+// advance follows frame boundaries over data without holding anything: it
+// consumes the rest of the current frame (skip) and the headers of the
+// following ones (a header split between chunks is kept in hdr). With stop
+// it returns at the first frame boundary; it returns how many bytes it
+// consumed.
+func (f *wsFramer) advance(data []byte, stop bool) int {
+	i := 0
+	for i < len(data) {
+		if f.skip > 0 {
+			n := min(int64(len(data)-i), f.skip)
+			i += int(n)
+			f.skip -= n
+			if stop && f.skip == 0 {
+				return i
+			}
+			continue
+		}
+		if len(f.hdr) == 0 {
+			if stop {
+				return i
+			}
+			hl, plen, ok := wsHeader(data[i:])
+			if !ok {
+				f.hdr = append(f.hdr, data[i:]...)
+				return len(data)
+			}
+			i += hl
+			f.skip = plen
+			continue
+		}
+		k := min(len(data)-i, 14-len(f.hdr))
+		old := len(f.hdr)
+		f.hdr = append(f.hdr, data[i:i+k]...)
+		hl, plen, ok := wsHeader(f.hdr)
+		if !ok {
+			i += k
+			continue
+		}
+		i += hl - old
+		f.hdr = f.hdr[:0]
+		f.skip = plen
+		if stop && plen == 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// wantUnits reports whether a stage of the link's chain acts on protocol
+// units; if none does, frames are only delimited, not held or decoded.
+func (f *wsFramer) wantUnits() bool {
+	if f.unitsHook != nil {
+		return f.unitsHook()
+	}
+	for _, in := range *f.c.link(f.dir).chain.Load() {
+		if in.e.m.level == levelUnit {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *wsFramer) flush(emit emitFunc) error {
@@ -336,13 +468,30 @@ func (f *wsFramer) flush(emit emitFunc) error {
 	return emit(chunk{data: rest})
 }
 
-// unit describes a complete frame, decoding the Engine.IO packet it carries
-// when it is a whole text or binary message.
+// unit describes a complete frame; the Engine.IO packet it carries is
+// decoded on demand (see unit.packet).
 func (f *wsFramer) unit(frame []byte, hl int) *unit {
 	fr := &wsFrame{fin: frame[0]&0x80 != 0, opcode: frame[0] & 0x0f}
-	u := &unit{kind: unitWSFrame, frame: fr}
+	v3 := false
+	if f.c != nil {
+		tags := f.c.tags.Load()
+		v3 = tags != nil && tags.EIO == "3"
+	}
+	return &unit{kind: unitWSFrame, frame: fr, wire: frame, hl: hl, v3: v3}
+}
+
+// packet returns the Engine.IO packet a whole text or binary WebSocket
+// message carries, or nil (other frames, fragments, undecodable data). It
+// decodes once, from the frame's bytes, so it must be called while the
+// chunk carrying the unit is valid; the packet's Data is a copy.
+func (u *unit) packet() *engineio.Packet {
+	if u.kind != unitWSFrame || u.decoded {
+		return u.pkt
+	}
+	u.decoded = true
+	fr, frame, hl := u.frame, u.wire, u.hl
 	if !fr.fin || (fr.opcode != 1 && fr.opcode != 2) {
-		return u
+		return nil
 	}
 	payload := append([]byte(nil), frame[hl:]...)
 	if frame[1]&0x80 != 0 {
@@ -352,13 +501,13 @@ func (f *wsFramer) unit(frame []byte, hl int) *unit {
 		}
 	}
 	v := engineio.V4
-	if tags := f.c.tags.Load(); tags != nil && tags.EIO == "3" {
+	if u.v3 {
 		v = engineio.V3
 	}
 	if p, err := engineio.ParseFrame(v, fr.opcode == 2, payload); err == nil {
 		u.pkt = &p
 	}
-	return u
+	return u.pkt
 }
 
 // parsePacketTypes reads packet type names ("ping", or ["ping","pong"]).

@@ -100,7 +100,11 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	logDecision := func(proxy string, d faultproxy.Decision) {
-		logger.Info("fault decision", "proxy", proxy, "conn", d.Conn, "dir", d.Direction.String(), "fault", d.Fault,
+		level := slog.LevelInfo
+		if d.Action == "activate" && d.Detail == "" {
+			level = slog.LevelDebug // every connection activates every untriggered fault: not news
+		}
+		logger.Log(context.Background(), level, "fault decision", "proxy", proxy, "conn", d.Conn, "dir", d.Direction.String(), "fault", d.Fault,
 			"type", d.Type, "step", d.Step, "action", d.Action, "detail", d.Detail)
 	}
 	p, err := faultproxy.New(*upstream, &faultproxy.Options{

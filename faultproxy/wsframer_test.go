@@ -1,0 +1,95 @@
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// wsFrameBytes builds one frame with a payload of n bytes (masked when
+// mask), sized to exercise the 7-, 16- and 64-bit length forms.
+func wsFrameBytes(rng *rand.Rand, n int, mask bool) []byte {
+	b := []byte{0x82}
+	m := byte(0)
+	if mask {
+		m = 0x80
+	}
+	switch {
+	case n < 126:
+		b = append(b, m|byte(n))
+	case n < 1<<16:
+		b = append(b, m|126, 0, 0)
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+	default:
+		b = append(b, m|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	if mask {
+		b = append(b, 1, 2, 3, 4)
+	}
+	for range n {
+		b = append(b, byte(rng.IntN(256)))
+	}
+	return b
+}
+
+// TestWSFramerChunkingAndModes feeds random frame streams in random chunks
+// while the "a stage wants whole frames" answer flips at random: the bytes
+// out must equal the bytes in, and every unit must be exactly one frame.
+func TestWSFramerChunkingAndModes(t *testing.T) {
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var in []byte
+		var frames [][]byte
+		for range 1 + rng.IntN(12) {
+			n := []int{0, 1, 5, 125, 126, 300, 65535, 65536, 70000}[rng.IntN(9)]
+			if seed%50 == 0 && rng.IntN(4) == 0 {
+				n = maxFrame + 10 // streamed, never a unit
+			}
+			fr := wsFrameBytes(rng, n, rng.IntN(2) == 0)
+			frames = append(frames, fr)
+			in = append(in, fr...)
+		}
+		units := rng.IntN(2) == 0
+		f := &wsFramer{unitsHook: func() bool {
+			if rng.IntN(5) == 0 {
+				units = !units
+			}
+			return units
+		}}
+		var out []byte
+		emit := func(ck chunk) error {
+			if ck.u != nil {
+				if ck.u.kind != unitWSFrame {
+					t.Fatalf("seed %d: unit kind %d", seed, ck.u.kind)
+				}
+				hl, plen, ok := wsHeader(ck.data)
+				if !ok || int64(hl)+plen != int64(len(ck.data)) {
+					t.Fatalf("seed %d: unit of %d bytes is not one whole frame", seed, len(ck.data))
+				}
+			}
+			out = append(out, ck.data...)
+			return nil
+		}
+		for rest := in; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(40000))
+			if rng.IntN(3) == 0 {
+				n = min(len(rest), 1+rng.IntN(3))
+			}
+			if err := f.feed(chunk{data: rest[:n]}, emit); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if err := f.flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(in, out) {
+			t.Fatalf("seed %d: %d bytes in, %d out, differ", seed, len(in), len(out))
+		}
+		if f.skip != 0 || len(f.acc) != 0 || len(f.hdr) != 0 {
+			t.Fatalf("seed %d: framer not at a boundary after whole frames: skip %d acc %d hdr %d", seed, f.skip, len(f.acc), len(f.hdr))
+		}
+	}
+}
