@@ -161,6 +161,13 @@ func verdictTable(vs []verdict) string {
 	var b strings.Builder
 	for _, v := range vs {
 		fmt.Fprintf(&b, "%-8s %-13s %s\n", v.State, v.ID, v.Text)
+		if v.Failure != "" {
+			msg := strings.Join(strings.Fields(v.Failure), " ")
+			if len(msg) > 300 {
+				msg = msg[:300] + "…"
+			}
+			fmt.Fprintf(&b, "         ↳ %s\n", msg)
+		}
 	}
 	return b.String()
 }

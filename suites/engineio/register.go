@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -113,11 +114,37 @@ type pending struct {
 	at   time.Time
 }
 
-// parkGet issues a GET for the session in the background and checks that
-// the server holds it (EIO-POLL-01) for a short window, so that a request
-// sent afterwards really overlaps it (catalogue errata 4).
+// quiesce answers the session's next heartbeat so that a full heartbeat
+// interval of quiet follows: on v4 it waits for the server's ping and
+// answers it; on v3 it sends a client ping and reads the pong. Specs that
+// park a GET call it first, so that a ping cannot complete the parked GET
+// before the spec's own request arrives.
+func quiesce(ctx context.Context, e *framework.Env, s *framework.PollSession) {
+	GinkgoHelper()
+	if e.C.Version() == engineio.V3 {
+		r, err := s.Post(ctx, pkt(engineio.Ping, ""))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.Status).To(Equal(http.StatusOK), "v3 client ping")
+		_, pkts, err := s.Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pkts).To(ContainElement(pkt(engineio.Pong, "")), "v3 pong")
+		return
+	}
+	_, pkts, err := s.Get(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(pkts).To(ContainElement(pkt(engineio.Ping, "")), "wait for the server's ping")
+	r, err := s.Post(ctx, pkt(engineio.Pong, ""))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(r.Status).To(Equal(http.StatusOK), "pong")
+}
+
+// parkGet answers the heartbeat (quiesce), then issues a GET for the
+// session in the background and checks that the server holds it
+// (EIO-POLL-01) for a short window, so that a request sent afterwards
+// really overlaps it (catalogue errata 4).
 func parkGet(ctx context.Context, e *framework.Env, s *framework.PollSession) *pending {
 	GinkgoHelper()
+	quiesce(ctx, e, s)
 	p := &pending{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
