@@ -43,6 +43,7 @@ type TransportError struct {
 	Err error
 }
 
+// Error returns the description, prefixed with the package name.
 func (e *TransportError) Error() string {
 	if e.Err != nil {
 		return "eioserver: " + e.Msg + ": " + e.Err.Error()

@@ -66,8 +66,12 @@ func (srv *Server) enter() bool {
 func (srv *Server) exit() { srv.wg.Done() }
 
 // Close closes every session with reason "server shutting down" and waits,
-// bounded by ctx, until every goroutine the server started has returned.
-// Requests arriving afterwards get 503. Close is idempotent.
+// bounded by ctx, until every goroutine running server code has returned
+// (handlers, WebSocket readers and writers, timer callbacks); WebSockets
+// get up to a second to answer the close frame. If ctx ends first, Close
+// returns ctx.Err() and the rest finishes in the background. Requests
+// arriving afterwards get 503. Close is idempotent; a second call waits
+// again.
 func (srv *Server) Close(ctx context.Context) error {
 	srv.mu.Lock()
 	already := srv.closed
