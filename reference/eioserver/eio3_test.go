@@ -13,7 +13,7 @@ import (
 
 func TestEIO3_01_03_08_PollingHandshake(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{AllowEIO3: true})
+	e := newEnv(t, fixtureTimings(Options{AllowEIO3: true}))
 	r := e.get("EIO=3&transport=polling&b64=1")
 	if r.status != 200 {
 		t.Fatal(r)
@@ -82,7 +82,7 @@ func TestEIO3_05_06_BinarySessionXHR2(t *testing.T) {
 
 func TestEIO3_02_PollingHeartbeat(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{AllowEIO3: true})
+	e := newEnv(t, fixtureTimings(Options{AllowEIO3: true}))
 	op, s := e.handshake("EIO=3&transport=polling&b64=1")
 	q := "EIO=3&transport=polling&sid=" + op.SID
 	for i := 0; i < 3; i++ { // TS-E3-16

@@ -15,7 +15,7 @@ import (
 
 func TestEIO_HB_01_02_07_PollingPingPong(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil) // TS-E4-17
+	e := newEnv(t, fixtureTimings(Options{})) // TS-E4-17
 	op, _ := e.handshake("EIO=4&transport=polling")
 	q := "EIO=4&transport=polling&sid=" + op.SID
 	for i := 0; i < 3; i++ {
@@ -26,7 +26,7 @@ func TestEIO_HB_01_02_07_PollingPingPong(t *testing.T) {
 
 func TestEIO_HB_01_WebSocketPingPong(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil) // TS-E4-19
+	e := newEnv(t, fixtureTimings(Options{})) // TS-E4-19
 	c := e.mustWS("EIO=4&transport=websocket")
 	c.open()
 	for i := 0; i < 3; i++ {
@@ -37,7 +37,7 @@ func TestEIO_HB_01_WebSocketPingPong(t *testing.T) {
 
 func TestEIO_HB_03_PollingPingTimeout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil) // TS-E4-18
+	e := newEnv(t, fixtureTimings(Options{})) // TS-E4-18
 	op, s := e.handshake("EIO=4&transport=polling")
 	start := time.Now()
 	ev := e.waitClosed(s)
@@ -52,7 +52,7 @@ func TestEIO_HB_03_PollingPingTimeout(t *testing.T) {
 
 func TestEIO_HB_03_WebSocketPingTimeout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil) // TS-E4-20
+	e := newEnv(t, fixtureTimings(Options{})) // TS-E4-20
 	c := e.mustWS("EIO=4&transport=websocket")
 	s := e.session(c.open().SID)
 	c.wantText("2")
@@ -238,7 +238,7 @@ func TestEIO_HB_03_SilentSessionsExpireWithoutGoroutines(t *testing.T) {
 
 func TestSlowPostIsCutOff(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, fixtureTimings(Options{}))
 	op, s := e.handshake("EIO=4&transport=polling")
 	conn, err := net.Dial("tcp", e.ts.Listener.Addr().String())
 	if err != nil {

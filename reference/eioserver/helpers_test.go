@@ -163,7 +163,13 @@ func echo(s *Session) {
 	s.OnMessage(func(p engineio.Packet) { _ = s.Send(p) })
 }
 
-// newEnv starts a server with opts (timings default to the fixture's),
+// fixtureTimings returns o with the fixture's heartbeat timings (300/200).
+func fixtureTimings(o Options) *Options {
+	o.PingInterval, o.PingTimeout = testPingInterval, testPingTimeout
+	return &o
+}
+
+// newEnv starts a server with opts (timings default to 10 s / 5 s),
 // echoing unless opts.OnSession is set; every session is reported on
 // e.sessions and every close on e.closes.
 func newEnv(t *testing.T, opts *Options) *env {
@@ -172,11 +178,13 @@ func newEnv(t *testing.T, opts *Options) *env {
 	if opts != nil {
 		o = *opts
 	}
+	// Long timings unless a test asks for the fixture's: a ping falling
+	// into a slow test's request sequence would change its answers.
 	if o.PingInterval == 0 {
-		o.PingInterval = testPingInterval
+		o.PingInterval = 10 * time.Second
 	}
 	if o.PingTimeout == 0 {
-		o.PingTimeout = testPingTimeout
+		o.PingTimeout = 5 * time.Second
 	}
 	e := &env{t: t, sessions: make(chan *Session, 1000), closes: make(chan closeEvent, 1000)}
 	user := o.OnSession

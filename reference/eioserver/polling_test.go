@@ -48,7 +48,7 @@ func TestEIO_URL_01_PathPrefix(t *testing.T) {
 
 func TestEIO_HS_01_02_03_04_PollingHandshake(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, fixtureTimings(Options{}))
 	r := e.get("EIO=4&transport=polling")
 	if r.status != 200 || len(r.body) == 0 || r.body[0] != '0' {
 		t.Fatalf("handshake: %v", r)
@@ -178,7 +178,7 @@ func TestEIO_URL_06_IgnoresCacheBusterAndUnknownParams(t *testing.T) {
 
 func TestEIO_POLL_01_HB_01_GetHeldUntilPing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, fixtureTimings(Options{}))
 	op, _ := e.handshake("EIO=4&transport=polling")
 	start := time.Now()
 	wantStatus(t, e.get("EIO=4&transport=polling&sid="+op.SID), 200, "2")

@@ -25,7 +25,7 @@ func wantCloseCode(t *testing.T, err error, code int) {
 
 func TestEIO_WS_01_HS_01_02_03_WebSocketHandshake(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, fixtureTimings(Options{}))
 	c := e.mustWS("EIO=4&transport=websocket")
 	mt, b, err := c.read()
 	if err != nil || mt != websocket.TextMessage || b[0] != '0' {
@@ -254,7 +254,7 @@ func TestEIO_HB_06_ClientPingOnV4WebSocket(t *testing.T) {
 
 func TestEIO_WS_07_ControlPingsAreNotHeartbeat(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, fixtureTimings(Options{}))
 	c := e.mustWS("EIO=4&transport=websocket")
 	s := e.session(c.open().SID)
 	stop := make(chan struct{})
@@ -290,7 +290,7 @@ func upgradeSession(t *testing.T, e *env) (engineio.OpenPacket, *Session, *ws, s
 
 func TestEIO_UPG_03_04_06_Upgrade(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{PingInterval: 10 * time.Second, PingTimeout: 5 * time.Second})
+	e := newEnv(t, nil)
 	_, s, c, q := upgradeSession(t, e)
 	c.sendText("2probe")
 	c.wantText("3probe")
@@ -318,7 +318,7 @@ func TestEIO_UPG_03_04_06_Upgrade(t *testing.T) {
 
 func TestEIO_WS_05_SecondProbeWhileUpgrading(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{PingInterval: 10 * time.Second, PingTimeout: 5 * time.Second})
+	e := newEnv(t, nil)
 	_, s, c, _ := upgradeSession(t, e)
 	c.sendText("2probe")
 	c.wantText("3probe")
@@ -331,7 +331,7 @@ func TestEIO_WS_05_SecondProbeWhileUpgrading(t *testing.T) {
 
 func TestEIO_UPG_11_15_UpgradeWithoutWaiting(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{PingInterval: 10 * time.Second, PingTimeout: 5 * time.Second})
+	e := newEnv(t, nil)
 	_, _, c, q := upgradeSession(t, e)
 	c.sendText("2probe")
 	c.sendText("52") // EIO-UPG-15: data on the upgrade packet is tolerated
@@ -343,7 +343,7 @@ func TestEIO_UPG_11_15_UpgradeWithoutWaiting(t *testing.T) {
 
 func TestEIO_UPG_09_ProbeSendsOtherPacket(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{PingInterval: 10 * time.Second, PingTimeout: 5 * time.Second})
+	e := newEnv(t, nil)
 	_, s, c, q := upgradeSession(t, e)
 	c.sendText("2probe")
 	c.wantText("3probe")
@@ -408,9 +408,9 @@ func TestEIO_UPG_12_14_OrderAndHeartbeatAcrossUpgrade(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	got := make(chan string, 1000)
-	e := newEnv(t, &Options{Clock: clock, OnSession: func(s *Session) {
+	e := newEnv(t, fixtureTimings(Options{Clock: clock, OnSession: func(s *Session) {
 		s.OnMessage(func(p engineio.Packet) { got <- string(p.Data) })
-	}})
+	}}))
 	op, s, c, q := upgradeSession(t, e)
 	for i := 0; i < 50; i++ {
 		_ = s.Send(engineio.TextPacket(engineio.Message, "s"+itoa(i)))
