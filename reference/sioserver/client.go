@@ -97,12 +97,9 @@ func (c *client) onMessage(p engineio.Packet) {
 		pkt, done, err = c.reasm.AddText(p.Data)
 	}
 	if err != nil {
-		if c.version == socketio.V4 && errors.Is(err, socketio.ErrUnknownType) {
-			// socket.io-parser 3.x turns an unknown type into an error
-			// packet that socket.io 2.x drops.
-			return
-		}
-		// SIO-ERR-01: any decode failure closes the session.
+		// SIO-ERR-01, SIO-ENC-07: any decode failure closes the session,
+		// an unknown packet type included. socket.io 2.x ignores unknown
+		// types in protocol v4; the reference follows the protocol.
 		c.fail(ReasonForcedClose, err)
 		return
 	}
