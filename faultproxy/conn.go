@@ -337,37 +337,103 @@ func (l *link) read(src *net.TCPConn) {
 	}
 }
 
+// maxBatch bounds the bytes one vectored write carries.
+const maxBatch = 256 << 10
+
+// write runs the direction's pipeline. With no fault stage in the chain,
+// chunks that are already queued are gathered and written with one
+// vectored write (what a fast sender's many small reads would otherwise
+// cost in syscalls); nothing waits for a batch to fill.
 func (l *link) write(dst *net.TCPConn) {
 	c := l.c
+	var (
+		batch      net.Buffers
+		batchBufs  []*[]byte // pooled buffers behind batch
+		batchBytes int
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b := batch
+		_, err := b.WriteTo(dst)
+		for _, bp := range batchBufs {
+			c.p.bufs.Put(bp)
+		}
+		clear(batch)
+		batch, batchBufs, batchBytes = batch[:0], batchBufs[:0], 0
+		return err
+	}
+	fail := func(err error) {
+		if !errors.Is(err, errAborted) {
+			c.abort(closeModeFor(err))
+		}
+	}
 	for {
-		select {
-		case ck, ok := <-l.q:
-			if !ok {
-				l.finish(dst)
+		var ck chunk
+		var ok bool
+		if len(batch) > 0 {
+			select {
+			case ck, ok = <-l.q:
+			default:
+				if err := flush(); err != nil {
+					fail(err)
+					return
+				}
+				continue
+			}
+		} else {
+			select {
+			case ck, ok = <-l.q:
+			case <-l.kick:
+				if err := l.releaseHeld(dst, "fault removed or expired"); err != nil {
+					fail(err)
+					return
+				}
+				continue
+			case <-c.ctx.Done():
 				return
 			}
-			chain := *l.chain.Load()
-			var err error
-			if l.tap != nil {
-				err = l.tap.feed(ck, func(out chunk) error { return l.run(dst, chain, out) })
-			} else {
-				err = l.run(dst, chain, ck)
+		}
+		if !ok {
+			if err := flush(); err != nil {
+				fail(err)
+				return
 			}
+			l.finish(dst)
+			return
+		}
+		chain := *l.chain.Load()
+		batched := false
+		emit := func(out chunk) error {
+			if len(chain) == 0 && out.buf != nil && out.buf == ck.buf {
+				// Bytes of the pooled read buffer: safe to write later.
+				batch = append(batch, out.data)
+				batchBytes += len(out.data)
+				batched = true
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			return l.run(dst, chain, out)
+		}
+		var err error
+		if l.tap != nil {
+			err = l.tap.feed(ck, emit)
+		} else {
+			err = emit(ck)
+		}
+		if batched {
+			batchBufs = append(batchBufs, ck.buf)
+		} else {
 			c.p.bufs.Put(ck.buf)
-			if err != nil {
-				if !errors.Is(err, errAborted) {
-					c.abort(closeModeFor(err))
-				}
-				return
-			}
-		case <-l.kick:
-			if err := l.releaseHeld(dst, "fault removed or expired"); err != nil {
-				if !errors.Is(err, errAborted) {
-					c.abort(closeModeFor(err))
-				}
-				return
-			}
-		case <-c.ctx.Done():
+		}
+		if err == nil && batchBytes >= maxBatch {
+			err = flush()
+		}
+		if err != nil {
+			fail(err)
 			return
 		}
 	}

@@ -27,18 +27,51 @@ type packetMatch struct {
 // hit counts p if it matches and reports whether this occurrence is the
 // one (or one of those) the fault acts on, with its ordinal.
 func (m *packetMatch) hit(p engineio.Packet) (bool, int) {
-	match := false
-	for _, t := range m.packets {
-		match = match || (t == p.Type && !p.Binary) || (t == engineio.Message && p.Binary)
-	}
-	if !match || (m.probe && string(p.Data) != "probe") {
+	if !m.matchType(p.Type, p.Binary) || (m.probe && string(p.Data) != "probe") {
 		return false, 0
 	}
+	return m.count()
+}
+
+// hitUnit is hit for the packet a WebSocket frame unit carries; it decodes
+// the packet's data only when it must (probe matching).
+func (m *packetMatch) hitUnit(u *unit) (bool, int) {
+	t, bin, ok := u.packetType()
+	if !ok || !m.matchType(t, bin) {
+		return false, 0
+	}
+	if m.probe {
+		if p := u.packet(); p == nil || string(p.Data) != "probe" {
+			return false, 0
+		}
+	}
+	return m.count()
+}
+
+func (m *packetMatch) matchType(t engineio.PacketType, binary bool) bool {
+	for _, want := range m.packets {
+		if (want == t && !binary) || (want == engineio.Message && binary) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *packetMatch) count() (bool, int) {
 	m.seen++
 	if m.nth > 0 && m.seen != m.nth {
 		return false, m.seen
 	}
 	return true, m.seen
+}
+
+// describeUnit describes the packet of a WebSocket frame unit.
+func describeUnit(u *unit, n int) string {
+	if p := u.packet(); p != nil {
+		return describePacket(*p, n, "websocket")
+	}
+	t, _, _ := u.packetType()
+	return fmt.Sprintf("%s #%d (websocket, data not decodable)", t, n)
 }
 
 func describePacket(p engineio.Packet, n int, where string) string {
@@ -184,9 +217,9 @@ func (b *eioDropB) process(in *instance, ck chunk, next emitFunc) error {
 			return next(ck)
 		}
 		return next(*msg)
-	case u.packet() != nil:
-		if ok, n := b.m.hit(*u.packet()); ok {
-			in.decide("drop", describePacket(*u.packet(), n, "websocket"))
+	case u.kind == unitWSFrame:
+		if ok, n := b.m.hitUnit(u); ok {
+			in.decide("drop", describeUnit(u, n))
 			return nil
 		}
 	}
@@ -239,9 +272,9 @@ func (b *eioDelayB) process(in *instance, ck chunk, next emitFunc) error {
 			}
 			return [][]byte{seg}
 		})
-	case u.packet() != nil:
-		if ok, n := b.m.hit(*u.packet()); ok {
-			in.decide("delay", describePacket(*u.packet(), n, "websocket")+" by "+b.delay.String())
+	case u.kind == unitWSFrame:
+		if ok, n := b.m.hitUnit(u); ok {
+			in.decide("delay", describeUnit(u, n)+" by "+b.delay.String())
 			hit = true
 		}
 	}
@@ -293,9 +326,9 @@ func (b *eioDupB) process(in *instance, ck chunk, next emitFunc) error {
 		if msg != nil {
 			return next(*msg)
 		}
-	case u.packet() != nil:
-		if ok, n := b.m.hit(*u.packet()); ok {
-			in.decide("duplicate", describePacket(*u.packet(), n, "websocket"))
+	case u.kind == unitWSFrame:
+		if ok, n := b.m.hitUnit(u); ok {
+			in.decide("duplicate", describeUnit(u, n))
 			if err := next(ck); err != nil {
 				return err
 			}

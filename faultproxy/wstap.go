@@ -480,6 +480,39 @@ func (f *wsFramer) unit(frame []byte, hl int) *unit {
 	return &unit{kind: unitWSFrame, frame: fr, wire: frame, hl: hl, v3: v3}
 }
 
+// packetType returns the type of the Engine.IO packet a whole text or
+// binary WebSocket message carries, and whether it is binary, reading one
+// byte at most; ok is false for other frames, fragments and unknown types.
+func (u *unit) packetType() (t engineio.PacketType, binary, ok bool) {
+	if u.kind != unitWSFrame {
+		return 0, false, false
+	}
+	if u.decoded || u.v3 {
+		if p := u.packet(); p != nil {
+			return p.Type, p.Binary, true
+		}
+		return 0, false, false
+	}
+	fr := u.frame
+	switch {
+	case !fr.fin:
+		return 0, false, false
+	case fr.opcode == 2:
+		return engineio.Message, true, true
+	case fr.opcode != 1 || len(u.wire) <= u.hl:
+		return 0, false, false
+	}
+	c := u.wire[u.hl]
+	if u.wire[1]&0x80 != 0 {
+		c ^= u.wire[u.hl-4]
+	}
+	p, err := engineio.ParseText(engineio.V4, []byte{c})
+	if err != nil {
+		return 0, false, false
+	}
+	return p.Type, false, true
+}
+
 // packet returns the Engine.IO packet a whole text or binary WebSocket
 // message carries, or nil (other frames, fragments, undecodable data). It
 // decodes once, from the frame's bytes, so it must be called while the
