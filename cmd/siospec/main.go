@@ -36,9 +36,11 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"list":    {"list the requirements and the specs that cover them", runList},
 		"proxy":   {"run the fault-injecting proxy with its control API", runProxy},
 		"report":  {"render, show or compare reports (report.json)", runReport},
 		"serve":   {"run the reference server in fixture mode (eio4, eio3, sio5, sio4)", runServe},
+		"server":  {"run the server conformance suites against a server (default: the built-in reference)", runServer},
 		"version": {"print the harness version", runVersion},
 	}
 }
