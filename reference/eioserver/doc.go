@@ -27,9 +27,10 @@
 // at once (Node ignores it and waits for the ping timeout, EIO-CLOSE-03);
 // an upgrade does not cancel an outstanding pong deadline (Node clears it,
 // EIO-UPG-14); a plain HTTP request with the sid of a WebSocket session
-// gets 400 code 3 (Node leaves it unanswered); JSONP polling (j=) is not
-// implemented, such requests are served as plain polling; a v3 pong never
-// echoes the ping's data (as Node).
+// gets 400 code 3 (Node leaves it unanswered). JSONP polling (j=,
+// EIO-URL-09) is served as Node serves it, except that a v3 binary session
+// over JSONP sends binary in base64 text framing. As in Node, a v3 pong
+// never echoes the ping's data.
 //
 // # Concurrency
 //

@@ -1,9 +1,12 @@
 package eioserver
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +27,9 @@ var errStop = errors.New("stop")
 type pollingTransport struct {
 	s              *Session
 	supportsBinary bool // v3: XHR2 binary payloads allowed (no b64 at handshake)
+	// jsonpHead is "___eio[N](" for a JSONP session (j=N at the
+	// handshake, EIO-URL-09), empty otherwise.
+	jsonpHead string
 
 	get        *pollGet  // the parked GET, until its response is written
 	isWritable bool      // a GET is parked and has not been handed packets
@@ -222,11 +228,16 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 	switch {
 	case s.version == engineio.V4:
 		body, err = encoder.AppendPayload(nil, pkts)
+	case t.jsonpHead != "":
+		body, err = encoder.AppendPayloadV3(nil, pkts)
 	case t.supportsBinary && engineio.HasBinary(pkts):
 		body, err = encoder.AppendBinaryPayloadV3(nil, pkts)
 		contentType = "application/octet-stream"
 	default:
 		body, err = encoder.AppendPayloadV3(nil, pkts)
+	}
+	if err == nil && t.jsonpHead != "" {
+		body, err = appendJSONP(nil, t.jsonpHead, body)
 	}
 	if err != nil {
 		s.srv.log.Error("encode polling payload", "sid", s.id, "err", err)
@@ -235,7 +246,7 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	t.commonHeaders(h, r)
+	commonHeaders(h, r)
 	if initial && s.srv.opts.Cookie != nil {
 		h.Add("Set-Cookie", cookieHeader(s.srv.opts.Cookie, s.id))
 	}
@@ -256,7 +267,7 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 
 // commonHeaders adds the headers Node's polling transport puts on every
 // data response.
-func (t *pollingTransport) commonHeaders(h http.Header, r *http.Request) {
+func commonHeaders(h http.Header, r *http.Request) {
 	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
 		h.Set("X-XSS-Protection", "0")
 	}
@@ -359,6 +370,19 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 
+	if t.jsonpHead != "" {
+		var ok bool
+		if body, ok = jsonpData(body); !ok {
+			// Node ignores a JSONP POST without a single d field.
+			s.mu.Lock()
+			if t.post == p {
+				t.post = nil
+			}
+			s.mu.Unlock()
+			writeOK(w, r)
+			return
+		}
+	}
 	s.mu.Lock()
 	handle := func(pkt engineio.Packet) error {
 		if s.transport != t || s.state == stateClosed {
@@ -388,11 +412,58 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.runEvents()
+	writeOK(w, r)
+}
 
+// writeOK answers a POST whose payload was taken (EIO-POLL-04).
+func writeOK(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", "2")
-	t.commonHeaders(h, r)
+	commonHeaders(h, r)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
+}
+
+// appendJSONP wraps a text payload the way Node's JSONP transport does:
+// head + the payload as a JavaScript string literal (JSON.stringify, with
+// U+2028 and U+2029 escaped) + ");".
+func appendJSONP(dst []byte, head string, payload []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(string(payload)); err != nil {
+		return nil, err
+	}
+	lit := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	dst = append(dst, head...)
+	dst = append(dst, lit...)
+	return append(dst, ");"...), nil
+}
+
+// jsonpData extracts the payload of a JSONP POST: the form field d, with
+// the client's newline escapes undone (a literal backslash-n is a newline,
+// a doubled backslash before n stays one backslash-n). It reports false
+// when there is no single d field.
+func jsonpData(body []byte) ([]byte, bool) {
+	form, _ := url.ParseQuery(string(body))
+	d, ok := form["d"]
+	if !ok || len(d) != 1 {
+		return nil, false
+	}
+	in := d[0]
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		switch {
+		case in[i] == '\\' && i+2 < len(in) && in[i+1] == '\\' && in[i+2] == 'n':
+			out = append(out, '\\', 'n')
+			i += 2
+		case in[i] == '\\' && i+1 < len(in) && in[i+1] == 'n':
+			out = append(out, '\n')
+			i++
+		default:
+			out = append(out, in[i])
+		}
+	}
+	return out, true
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -747,4 +748,25 @@ func TestServerCloseAnswersParkedGetAndRefusesNewRequests(t *testing.T) {
 	if err := e.srv.Close(ctx); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+}
+
+func TestEIO_URL_09_JSONP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	r := e.get("EIO=4&transport=polling&j=7x")
+	body := string(r.body)
+	if !strings.HasPrefix(body, `___eio[7]("0{\"sid\":\"`) || !strings.HasSuffix(body, `");`) ||
+		r.header.Get("Content-Type") != "text/plain; charset=UTF-8" {
+		t.Fatalf("handshake %q %v", body, r.header)
+	}
+	sid := body[len(`___eio[7]("0{\"sid\":\"`):][:20]
+	q := "EIO=4&transport=polling&sid=" + sid
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	// "\n" (backslash n) is a newline, "\\n" a literal backslash n.
+	wantStatus(t, e.mustDo("POST", q, []byte("d="+url.QueryEscape("4a\\nb\x1e4c\\\\nd\x1e4\u2028\"")), form), 200, "ok")
+	wantStatus(t, e.get(q), 200, `___eio[7]("4a\nb\u001e4c\\nd\u001e4\u2028\"");`)
+	// No d field: ignored, still "ok", session alive.
+	wantStatus(t, e.mustDo("POST", q, []byte("x=1"), form), 200, "ok")
+	wantStatus(t, e.mustDo("POST", q, []byte("d=4z"), form), 200, "ok")
+	wantStatus(t, e.get(q), 200, `___eio[7]("4z");`)
 }

@@ -255,6 +255,16 @@ func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request, q ur
 	b64, _ := lastValue(q, "b64")
 	s := newSession(srv, v, r)
 	t := &pollingTransport{s: s, supportsBinary: b64 == ""}
+	if j, ok := lastValue(q, "j"); ok {
+		// EIO-URL-09: JSONP, whatever the protocol version; the callback
+		// index is fixed at the handshake, non-digits dropped.
+		t.jsonpHead = "___eio[" + strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, j) + "]("
+	}
 	s.transport = t
 	if !srv.register(s) {
 		http.Error(w, "server closed", http.StatusServiceUnavailable)
