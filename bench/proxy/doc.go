@@ -7,7 +7,7 @@
 // with siospec's protocol tap on (so WebSocket frames are cut and their
 // Engine.IO packets decoded). Run it with
 //
-//	cd bench && go test -run Overhead -v -count=1 ./proxy/
+//	cd bench && SIOSPEC_BENCH_PROXY=1 go test -run Overhead -v -count=1 -timeout 20m ./proxy/
 //
 // SIOSPEC_BENCH_SCALE=0.1 shrinks the run; SIOSPEC_BENCH_OUT=file writes the
 // Markdown table. Results are in ../README.md.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,11 +28,18 @@ import (
 // Sizes of one run; SIOSPEC_BENCH_SCALE multiplies the byte counts and
 // round trips (default 1; 0.1 for a smoke run).
 var (
-	pingRounds = 20000
-	tcpBytes   = int64(512 << 20)
-	wsBytes    = int64(256 << 20)
-	rounds     = 3 // each measurement is repeated, interleaved, and the median kept
+	pingRounds = 10000
+	tcpBytes   = int64(256 << 20)
+	wsBytes    = int64(128 << 20)
+	rounds     = 7 // each measurement is repeated, interleaved in rotating order, and the median kept
 )
+
+// cpuTime returns the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func scale(t *testing.T) float64 {
 	s := os.Getenv("SIOSPEC_BENCH_SCALE")
@@ -315,6 +323,7 @@ func median(xs []float64) float64 {
 type result struct {
 	tcpP50, tcpP99, wsP50, wsP99 []time.Duration
 	tcpMBs, wsMBs                []float64
+	tcpCPU, wsCPU                []float64 // CPU seconds (whole process) per GiB moved
 }
 
 // TestOverhead measures, in one run, the latency a proxy adds (p50/p99 of a
@@ -325,8 +334,8 @@ type result struct {
 // Each measurement runs `rounds` times, interleaved between the targets,
 // and the median is reported.
 func TestOverhead(t *testing.T) {
-	if testing.Short() {
-		t.Skip("overhead measurement skipped in -short mode")
+	if os.Getenv("SIOSPEC_BENCH_PROXY") == "" {
+		t.Skip("set SIOSPEC_BENCH_PROXY=1 to measure the proxies' overhead (about 1-3 minutes)")
 	}
 	f := scale(t)
 	pings := max(100, int(float64(pingRounds)*f))
@@ -347,7 +356,9 @@ func TestOverhead(t *testing.T) {
 		}
 	}
 	for r := range rounds {
-		for i, tg := range targets {
+		for k := range targets {
+			i := (k + r) % len(targets) // rotate the order between rounds
+			tg := targets[i]
 			ds, err := pingPong(tg.echo, pings)
 			check(err)
 			res[i].tcpP50 = append(res[i].tcpP50, pct(ds, 0.50))
@@ -356,12 +367,16 @@ func TestOverhead(t *testing.T) {
 			check(err)
 			res[i].wsP50 = append(res[i].wsP50, pct(ds, 0.50))
 			res[i].wsP99 = append(res[i].wsP99, pct(ds, 0.99))
+			c0 := cpuTime()
 			mbs, err := tcpThroughput(tg.sink, tcpTotal)
 			check(err)
 			res[i].tcpMBs = append(res[i].tcpMBs, mbs)
+			res[i].tcpCPU = append(res[i].tcpCPU, (cpuTime()-c0).Seconds()/(float64(tcpTotal)/(1<<30)))
+			c0 = cpuTime()
 			mbs, err = wsThroughput(tg.wsProxy, wsTotal)
 			check(err)
 			res[i].wsMBs = append(res[i].wsMBs, mbs)
+			res[i].wsCPU = append(res[i].wsCPU, (cpuTime()-c0).Seconds()/(float64(wsTotal)/(1<<30)))
 			t.Logf("round %d %s: tcp p50 %v, ws p50 %v, tcp %.0f MB/s, ws %.0f MB/s", r+1, tg.name,
 				res[i].tcpP50[r], res[i].wsP50[r], res[i].tcpMBs[r], res[i].wsMBs[r])
 		}
@@ -373,15 +388,16 @@ func TestOverhead(t *testing.T) {
 	}
 	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d round trips per latency run, %d MiB TCP and %d MiB WebSocket per throughput run, median of %d interleaved runs\n\n",
+	fmt.Fprintf(&b, "%d round trips per latency run, %d MiB TCP and %d MiB WebSocket per throughput run, median of %d interleaved runs (order rotated each round)\n\n",
 		pings, tcpTotal>>20, wsTotal>>20, rounds)
-	b.WriteString("| path | TCP 1-byte RTT p50 | p99 | WS 1-byte message RTT p50 | p99 | TCP MB/s | WS (32 KiB binary messages) MB/s |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	b.WriteString("| path | TCP 1-byte RTT p50 | p99 | WS 1-byte message RTT p50 | p99 | TCP MB/s | WS MB/s (32 KiB binary messages) | CPU s/GiB TCP | CPU s/GiB WS |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for i, tg := range targets {
 		r := res[i]
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f | %.0f |\n", tg.name, us(md(r.tcpP50)), us(md(r.tcpP99)),
-			us(md(r.wsP50)), us(md(r.wsP99)), median(r.tcpMBs), median(r.wsMBs))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f |\n", tg.name, us(md(r.tcpP50)), us(md(r.tcpP99)),
+			us(md(r.wsP50)), us(md(r.wsP99)), median(r.tcpMBs), median(r.wsMBs), median(r.tcpCPU), median(r.wsCPU))
 	}
+	b.WriteString("\nCPU s/GiB is the whole test process (client, upstream and proxy) per GiB moved; the direct row is the baseline without a proxy.\n")
 	t.Log("\n" + b.String())
 	if out := os.Getenv("SIOSPEC_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
