@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -82,7 +83,8 @@ func TestEIO3_05_06_BinarySessionXHR2(t *testing.T) {
 
 func TestEIO3_02_PollingHeartbeat(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, fixtureTimings(Options{AllowEIO3: true}))
+	// A 2 s grace so that a loaded machine keeps the session between pings.
+	e := newEnv(t, &Options{AllowEIO3: true, PingInterval: testPingInterval, PingTimeout: 2 * time.Second})
 	op, s := e.handshake("EIO=3&transport=polling&b64=1")
 	q := "EIO=3&transport=polling&sid=" + op.SID
 	for i := 0; i < 3; i++ { // TS-E3-16
