@@ -40,5 +40,6 @@
 // Each session has a bounded send queue (Options.SendQueueLimit). Session
 // callbacks run serially on the goroutine of the transport that received
 // the packet, never while internal locks are held, so a handler may call
-// Send or Close.
+// Send or Close. Server.Close waits for request goroutines and so must not
+// be called from a session callback.
 package eioserver

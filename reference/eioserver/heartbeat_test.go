@@ -284,3 +284,24 @@ loop:
 	e.waitClosed(s)
 	_ = http.StatusOK
 }
+
+func TestEIO_PKT_01_04_HB_06_DirectionsOnPolling(t *testing.T) {
+	t.Parallel()
+	f := newFakeEnv(t, Options{})
+	s := f.handshake()
+	q := "EIO=4&transport=polling&sid=" + s.ID()
+	// 0, 5 and 6 from the client are ignored (EIO-PKT-05); 3 without a
+	// ping is harmless; the server's ping carries no data (EIO-HB-07).
+	if rec := f.serve("POST", q, "0\x1e5\x1e6\x1e3"); rec.Code != 200 || closed(s) {
+		t.Fatalf("%d closed=%v", rec.Code, closed(s))
+	}
+	f.clock.Advance(testPingInterval)
+	if rec := f.serve("GET", q, ""); rec.Body.String() != "2" {
+		t.Fatalf("ping %q", rec.Body.String())
+	}
+	// 2 from a v4 client: "invalid heartbeat direction".
+	f.serve("POST", q, "2")
+	if !closed(s) {
+		t.Fatal("session open after a client ping")
+	}
+}
