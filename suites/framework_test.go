@@ -85,7 +85,7 @@ func TestConfigValidateAndEndpoint(t *testing.T) {
 		{framework.Config{URL: "http://127.0.0.1:3000/socket.io/"}, true, "/socket.io/"},
 		{framework.Config{URL: "http://h:1/x/", Path: "/y/"}, true, "/y/"},
 		{framework.Config{URL: "ftp://h"}, false, ""},
-		{framework.Config{URL: "http://h", EIO: 5}, false, ""},
+		{framework.Config{URL: "http://h", EIOURL: "nope"}, false, ""},
 		{framework.Config{URL: "http://h", TimeScale: 0.01}, false, ""},
 		{framework.Config{URL: "http://h", Path: "nope"}, false, ""},
 	} {
@@ -130,9 +130,13 @@ func TestRecorderTimesFromFirstConnection(t *testing.T) {
 	}
 }
 
-func TestLabelFilterSelectsRevision(t *testing.T) {
-	cfg := framework.Config{EIO: 3}
+func TestLabelFilterSelectsSuites(t *testing.T) {
+	cfg := framework.Config{Suites: []framework.Proto{framework.EIO3}}
 	if got := LabelFilter(&cfg, "area:heartbeat"); got != "role:server && proto:EIO3 && !slow && (area:heartbeat)" {
+		t.Errorf("got %q", got)
+	}
+	cfg.Suites = []framework.Proto{framework.EIO4, framework.SIO5}
+	if got := LabelFilter(&cfg, ""); got != "role:server && (proto:EIO4 || proto:SIO5) && !slow" {
 		t.Errorf("got %q", got)
 	}
 	if got := LabelFilter(&cfg, "proto:SIO4"); got != "role:server && !slow && (proto:SIO4)" {
@@ -140,5 +144,51 @@ func TestLabelFilterSelectsRevision(t *testing.T) {
 	}
 	if err := CheckLabelFilter("((("); !errors.Is(err, framework.ErrUsage) {
 		t.Errorf("CheckLabelFilter: %v", err)
+	}
+}
+
+func TestSuiteSelectionAndTargets(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  framework.Config
+		want string
+	}{
+		{framework.Config{}, "eio4,eio3,sio5,sio4"},
+		{framework.Config{URL: "http://h:1"}, "eio4"},
+		{framework.Config{SIOURL: "http://h:2"}, "sio5"},
+		{framework.Config{EIOURL: "http://h:1", SIOURL: "http://h:2"}, "eio4,sio5"},
+	} {
+		if got := framework.FormatSuites(tc.cfg.DefaultSuites()); got != tc.want {
+			t.Errorf("%+v: default suites %s, want %s", tc.cfg, got, tc.want)
+		}
+	}
+	if ps, err := framework.ParseSuites("SIO4, eio4,eio4"); err != nil || framework.FormatSuites(ps) != "eio4,sio4" {
+		t.Errorf("ParseSuites = %v, %v", ps, err)
+	}
+	if _, err := framework.ParseSuites("eio5"); err == nil {
+		t.Error("ParseSuites accepted eio5")
+	}
+	cfg := framework.Config{URL: "http://h:1", SIOURL: "http://h:2/sock/"}
+	for _, tc := range []struct {
+		p         framework.Proto
+		url, path string
+		eio       int
+	}{
+		{framework.EIO4, "http://h:1", "/engine.io/", 4},
+		{framework.EIO3, "http://h:1", "/engine.io/", 3},
+		{framework.SIO5, "http://h:2/sock/", "/sock/", 4},
+		{framework.SIO4, "http://h:2/sock/", "/sock/", 3},
+	} {
+		c := cfg.For(tc.p)
+		if c.URL != tc.url || c.Path != tc.path || c.EIO != tc.eio {
+			t.Errorf("For(%s) = url %s path %s eio %d", tc.p, c.URL, c.Path, c.EIO)
+		}
+	}
+	cfg.Path = "/x/"
+	if c := cfg.For(framework.SIO5); c.Path != "/x/" {
+		t.Errorf("--path must override every suite's path, got %s", c.Path)
+	}
+	bad := framework.Config{SIOURL: "http://h:2", Suites: []framework.Proto{framework.EIO4}}
+	if err := bad.Validate(true); !errors.Is(err, framework.ErrUsage) {
+		t.Errorf("eio4 without an Engine.IO target: %v", err)
 	}
 }

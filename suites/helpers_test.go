@@ -2,8 +2,9 @@ package suites
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/suites/framework"
 )
 
 // verdict is one spec's outcome in a child run.
@@ -21,48 +23,49 @@ type verdict struct {
 	ID, Proto, Text string
 	State           types.SpecState
 	Failure         string
+	Labels          []string
 }
 
-// runChild runs TestServerSuite in a child process of this test binary
-// with the given suite flags and returns the verdicts of the specs that ran
-// and the wall time.
-func runChild(t *testing.T, args ...string) ([]verdict, time.Duration) {
+// runSuites runs cfg's suites through RunServer in child processes of this
+// test binary (ChildMain in TestMain) with the label filter, and returns
+// the verdicts of the specs that ran and the wall time.
+func runSuites(t *testing.T, cfg framework.Config, filter string) ([]verdict, time.Duration) {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "report.json")
-	argv := append([]string{"-test.run=^TestServerSuite$", "-test.count=1", "-test.timeout=5m",
-		"-ginkgo.no-color", "-ginkgo.json-report=" + out}, args...)
 	start := time.Now()
-	cmd := exec.Command(os.Args[0], argv...)
-	b, err := cmd.CombinedOutput()
+	rep, err := RunServer(t.Context(), cfg, &RunOptions{LabelFilter: filter, Procs: 4, Timeout: 5 * time.Minute})
 	wall := time.Since(start)
-	data, rerr := os.ReadFile(out)
-	if rerr != nil {
-		t.Fatalf("child run wrote no report (%v): %v\n%s", err, rerr, b)
+	if err != nil {
+		t.Fatalf("run: %v", err)
 	}
-	var reports []types.Report
-	if err := json.Unmarshal(data, &reports); err != nil {
-		t.Fatal(err)
-	}
+	return verdictsOf(rep), wall
+}
+
+// verdictsOf returns the verdicts of the specs of a report that ran or
+// were skipped by the spec itself (unsupported), sorted by proto and text.
+func verdictsOf(r types.Report) []verdict {
 	var vs []verdict
-	for _, r := range reports {
-		for _, s := range r.SpecReports {
-			if s.LeafNodeType != types.NodeTypeIt || s.State == types.SpecStateSkipped && s.Failure.Message == "" && s.RunTime == 0 {
-				continue
-			}
-			v := verdict{Text: s.FullText(), State: s.State, Failure: s.Failure.Message}
-			for _, l := range s.Labels() {
-				if id, ok := strings.CutPrefix(l, "req:"); ok {
-					v.ID = id
-				}
-				if p, ok := strings.CutPrefix(l, "proto:"); ok {
-					v.Proto = p
-				}
-			}
-			vs = append(vs, v)
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt || s.State == types.SpecStateSkipped && s.Failure.Message == "" && s.RunTime == 0 {
+			continue
 		}
+		v := verdict{Text: s.FullText(), State: s.State, Failure: s.Failure.Message, Labels: s.Labels()}
+		for _, l := range s.Labels() {
+			if id, ok := strings.CutPrefix(l, "req:"); ok {
+				v.ID = id
+			}
+			if p, ok := strings.CutPrefix(l, "proto:"); ok {
+				v.Proto = p
+			}
+		}
+		vs = append(vs, v)
 	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].Text < vs[j].Text })
-	return vs, wall
+	sort.Slice(vs, func(i, j int) bool {
+		if vs[i].Proto != vs[j].Proto {
+			return vs[i].Proto < vs[j].Proto
+		}
+		return vs[i].Text < vs[j].Text
+	})
+	return vs
 }
 
 // failedIDs returns the requirement IDs of failed specs.
@@ -78,8 +81,16 @@ func failedIDs(vs []verdict) map[string]bool {
 
 // startNode starts a Node fixture (testees/node/fixtures/NAME.js --port 0)
 // and returns its base URL; the process is stopped by PID at cleanup.
-func startNode(t *testing.T, name string) string {
+func startNode(t *testing.T, name string, args ...string) string {
 	t.Helper()
+	return startNodeScript(t, filepath.Join("fixtures", name+".js"), args...)
+}
+
+// startNodeScript starts node SCRIPT --port 0 ARGS in testees/node (SCRIPT
+// relative to that directory) and returns the base URL it reports.
+func startNodeScript(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	name := filepath.Base(script)
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not on PATH; install Node 20 to run the Node proofs")
@@ -88,7 +99,7 @@ func startNode(t *testing.T, name string) string {
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "engine.io")); err != nil {
 		t.Skip("testees/node/node_modules is missing; run `npm ci` in testees/node")
 	}
-	cmd := exec.Command(node, filepath.Join("fixtures", name+".js"), "--port", "0")
+	cmd := exec.Command(node, append([]string{script, "--port", "0"}, args...)...)
 	cmd.Dir = root
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -160,7 +171,7 @@ func loadExpected(t *testing.T, path string) map[string]string {
 func verdictTable(vs []verdict) string {
 	var b strings.Builder
 	for _, v := range vs {
-		fmt.Fprintf(&b, "%-8s %-13s %s\n", v.State, v.ID, v.Text)
+		fmt.Fprintf(&b, "%-8s %-4s %-13s %s\n", v.State, v.Proto, v.ID, v.Text)
 		if v.Failure != "" {
 			msg := strings.Join(strings.Fields(v.Failure), " ")
 			if len(msg) > 300 {
@@ -170,4 +181,19 @@ func verdictTable(vs []verdict) string {
 		}
 	}
 	return b.String()
+}
+
+// serve serves h on a 127.0.0.1 port until the test ends (stop, when set,
+// runs first, e.g. the fixture's Close) and returns its base URL.
+func serve(t *testing.T, h http.Handler, stop func()) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		if stop != nil {
+			stop()
+		}
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv.URL
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/suites/framework"
 )
 
 // mutantServer is a deliberately small Engine.IO v4 polling-only echo
@@ -258,12 +259,7 @@ const mutantFilter = "req: containsAny {EIO-HS-01, EIO-HS-02, EIO-HS-06, EIO-HS-
 // the mutant: clean it passes everything; with one violation exactly the
 // specs of the broken requirement fail.
 func TestMutantsFailExactlyTheirRule(t *testing.T) {
-	if testCfg.URL != "" {
-		t.Skip("--url given: this run targets that server; the self-proofs run without --url")
-	}
-	if testing.Short() {
-		t.Skip("-short")
-	}
+	skipProof(t)
 	cases := []struct {
 		violate string
 		want    []string
@@ -286,7 +282,7 @@ func TestMutantsFailExactlyTheirRule(t *testing.T) {
 			srv := httptest.NewServer(m)
 			defer srv.Close()
 			defer m.close()
-			vs, wall := runChild(t, "--url", srv.URL, "-ginkgo.label-filter="+mutantFilter)
+			vs, wall := runSuites(t, framework.Config{URL: srv.URL, Suites: []framework.Proto{framework.EIO4}}, mutantFilter)
 			if len(vs) < 10 {
 				t.Fatalf("only %d specs ran:\n%s", len(vs), verdictTable(vs))
 			}

@@ -1,57 +1,164 @@
 package suites
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/suites/framework"
 )
 
-const expectedNode = "testdata/expected-failures-node.txt"
+// Expected failures of Node's fixtures, one file per suite family.
+var expectedNodeFiles = map[framework.Proto]string{
+	framework.EIO4: "testdata/expected-failures-node.txt",
+	framework.EIO3: "testdata/expected-failures-node.txt",
+	framework.SIO5: "testdata/expected-failures-node-sio.txt",
+	framework.SIO4: "testdata/expected-failures-node-sio4.txt",
+}
 
-// TestNodeEIO4 runs the Engine.IO v4 suite against Node's FX-EIO4 fixture
-// (engine.io 6.6): every spec must pass except the documented Node
-// deviations of testdata/expected-failures-node.txt.
-func TestNodeEIO4(t *testing.T) { nodeProof(t, "eio4", "4") }
+// nodeFixtures maps each suite to its Node fixture script.
+var nodeFixtures = map[framework.Proto]string{
+	framework.EIO4: "eio4", framework.EIO3: "eio3", framework.SIO5: "sio5", framework.SIO4: "sio4",
+}
 
-// TestNodeEIO3 does the same for the v3 suite against eio3.js (engine.io
-// 6.6 with allowEIO3).
-func TestNodeEIO3(t *testing.T) { nodeProof(t, "eio3", "3") }
-
-func nodeProof(t *testing.T, fixture, eio string) {
-	if testCfg.URL != "" {
-		t.Skip("--url given: this run targets that server; the self-proofs run without --url")
+// startNodeTargets starts the Node fixtures of the suites (extra arguments
+// for the Socket.IO ones) and returns a configuration resolved to them.
+func startNodeTargets(t *testing.T, suites []framework.Proto, sioArgs ...string) framework.Config {
+	t.Helper()
+	cfg := framework.Config{Suites: suites, Targets: map[framework.Proto]*framework.Config{}}
+	for _, p := range suites {
+		var args []string
+		if p.IsSocketIO() {
+			args = sioArgs
+		}
+		c := framework.Config{URL: startNode(t, nodeFixtures[p], args...)}
+		cfg.Targets[p] = c.For(p)
 	}
-	if testing.Short() {
-		t.Skip("-short: the Node proofs take a few seconds each")
+	return cfg
+}
+
+// TestNodeFixtures runs every suite against Node's fixtures in one run
+// (engine.io 6.6 eio4.js and eio3.js, socket.io 4.8.4 sio5.js, socket.io
+// 2.5.1 sio4.js): every spec must pass or be unsupported, except EDGE/MAY
+// specs (never gating) and the documented Node deviations of the
+// expected-failures files.
+func TestNodeFixtures(t *testing.T) {
+	skipProof(t)
+	cfg := startNodeTargets(t, framework.AllSuites)
+	vs, wall := runSuites(t, cfg, "")
+	checkProof(t, vs, loadExpectedBySuite(t, expectedNodeFiles), false)
+	t.Logf("Node fixtures: %d specs, wall time %v\n%s", len(vs), wall.Round(time.Millisecond), countTable(vs))
+	if wall > 45*time.Second {
+		t.Errorf("the run took %v, budget 45s", wall)
 	}
-	url := startNode(t, fixture)
-	vs, wall := runChild(t, "--url", url, "--eio", eio)
-	expected := loadExpected(t, expectedNode)
-	var passed, failed, skipped int
+}
+
+// TestNodeSIO5NoExt runs the Socket.IO v5 specs against sio5.js --no-ext:
+// every extended spec must be unsupported, never failed or passed.
+func TestNodeSIO5NoExt(t *testing.T) {
+	skipProof(t)
+	cfg := startNodeTargets(t, []framework.Proto{framework.SIO5}, "--no-ext")
+	vs, _ := runSuites(t, cfg, "extended")
+	if len(vs) == 0 {
+		t.Fatal("no extended spec ran")
+	}
 	for _, v := range vs {
-		switch {
-		case v.State == types.SpecStatePassed:
-			passed++
-			if r, ok := expected[v.ID]; ok {
-				t.Logf("unexpected pass: %s (expected failure: %s)", v.Text, r)
-			}
-		case v.State.Is(types.SpecStateFailureStates):
-			failed++
-			if _, ok := expected[v.ID]; !ok {
-				t.Errorf("FAIL %s\n    %s", v.Text, v.Failure)
-			} else {
-				t.Logf("expected failure: %s", v.Text)
-			}
-		default:
-			skipped++
+		if v.State != types.SpecStateSkipped || !strings.HasPrefix(v.Failure, "unsupported:") {
+			t.Errorf("%s: %s, want unsupported against --no-ext (%s)", v.Text, v.State, firstLine(v.Failure))
 		}
 	}
-	t.Logf("Node %s.js, EIO=%s: %d specs, %d passed, %d failed, %d skipped, wall time %v\n%s",
-		fixture, eio, len(vs), passed, failed, skipped, wall.Round(1e6), verdictTable(vs))
+}
+
+// skipProof skips a self-proof in a run aimed at a --url target and under
+// -short.
+func skipProof(t *testing.T) {
+	t.Helper()
+	if testCfg.HasTarget() {
+		t.Skip("a target URL is given: this run targets that server; the self-proofs run without one")
+	}
+	if testing.Short() {
+		t.Skip("-short: the self-proofs take seconds each")
+	}
+}
+
+// loadExpectedBySuite reads one expected-failures file per suite.
+func loadExpectedBySuite(t *testing.T, files map[framework.Proto]string) map[framework.Proto]map[string]string {
+	t.Helper()
+	out := map[framework.Proto]map[string]string{}
+	for p, f := range files {
+		out[p] = loadExpected(t, f)
+	}
+	return out
+}
+
+// checkProof fails the test for every failed spec that is not expected
+// (EDGE and MAY failures are logged: they never gate), and with
+// noUnsupported for every unsupported one.
+func checkProof(t *testing.T, vs []verdict, expected map[framework.Proto]map[string]string, noUnsupported bool) {
+	t.Helper()
 	if len(vs) == 0 {
 		t.Fatal("no spec ran")
 	}
-	if eio == "4" && wall.Seconds() > 30 {
-		t.Errorf("the EIO4 run took %v, budget 30s", wall)
+	for _, v := range vs {
+		exp := expected[framework.Proto(v.Proto)]
+		switch {
+		case v.State == types.SpecStatePassed:
+			if r, ok := exp[v.ID]; ok {
+				t.Logf("unexpected pass: %s (expected failure: %s)", v.Text, r)
+			}
+		case v.State.Is(types.SpecStateFailureStates):
+			if _, ok := exp[v.ID]; ok {
+				t.Logf("expected failure: %s", v.Text)
+			} else if slices.Contains(v.Labels, "level:EDGE") || slices.Contains(v.Labels, "level:MAY") {
+				t.Logf("non-strict failure (never gates): %s\n    %s", v.Text, firstLine(v.Failure))
+			} else {
+				t.Errorf("FAIL [%s] %s\n    %s", v.Proto, v.Text, v.Failure)
+			}
+		case v.State == types.SpecStateSkipped && noUnsupported:
+			t.Errorf("unsupported: %s (%s)", v.Text, firstLine(v.Failure))
+		}
 	}
+}
+
+// countTable renders counts by outcome per suite.
+func countTable(vs []verdict) string {
+	type row struct{ pass, fail, unsupported, skipped int }
+	rows := map[string]*row{}
+	var protos []string
+	for _, v := range vs {
+		r := rows[v.Proto]
+		if r == nil {
+			r = &row{}
+			rows[v.Proto] = r
+			protos = append(protos, v.Proto)
+		}
+		switch {
+		case v.State == types.SpecStatePassed:
+			r.pass++
+		case v.State.Is(types.SpecStateFailureStates):
+			r.fail++
+		case strings.HasPrefix(v.Failure, "unsupported:"):
+			r.unsupported++
+		default:
+			r.skipped++
+		}
+	}
+	slices.Sort(protos)
+	var b strings.Builder
+	b.WriteString("suite  pass  fail  unsupported  skipped\n")
+	for _, p := range protos {
+		r := rows[p]
+		b.WriteString(strings.Join([]string{pad(p, 5), pad(strconv.Itoa(r.pass), 5), pad(strconv.Itoa(r.fail), 5), pad(strconv.Itoa(r.unsupported), 12), strconv.Itoa(r.skipped)}, " ") + "\n")
+	}
+	return b.String()
+}
+
+func pad(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len(s))) }
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ const SuiteName = "siospec server"
 // RunOptions selects and presents a run. Nil means defaults.
 type RunOptions struct {
 	// LabelFilter is a Ginkgo label filter ANDed with the run's own
-	// selection (role:server and the proto under test). Empty selects all.
+	// selection (role:server and the suites under test). Empty selects all.
 	LabelFilter string
 	// Focus are regular expressions over full spec texts (--focus).
 	Focus []string
@@ -34,21 +35,39 @@ type RunOptions struct {
 	Progress io.Writer
 	// Console receives Ginkgo's own console report. Nil discards it.
 	Console io.Writer
-	// JSONReport, when set, is a path where Ginkgo writes its JSON report.
+	// JSONReport, when set, is a path where the run's Ginkgo JSON report
+	// is written.
 	JSONReport string
 	// Timeout bounds the whole run; 0 means 10 minutes.
 	Timeout time.Duration
+	// Procs is the number of child processes that run the suites (see
+	// "Parallel runs" in the package doc). 0 runs everything in this
+	// process, one spec after another, which Ginkgo allows once per
+	// process; 1 or more runs every group of suites in a child process,
+	// at most Procs at a time, and may be repeated.
+	Procs int
+	// ChildArgs are the arguments a child process gets (the environment
+	// variable EnvChild tells it its job); they must lead the executable
+	// to ChildMain, e.g. {"server", "--child"} for the siospec CLI. A test
+	// binary calls ChildMain in TestMain and needs none.
+	ChildArgs []string
 }
 
 // LabelFilter returns the filter that selects the server specs of cfg's
-// Engine.IO revision (proto:EIO4 or proto:EIO3), ANDed with user (which may
-// be empty). When user names a proto: label itself (for example proto:SIO5
-// to run the Socket.IO specs against a Socket.IO server), the revision is
-// left to it. Specs labelled slow run only when user names the label slow.
+// suites (proto: labels), leaving out specs labelled slow unless user names
+// slow, ANDed with user (which may be empty).
 func LabelFilter(cfg *framework.Config, user string) string {
 	f := "role:server"
-	if !strings.Contains(user, "proto:") {
-		f += fmt.Sprintf(" && proto:%s", cfg.Version())
+	if ps := cfg.Suites; len(ps) > 0 && !strings.Contains(user, "proto:") {
+		parts := make([]string, len(ps))
+		for i, p := range ps {
+			parts[i] = "proto:" + string(p)
+		}
+		if len(parts) == 1 {
+			f += " && " + parts[0]
+		} else {
+			f += " && (" + strings.Join(parts, " || ") + ")"
+		}
 	}
 	if !strings.Contains(user, "slow") {
 		f += " && !slow"
@@ -59,24 +78,79 @@ func LabelFilter(cfg *framework.Config, user string) string {
 	return f
 }
 
-// Register declares every server spec of the repository in the Ginkgo tree
-// for suite s: the Engine.IO specs (proto:EIO4, proto:EIO3) and the
-// Socket.IO specs (proto:SIO5, proto:SIO4).
-func Register(s *framework.Suite) {
-	engineio.Register(s)
-	socketio.Register(s)
+// Register declares the server specs of the given suites (every suite when
+// none is given) in the Ginkgo tree for s: the Engine.IO specs (proto:EIO4,
+// proto:EIO3) and the Socket.IO specs (proto:SIO5, proto:SIO4). The
+// Socket.IO specs take their connectTimeout from s's Config.
+func Register(s *framework.Suite, suites ...framework.Proto) {
+	if len(suites) == 0 {
+		suites = framework.AllSuites
+	}
+	var eio, sio []framework.Proto
+	for _, p := range suites {
+		if p.IsSocketIO() {
+			sio = append(sio, p)
+		} else {
+			eio = append(eio, p)
+		}
+	}
+	switch len(eio) {
+	case 1:
+		engineio.RegisterFor(s, eio[0])
+	case 2:
+		engineio.Register(s)
+	}
+	if len(sio) > 0 {
+		socketio.RegisterWith(s, &socketio.Options{ConnectTimeout: s.Config().ConnectTimeout, Suites: sio})
+	}
 }
 
-// RegisterSelected declares the specs a run can select: everything for a
-// dry run or when user (the user's label filter) names a proto: itself,
-// otherwise only the Engine.IO revision under test, so that reports do not
-// list specs that could never run as "skipped".
-func RegisterSelected(s *framework.Suite, user string, dry bool) {
-	if dry || strings.Contains(user, "proto:") {
-		Register(s)
-		return
+// Resolve fills cfg.Targets with the configuration of every suite in
+// cfg.Suites (cfg.For, unless the caller set an entry) and preflights each
+// target that has no Target yet, concurrently, within
+// framework.PreflightTimeout. A failing target is returned as a
+// *framework.PreflightError naming its suite.
+func Resolve(ctx context.Context, cfg *framework.Config) error {
+	if cfg.Targets == nil {
+		cfg.Targets = map[framework.Proto]*framework.Config{}
 	}
-	engineio.RegisterFor(s, s.Config().Version())
+	for _, p := range cfg.Suites {
+		if cfg.Targets[p] == nil {
+			cfg.Targets[p] = cfg.For(p)
+		}
+		t := cfg.Targets[p]
+		t.Strict, t.TimeScale, t.Seed, t.ConnectTimeout = cfg.Strict, cfg.TimeScale, cfg.Seed, cfg.ConnectTimeout
+		t.EIO = p.EIO()
+	}
+	errs := make([]error, len(cfg.Suites))
+	var wg sync.WaitGroup
+	for i, p := range cfg.Suites {
+		t := cfg.Targets[p]
+		if t.Target != nil {
+			continue
+		}
+		if t.URL == "" {
+			errs[i] = fmt.Errorf("%w: suite %s has no target URL", framework.ErrUsage, strings.ToLower(string(p)))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tgt, err := framework.Preflight(ctx, t)
+			var pe *framework.PreflightError
+			if errors.As(err, &pe) {
+				pe.Suite = strings.ToLower(string(p))
+			}
+			errs[i], t.Target = err, tgt
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var (
@@ -84,31 +158,44 @@ var (
 	ran     bool
 )
 
-var errRerun = errors.New("suites: RunServer and ListSpecs may run once per process (a Ginkgo restriction)")
+var errRerun = errors.New("suites: an in-process run (Procs 0) and ListSpecs may run once per process (a Ginkgo restriction)")
 
-// RunServer runs the server suites against cfg's target and returns Ginkgo's
-// report. When cfg.Target is nil it runs the preflight first and returns a
-// *framework.PreflightError if the target does not answer as Engine.IO. The
-// context's deadline, if any, bounds the run; cancelling ctx does not
-// interrupt running specs (Ginkgo installs its own interrupt handler for
-// SIGINT). Ginkgo allows one run per process.
+// RunServer runs the server suites of cfg.Suites against their targets and
+// returns Ginkgo's report, one report for every suite. It resolves and
+// preflights the targets first (Resolve) and returns a
+// *framework.PreflightError if one does not answer as Engine.IO. The
+// context's deadline, if any, bounds the run. With opts.Procs 0 the specs
+// run in this process (once per process); otherwise in child processes,
+// and RunServer may be called again.
 func RunServer(ctx context.Context, cfg framework.Config, opts *RunOptions) (types.Report, error) {
 	cfg.Normalize()
-	if err := cfg.Validate(true); err != nil {
+	needURL := false
+	for _, p := range cfg.Suites {
+		if cfg.Targets[p] == nil {
+			needURL = true
+		}
+	}
+	if err := cfg.Validate(needURL); err != nil {
 		return types.Report{}, err
 	}
-	if cfg.Target == nil {
-		t, err := framework.Preflight(ctx, &cfg)
-		if err != nil {
-			return types.Report{}, err
-		}
-		cfg.Target = t
+	var o RunOptions
+	if opts != nil {
+		o = *opts
 	}
-	return runGinkgo(ctx, cfg, opts, false)
+	if err := CheckLabelFilter(LabelFilter(&cfg, o.LabelFilter)); err != nil {
+		return types.Report{}, err
+	}
+	if err := Resolve(ctx, &cfg); err != nil {
+		return types.Report{}, err
+	}
+	if o.Procs > 0 {
+		return runParallel(ctx, cfg, o)
+	}
+	return runGinkgo(ctx, cfg, &o, false)
 }
 
 // ListSpecs builds the spec tree without running it (a Ginkgo dry run) and
-// returns the report of every server spec of every revision that matches
+// returns the report of every server spec of every suite that matches
 // opts.LabelFilter and opts.Focus; no target is contacted. Ginkgo allows
 // one run per process.
 func ListSpecs(ctx context.Context, opts *RunOptions) (types.Report, error) {
@@ -128,7 +215,11 @@ func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry 
 	if opts != nil {
 		o = *opts
 	}
-	RegisterSelected(framework.NewSuite(&cfg), o.LabelFilter, dry)
+	if dry {
+		Register(framework.NewSuite(&cfg))
+	} else {
+		Register(framework.NewSuite(&cfg), cfg.Suites...)
+	}
 	var report types.Report
 	var got bool
 	ReportAfterSuite("siospec: capture", func(r Report) { report, got = r, true })
@@ -240,4 +331,31 @@ func CheckLabelFilter(filter string) error {
 		return fmt.Errorf("%w: invalid label filter %q: %s", framework.ErrUsage, filter, msg)
 	}
 	return nil
+}
+
+// groups splits the resolved suites into groups that may run in parallel:
+// suites whose targets share an endpoint (host and path) run in one group,
+// one after another, so that no two processes drive one server's
+// namespaces at the same time (a broadcast of one spec would reach the
+// sockets of another).
+func groups(cfg *framework.Config) [][]framework.Proto {
+	var keys []string
+	by := map[string][]framework.Proto{}
+	for _, p := range cfg.Suites {
+		k := string(p)
+		if u, err := cfg.ForSpec(p).Endpoint(); err == nil {
+			k = u.Host + u.Path
+		}
+		if _, ok := by[k]; !ok {
+			keys = append(keys, k)
+		}
+		by[k] = append(by[k], p)
+	}
+	out := make([][]framework.Proto, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, by[k])
+	}
+	// Larger groups first, so the longest child starts first.
+	slices.SortStableFunc(out, func(a, b []framework.Proto) int { return len(b) - len(a) })
+	return out
 }

@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"flag"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -12,14 +13,20 @@ import (
 	"github.com/siospec/siospec/suites/framework"
 )
 
-// testCfg holds the suite flags (--url, --path, --eio, --time-scale,
-// --strict, --seed) of this test binary.
+// testCfg holds the suite flags (--url, --eio-url, --sio-url, --path,
+// --suite, --time-scale, --strict, --seed, --connect-timeout) of this test
+// binary.
 var testCfg framework.Config
 
 // update rewrites golden files (coverage_test.go).
 var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 func TestMain(m *testing.M) {
+	// A child of a parallel run (RunServer with Procs > 0 started this
+	// binary again): run its suites and exit.
+	if code, ok := ChildMain(context.Background()); ok {
+		os.Exit(code)
+	}
 	testCfg.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 	// Ginkgo's interrupt handler and output interceptor live for the whole
@@ -31,13 +38,15 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// TestServerSuite runs the server specs as a plain Ginkgo suite:
+// TestServerSuite runs the server specs as a plain Ginkgo suite, in this
+// process, one spec after another:
 //
-//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000 [--eio 3]
-//	go tool ginkgo ./suites -- --url http://127.0.0.1:3000
+//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000 [--suite eio4,eio3]
+//	go test ./suites -run TestServerSuite -args --eio-url http://127.0.0.1:3000 --sio-url http://127.0.0.1:3001 --suite all
+//	go tool ginkgo ./suites -- --url http://127.0.0.1:3000 --suite sio5
 //
-// Without --url it skips, except in a dry run, which lists every spec of
-// every revision.
+// Without a target URL it skips, except in a dry run, which lists every
+// spec of every suite.
 func TestServerSuite(t *testing.T) {
 	RegisterFailHandler(Fail)
 	sc, rc := GinkgoConfiguration()
@@ -46,22 +55,25 @@ func TestServerSuite(t *testing.T) {
 	if err := cfg.Validate(false); err != nil {
 		t.Fatal(err)
 	}
-	if !sc.DryRun {
-		if cfg.URL == "" {
-			t.Skip("no --url given; run with -args --url http://HOST:PORT (see package doc)")
-		}
-		tgt, err := framework.Preflight(context.Background(), &cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Target = tgt
-		t.Logf("preflight: %s", tgt)
-		user := sc.LabelFilter
-		sc.LabelFilter = LabelFilter(&cfg, user)
-		sc.RandomSeed = cfg.Seed
-		RegisterSelected(framework.NewSuite(&cfg), user, false)
-	} else {
+	if sc.DryRun {
 		Register(framework.NewSuite(&cfg))
+		RunSpecs(t, SuiteName, sc, rc)
+		return
 	}
+	if !cfg.HasTarget() {
+		t.Skip("no --url given; run with -args --url http://HOST:PORT [--suite ...] (see package doc)")
+	}
+	if err := cfg.Validate(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resolve(context.Background(), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cfg.Suites {
+		t.Logf("preflight %s: %s", p, cfg.Targets[p].Target)
+	}
+	sc.LabelFilter = LabelFilter(&cfg, sc.LabelFilter)
+	sc.RandomSeed = cfg.Seed
+	Register(framework.NewSuite(&cfg), cfg.Suites...)
 	RunSpecs(t, SuiteName, sc, rc)
 }

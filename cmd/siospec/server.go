@@ -6,15 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reports"
 	"github.com/siospec/siospec/suites"
 	"github.com/siospec/siospec/suites/framework"
@@ -26,10 +23,12 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// runServer implements `siospec server`: preflight the target, run the
-// server conformance suites in-process, write the reports, and exit with
-// 0 (no gating failure), 1 (conformance failures), 2 (harness error), 3
-// (preflight failed) or 4 (usage).
+// runServer implements `siospec server`: resolve and preflight the
+// targets of the selected suites, run the suites (in child processes of
+// this executable, one per target unless --procs 0), write one report
+// covering every suite, and exit with 0 (no gating failure), 1
+// (conformance failures), 2 (harness error), 3 (preflight failed) or 4
+// (usage).
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("siospec server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,12 +40,35 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
 		expectFailures = fs.String("expect-failures", "", "file of '<ID> <reason>' lines: failures that do not gate")
 		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
+		procs          = fs.Int("procs", 4, "run the suites in up to N child processes, one per target (suites sharing a server run in one); 0 runs them in this process, one spec after another")
+		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
 	)
 	fs.Var(&focus, "focus", "run only specs whose full text matches this regular expression (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec server [--url URL] [--path /engine.io/] [--eio 4|3] [--label-filter EXPR] [--focus REGEX]")
-		fmt.Fprintln(stderr, "                      [--strict] [--time-scale N] [--seed N] [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]")
-		fmt.Fprintln(stderr, "\nWithout --url the built-in reference fixture (FX-EIO4 or FX-EIO3) is started in-process and tested.")
+		fmt.Fprintln(stderr, "usage: siospec server [--url URL] [--eio-url URL] [--sio-url URL] [--suite eio4,eio3,sio5,sio4] [--path /p/]")
+		fmt.Fprintln(stderr, "                      [--label-filter EXPR] [--focus REGEX] [--strict] [--time-scale N] [--seed N] [--connect-timeout D]")
+		fmt.Fprintln(stderr, "                      [--procs N] [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]")
+		fmt.Fprint(stderr, `
+Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Socket.IO v4 over Engine.IO v3).
+
+Targets:
+  no URL            all four suites against the built-in reference fixtures, started in-process
+                    (FX-EIO4, FX-EIO3, FX-SIO5 and its v4 equivalent, each on its own port).
+  --url URL         every suite's target; without --suite only eio4 runs (as before).
+  --eio-url URL     the target of eio4/eio3, --sio-url URL the target of sio5/sio4 (override --url),
+                    so that separate Engine.IO and Socket.IO servers run in one command.
+  --suite LIST      what to run. Default with URLs: eio4 when --url or --eio-url is given, plus sio5
+                    when --sio-url is given; the legacy eio3 and sio4 only when named.
+  Paths: /engine.io/ for eio*, /socket.io/ for sio*; a path in the URL or --path overrides them.
+
+Examples:
+  siospec server --url http://127.0.0.1:3000
+  siospec server --url http://127.0.0.1:3000 --suite sio5,sio4
+  siospec server --eio-url http://127.0.0.1:3000 --sio-url http://127.0.0.1:3001 --suite all
+
+Every target is preflighted first (a polling and a WebSocket handshake, at most 4s); a target that
+does not answer as Engine.IO ends the run with exit code 3.
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,8 +77,20 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return exitUsage
 	}
+	if *child {
+		code, ok := suites.ChildMain(ctx)
+		if !ok {
+			fmt.Fprintf(stderr, "siospec server: --child is internal (no %s in the environment)\n", suites.EnvChild)
+			return exitUsage
+		}
+		return code
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "siospec server: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	if *procs < 0 {
+		fmt.Fprintf(stderr, "siospec server: --procs must be 0 or more, got %d\n", *procs)
 		return exitUsage
 	}
 	cfg.Normalize()
@@ -109,30 +143,45 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stdout, "rerunning %d failed requirements: %s\n", len(ids), strings.Join(ids, " "))
 	}
 
-	if cfg.URL == "" {
-		stop, url, err := startFixture(cfg.EIO)
+	if !cfg.HasTarget() {
+		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: cfg.Suites})
 		if err != nil {
-			fmt.Fprintf(stderr, "siospec server: start the reference fixture: %v\n", err)
+			fmt.Fprintf(stderr, "siospec server: start the reference fixtures: %v\n", err)
 			return exitHarness
 		}
-		defer stop()
-		cfg.URL = url
-		fmt.Fprintf(stdout, "no --url: testing the built-in reference fixture FX-EIO%d at %s\n", cfg.EIO, url)
+		defer ref.Close()
+		ref.Configure(&cfg)
+		fmt.Fprintf(stdout, "no --url: testing the built-in reference fixtures (%s)\n", framework.FormatSuites(cfg.Suites))
+	} else if err := cfg.Validate(true); err != nil {
+		fmt.Fprintf(stderr, "siospec server: %v\n", err)
+		return exitUsage
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, framework.PreflightTimeout)
-	tgt, err := framework.Preflight(pctx, &cfg)
+	err := suites.Resolve(pctx, &cfg)
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
+		if errors.Is(err, framework.ErrUsage) {
+			return exitUsage
+		}
 		return exitPreflight
 	}
-	cfg.Target = tgt
-	fmt.Fprintf(stdout, "preflight: %s\n", tgt)
+	var targets []string
+	pre := map[string]string{}
+	for _, p := range cfg.Suites {
+		t := cfg.Targets[p]
+		name := strings.ToLower(string(p))
+		fmt.Fprintf(stdout, "preflight %s: %s\n", name, t.Target)
+		targets = append(targets, name+"="+t.Target.Endpoint)
+		for k, v := range t.Target.Summary() {
+			pre[name+"."+k] = v
+		}
+	}
 	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
 
-	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus}
-	if isTerminal(stderr) {
+	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus, Procs: *procs, ChildArgs: []string{"server", "--child"}}
+	if isTerminal(stderr) || *procs > 0 {
 		opts.Progress = stderr
 	}
 	started := time.Now()
@@ -151,12 +200,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	rep := reports.FromGinkgo(greport, reports.Meta{
 		HarnessVersion:   harnessVersion,
-		Target:           cfg.URL,
+		Target:           strings.Join(targets, " "),
 		Role:             "server",
 		Seed:             cfg.Seed,
 		TimeScale:        cfg.TimeScale,
 		Strict:           cfg.Strict,
-		Preflight:        tgt.Summary(),
+		Preflight:        pre,
 		Started:          started,
 		Finished:         finished,
 		ExpectedFailures: expected,
@@ -198,36 +247,6 @@ func failedIDs(path string) ([]string, error) {
 	}
 	sort.Strings(ids)
 	return ids, nil
-}
-
-// startFixture serves the reference FX-EIO4 (or FX-EIO3) fixture on an
-// ephemeral 127.0.0.1 port and returns a stop function and its base URL.
-func startFixture(eio int) (func(), string, error) {
-	var fx *fixture.EngineIO
-	if eio == 3 {
-		fx = fixture.NewEIO3(nil)
-	} else {
-		fx = fixture.NewEIO4(nil)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	srv := &http.Server{Handler: fx, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = fx.Close(ctx)
-		_ = srv.Shutdown(ctx)
-		_ = srv.Close()
-		<-done
-	}
-	return stop, "http://" + ln.Addr().String(), nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -24,6 +24,7 @@ func RegisterFor(s *framework.Suite, proto framework.Proto) bool {
 		s.Install()
 		if proto == "" || proto == framework.EIO4 {
 			Describe("v4", func() {
+				s := s.WithProto(framework.EIO4)
 				handshakeV4(s)
 				urlV4(s)
 				packetV4(s)

@@ -56,13 +56,19 @@ func (t *Target) String() string {
 // PreflightError explains why the target is not usable: what was tried and
 // what to check.
 type PreflightError struct {
+	// Suite names the suite whose target failed (eio4, sio5...), when known.
+	Suite string
 	Tried string
 	Err   error
 	Hint  string
 }
 
 func (e *PreflightError) Error() string {
-	return fmt.Sprintf("preflight failed: %s: %v\n  check: %s", e.Tried, e.Err, e.Hint)
+	who := ""
+	if e.Suite != "" {
+		who = " for suite " + e.Suite
+	}
+	return fmt.Sprintf("preflight failed%s: %s: %v\n  check: %s", who, e.Tried, e.Err, e.Hint)
 }
 
 // Unwrap returns the cause.
@@ -91,14 +97,14 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 	if err != nil {
 		hint := "is the server running and listening on that host and port?"
 		if ctx.Err() != nil {
-			hint = fmt.Sprintf("something accepted the connection but sent no Engine.IO answer within %v: is --path right (default %s; Socket.IO servers use /socket.io/)?", PreflightTimeout, DefaultPath)
+			hint = fmt.Sprintf("something accepted the connection but sent no Engine.IO answer within %v: is the path right (%s; --path or the URL's path changes it)?", PreflightTimeout, c.Endpoint().Path)
 		}
 		return nil, &PreflightError{Tried: tried, Err: err, Hint: hint}
 	}
 	if r.Status != http.StatusOK {
-		hint := "is --path right (default " + DefaultPath + "; Socket.IO servers use /socket.io/)?"
+		hint := "is the path right (" + c.Endpoint().Path + "; --path or the URL's path changes it; Engine.IO suites default to " + DefaultPath + ", Socket.IO suites to " + DefaultSIOPath + ")?"
 		if r.Status == http.StatusBadRequest && strings.Contains(string(r.Body), `"code":5`) {
-			hint = fmt.Sprintf("the server refuses EIO=%d; try --eio %d", cfg.EIO, 7-cfg.EIO)
+			hint = fmt.Sprintf("the server refuses EIO=%d: leave the v%d suites out of --suite (eio3 and sio4 need a server that accepts Engine.IO v3)", cfg.EIO, cfg.EIO)
 		}
 		return nil, &PreflightError{Tried: tried, Err: &StatusError{Op: "handshake", Status: r.Status, Body: r.Body}, Hint: hint}
 	}
@@ -108,7 +114,7 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 			err = errors.New("the body does not start with an open packet")
 		}
 		return nil, &PreflightError{Tried: tried, Err: fmt.Errorf("not an Engine.IO v%d handshake (body %q): %w", cfg.EIO, trim(r.Body), err),
-			Hint: fmt.Sprintf("is this an Engine.IO server speaking v%d at this path? (try --eio %d)", cfg.EIO, 7-cfg.EIO)}
+			Hint: fmt.Sprintf("is this an Engine.IO server speaking v%d at this path?", cfg.EIO)}
 	}
 	op, err := engineio.ParseOpen(pkts[0].Data)
 	if err != nil {

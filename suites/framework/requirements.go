@@ -34,6 +34,27 @@ const (
 	SIO4 Proto = "SIO4"
 )
 
+// IsSocketIO reports whether p is a Socket.IO suite (SIO5, SIO4).
+func (p Proto) IsSocketIO() bool { return p == SIO5 || p == SIO4 }
+
+// EIO returns the Engine.IO revision the suite's client speaks: 3 for EIO3
+// and SIO4 (Socket.IO v4 runs over Engine.IO v3), 4 otherwise.
+func (p Proto) EIO() int {
+	if p == EIO3 || p == SIO4 {
+		return 3
+	}
+	return 4
+}
+
+// DefaultPath returns the suite's default path prefix: DefaultSIOPath for
+// the Socket.IO suites, DefaultPath for the Engine.IO ones.
+func (p Proto) DefaultPath() string {
+	if p.IsSocketIO() {
+		return DefaultSIOPath
+	}
+	return DefaultPath
+}
+
 // Bind tells which side a requirement binds.
 type Bind string
 

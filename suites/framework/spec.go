@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	g "github.com/onsi/ginkgo/v2"
@@ -54,12 +55,13 @@ func (s *Suite) Registry() *Registry { return s.reg }
 // and cleanup of every connection the spec opened.
 func (s *Suite) Install() {
 	g.BeforeEach(func() {
+		cfg := s.cfg.ForSpec(specProto(g.CurrentSpecReport().Labels()))
 		rec := NewRecorder()
-		c, err := NewClient(s.cfg, rec)
+		c, err := NewClient(cfg, rec)
 		if err != nil {
 			g.Fail(err.Error())
 		}
-		e := &Env{Cfg: s.cfg, Rec: rec, C: c, Timing: s.cfg.Timing()}
+		e := &Env{Cfg: cfg, Rec: rec, C: c, Timing: cfg.Timing()}
 		*s.env = e
 		g.DeferCleanup(func() {
 			c.Close()
@@ -73,6 +75,16 @@ func (s *Suite) Install() {
 		}
 		e.attach(g.CurrentSpecReport().Failed())
 	})
+}
+
+// specProto returns the value of the proto: label among labels.
+func specProto(labels []string) Proto {
+	for _, l := range labels {
+		if p, ok := strings.CutPrefix(l, "proto:"); ok {
+			return Proto(p)
+		}
+	}
+	return ""
 }
 
 // Env is the environment of one running spec: configuration, timing, the
@@ -152,8 +164,6 @@ func (s *Suite) It(reqID, text string, body Body, decorators ...any) bool {
 		switch d := d.(type) {
 		case Transport:
 			args = append(args, g.Label("transport:"+string(d)))
-		case Proto:
-			args = append(args, g.Label("proto:"+string(d)))
 		case g.SpecTimeout:
 			hasTimeout = true
 			args = append(args, d)
@@ -162,7 +172,7 @@ func (s *Suite) It(reqID, text string, body Body, decorators ...any) bool {
 		}
 	}
 	if !hasTimeout {
-		args = append(args, g.SpecTimeout(s.cfg.SpecTimeout()))
+		args = append(args, g.SpecTimeout(s.cfg.ForSpec(proto).SpecTimeout()))
 	}
 	envp := s.env
 	fn := func(ctx g.SpecContext) {

@@ -167,5 +167,5 @@ func connectSpecTimeout(s *framework.Suite, opts Options) time.Duration {
 	if scale <= 0 {
 		scale = 1
 	}
-	return s.Config().SpecTimeout() + time.Duration(float64(opts.ConnectTimeout)*scale)
+	return s.Config().ForSpec(framework.SIO5).SpecTimeout() + time.Duration(float64(opts.ConnectTimeout)*scale)
 }

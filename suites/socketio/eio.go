@@ -3,7 +3,6 @@ package socketio
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/siospec/siospec/protocol/engineio"
+	eiosuite "github.com/siospec/siospec/suites/engineio"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -192,37 +192,8 @@ func eioLayerV5(s *framework.Suite) {
 			Expect(r2.Status).To(Equal(http.StatusBadRequest))
 		}, framework.Polling)
 
-		// "A close packet on a WebSocket ends the session."
-		s.It("EIO-CLOSE-03", "ends a WebSocket session on a close packet sooner than the heartbeat would", func(ctx context.Context, e *framework.Env) {
-			c, err := e.Open(ctx, framework.WebSocket)
-			Expect(err).NotTo(HaveOccurred())
-			wp := e.Timing.Within(e.Timing.PingInterval, "first ping")
-			cctx, cancel := context.WithTimeout(ctx, wp.Max)
-			p, err := c.Next(cctx)
-			cancel()
-			Expect(err).NotTo(HaveOccurred())
-			Expect(p.Type).To(Equal(engineio.Ping))
-			Expect(c.Send(ctx, engineio.TextPacket(engineio.Pong, ""))).To(Succeed())
-			Expect(c.Send(ctx, engineio.TextPacket(engineio.Close, ""))).To(Succeed())
-			sent := e.Rec.Since()
-			// A server that waits for its heartbeat instead closes
-			// pingInterval+pingTimeout after this pong.
-			w := e.Timing.Within(e.Timing.PingTimeout, "pingTimeout")
-			// The server's heartbeat runs on real time, so the window may
-			// not grow past it with --time-scale, or it cannot tell.
-			if hb := heartbeat(e) - e.Timing.Tolerance(heartbeat(e))/2; w.Max > hb {
-				w.Max = hb
-				w.Why += fmt.Sprintf(", capped below the heartbeat pingInterval+pingTimeout at %v", hb)
-			}
-			e.Expect("the WebSocket closes promptly after 1")
-			e.Budget(w)
-			cctx, cancel = context.WithTimeout(ctx, w.Max)
-			defer cancel()
-			how, err := c.Ended(cctx)
-			Expect(err).NotTo(HaveOccurred(), "the WebSocket must close after the close packet (%s)", w)
-			e.Measured("closed", e.Rec.Since()-sent)
-			e.Observe("%s", how)
-		}, framework.WebSocket)
+		// EIO-CLOSE-03: one implementation with the Engine.IO suites.
+		eiosuite.CloseOnWebSocket(s)
 
 		// "After the upgrade packet the session runs on the WebSocket."
 		s.It("EIO-UPG-06", "moves the session to the WebSocket after the upgrade packet", func(ctx context.Context, e *framework.Env) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -19,10 +20,13 @@ type Options struct {
 	// long a session may stay without any namespace joined. Default
 	// 1000 ms, the FX-SIO5 value.
 	ConnectTimeout time.Duration
+	// Suites are the revisions to declare: framework.SIO5 and/or
+	// framework.SIO4. Empty declares both.
+	Suites []framework.Proto
 }
 
 // DefaultConnectTimeout is FX-SIO5's connectTimeout.
-const DefaultConnectTimeout = 1000 * time.Millisecond
+const DefaultConnectTimeout = framework.DefaultConnectTimeout
 
 // LabelExtended marks specs that need the extended contract.
 const LabelExtended = "extended"
@@ -41,24 +45,30 @@ func RegisterWith(s *framework.Suite, o *Options) bool {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
+	want := func(p framework.Proto) bool { return len(opts.Suites) == 0 || slices.Contains(opts.Suites, p) }
 	return Describe("Socket.IO server", func() {
 		s.Install()
-		Describe("v5", func() {
-			eioLayerV5(s.WithProto(framework.SIO5))
-			connectV5(s, opts)
-			namespaceV5(s, opts)
-			eventV5(s)
-			ackV5(s)
-			binaryV5(s)
-			disconnectV5(s)
-			bufferV5(s)
-			encodingV5(s)
-			errorsV5(s)
-			recoveryV5(s)
-		})
-		Describe("v4", func() {
-			v4Specs(s.WithProto(framework.SIO4))
-		})
+		if want(framework.SIO5) {
+			Describe("v5", func() {
+				s5 := s.WithProto(framework.SIO5)
+				eioLayerV5(s5)
+				connectV5(s5, opts)
+				namespaceV5(s5, opts)
+				eventV5(s5)
+				ackV5(s5)
+				binaryV5(s5)
+				disconnectV5(s5)
+				bufferV5(s5)
+				encodingV5(s5)
+				errorsV5(s5)
+				recoveryV5(s5)
+			})
+		}
+		if want(framework.SIO4) {
+			Describe("v4", func() {
+				v4Specs(s.WithProto(framework.SIO4))
+			})
+		}
 	})
 }
 

@@ -1,13 +1,39 @@
-package socketio_test
+package suites
 
 import (
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/eioserver"
 	"github.com/siospec/siospec/reference/sioserver"
+	"github.com/siospec/siospec/suites/framework"
 )
 
+// TestNodeSIO5CSR runs the recovery specs against socket.io 4.8.4 with
+// connection state recovery on (testdata/sio5-csr.js): none may be
+// unsupported or fail.
+func TestNodeSIO5CSR(t *testing.T) {
+	skipProof(t)
+	u := startNodeScript(t, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"))
+	c := framework.Config{URL: u}
+	cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}}
+	vs, _ := runSuites(t, cfg, "area:recovery")
+	checkProof(t, vs, nil, true)
+}
+
+// TestGoSIO5CSR runs the recovery specs against the Go reference server
+// with recovery on (newGoCSR).
+func TestGoSIO5CSR(t *testing.T) {
+	skipProof(t)
+	srv := newGoCSR()
+	u := serve(t, srv, func() { _ = srv.Close(t.Context()) })
+	c := framework.Config{URL: u}
+	cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}}
+	vs, _ := runSuites(t, cfg, "area:recovery")
+	checkProof(t, vs, nil, true)
+}
 // newGoCSR is the Go reference server with connection state recovery on,
 // serving the parts of FX-SIO5 and of the extended contract that the
 // NODE-CSR specs use (the counterpart of testdata/sio5-csr.js).

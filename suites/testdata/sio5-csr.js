@@ -1,13 +1,13 @@
 "use strict";
 // sio5-csr.js — FX-SIO5 plus the extended contract on socket.io 4.8.4 with
 // connection state recovery turned on (connectionStateRecovery: {}), for the
-// NODE-CSR specs of suites/socketio. It reuses the fixtures' own handlers
+// NODE-CSR specs of suites/socketio (run by suites/csr_test.go). It reuses the fixtures' own handlers
 // from testees/node/fixtures/lib.js; only the recovery option differs.
 //
-// Usage: node suites/socketio/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1]
+// Usage: node suites/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1]
 
 const path = require("node:path");
-const root = path.join(__dirname, "..", "..", "..", "testees", "node");
+const root = path.join(__dirname, "..", "..", "testees", "node");
 const { Server } = require(path.join(root, "node_modules", "socket.io"));
 const lib = require(path.join(root, "fixtures", "lib.js"));
 
