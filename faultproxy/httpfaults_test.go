@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -349,5 +350,75 @@ func TestLBRoundRobin(t *testing.T) {
 	}
 	if lost != 1 {
 		t.Fatalf("without the cookie %d of 2 polls lost the session, want 1", lost)
+	}
+}
+
+// TestNewFaultValidationAndJSON: bad parameters of the new faults are
+// FieldErrors naming the Go field and the JSON attribute; good toxics parse
+// to the expected values and render back unchanged.
+func TestNewFaultValidationAndJSON(t *testing.T) {
+	cases := []struct {
+		f     Fault
+		field string
+	}{
+		{HTTPResponseTimeout{}, "Timeout"},
+		{HTTPResponseTimeout{Timeout: time.Second, Status: 99}, "Status"},
+		{HTTPResponseTimeout{Timeout: time.Second, Match: RequestMatch{Nth: -1}}, "Match.Nth"},
+		{HTTPResponseTimeout{Timeout: time.Second, Match: RequestMatch{Method: "get"}}, "Match.Method"},
+		{HTTPResponseTimeout{Timeout: time.Second, Scope: Scope{AfterBytes: 1}}, "Scope.AfterBytes"},
+		{HTTPDuplicateRequest{Delay: -1}, "Delay"},
+		{HTTPBufferResponse{Until: BufferBytes}, "MaxBytes"},
+		{HTTPBufferResponse{Until: 5}, "Until"},
+		{HTTPBufferResponse{Hold: -1}, "Hold"},
+		{WSBufferFrames{}, "Hold"},
+		{WSBufferFrames{Hold: time.Second, UntilBytes: 10}, "Hold"},
+		{WSBufferFrames{UntilBytes: -1}, "UntilBytes"},
+		{LBRoundRobin{}, "Backends"},
+		{LBRoundRobin{Backends: []string{"nohost"}}, "Backends"},
+		{LBRoundRobin{Backends: []string{"127.0.0.1:1"}, Sticky: 9}, "Sticky"},
+		{LBRoundRobin{Backends: []string{"127.0.0.1:1"}, Scope: Scope{For: time.Second}}, "Scope"},
+	}
+	for _, tc := range cases {
+		var fe *FieldError
+		if err := tc.f.Validate(); !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("Validate(%#v) = %v, want a FieldError on %s", tc.f, err, tc.field)
+		}
+	}
+	for _, tc := range []struct {
+		json string
+		want Fault
+	}{
+		{`{"type":"http_response_timeout","attributes":{"timeout_ms":1500,"nth":3,"method":"GET"}}`,
+			HTTPResponseTimeout{Name: "http_response_timeout_upstream", Timeout: 1500 * time.Millisecond, Match: RequestMatch{Method: "GET", Nth: 3}}},
+		{`{"type":"http_duplicate_request","attributes":{"nth":2,"delay_ms":10}}`,
+			HTTPDuplicateRequest{Name: "http_duplicate_request_upstream", Match: RequestMatch{Nth: 2}, Delay: 10 * time.Millisecond}},
+		{`{"type":"http_buffer_response","attributes":{"until":"bytes","max_bytes":4096,"hold_ms":5}}`,
+			HTTPBufferResponse{Name: "http_buffer_response_downstream", Until: BufferBytes, MaxBytes: 4096, Hold: 5 * time.Millisecond}},
+		{`{"type":"ws_buffer_frames","attributes":{"until_bytes":100}}`,
+			WSBufferFrames{Name: "ws_buffer_frames_downstream", Direction: Downstream, UntilBytes: 100}},
+		{`{"type":"lb_round_robin","attributes":{"backends":["127.0.0.1:1","127.0.0.1:2"],"sticky":"sid"}}`,
+			LBRoundRobin{Name: "lb_round_robin_downstream", Backends: []string{"127.0.0.1:1", "127.0.0.1:2"}, Sticky: StickySID}},
+	} {
+		f, tox, err := ParseToxic([]byte(tc.json))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.json, err)
+		}
+		if fmt.Sprintf("%#v", f) != fmt.Sprintf("%#v", tc.want) {
+			t.Errorf("%s:\n got %#v\nwant %#v", tc.json, f, tc.want)
+		}
+		if _, back, err := ParseToxic(mustJSON(tox)); err != nil || string(mustJSON(back)) != string(mustJSON(tox)) {
+			t.Errorf("%s: round trip %s -> %s (%v)", tc.json, mustJSON(tox), mustJSON(back), err)
+		}
+	}
+	for _, bad := range []string{
+		`{"type":"http_buffer_response","attributes":{"until":"never"}}`,
+		`{"type":"lb_round_robin","attributes":{"backends":"127.0.0.1:1"}}`,
+		`{"type":"lb_round_robin","attributes":{"backends":["127.0.0.1:1"],"sticky":"ip"}}`,
+		`{"type":"http_response_timeout","attributes":{"timeout_ms":10,"nth":"x"}}`,
+	} {
+		var fe *FieldError
+		if _, _, err := ParseToxic([]byte(bad)); !errors.As(err, &fe) {
+			t.Errorf("%s: got %v, want a FieldError", bad, err)
+		}
 	}
 }
