@@ -13,10 +13,10 @@ import (
 	"github.com/siospec/siospec/suites/framework"
 )
 
-// enforceSocketIOCoverage turns the Socket.IO part of the coverage check
-// from a TODO log into a failure. Flip it once the Socket.IO server specs
-// (suites/socketio) are registered.
-const enforceSocketIOCoverage = false
+// enforceSocketIOCoverage makes a Socket.IO MUST or SHOULD requirement
+// without a spec a failure, as for Engine.IO (on since SIO-DISC-07 got its
+// spec through the extended contract's ext:watch).
+const enforceSocketIOCoverage = true
 
 const coveredGolden = "testdata/covered-ids.golden"
 
@@ -66,7 +66,7 @@ func specReqs(s types.SpecReport) []string {
 // TestRequirementCoverage checks the spec tree against the requirement
 // registry: every spec names exactly one known requirement and ends its
 // text with it, full names are unique, every server-binding MUST or SHOULD
-// of Engine.IO has a spec (Socket.IO: logged until enforceSocketIOCoverage),
+// of Engine.IO and Socket.IO has a spec (enforceSocketIOCoverage),
 // and the covered IDs match testdata/covered-ids.golden (-update rewrites).
 func TestRequirementCoverage(t *testing.T) {
 	reg := framework.Requirements()

@@ -34,6 +34,7 @@ func TestGoSIO5CSR(t *testing.T) {
 	vs, _ := runSuites(t, cfg, "area:recovery")
 	checkProof(t, vs, nil, true)
 }
+
 // newGoCSR is the Go reference server with connection state recovery on,
 // serving the parts of FX-SIO5 and of the extended contract that the
 // NODE-CSR specs use (the counterpart of testdata/sio5-csr.js).

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 
@@ -98,6 +99,7 @@ func disconnectV5(s *framework.Suite) {
 				expectClosed(ctx, e, ss, "after the DISCONNECTs")
 			}, tr, extended)
 		})
+		engineCloseDisconnects(s, sio.V5)
 	})
 }
 
@@ -137,4 +139,148 @@ func bufferV5(s *framework.Suite) {
 			Expect(got[1:]).To(Equal([]string{`2["auth",{}]`, `2["message-back","a"]`, `2["message-back","b"]`}))
 		}, framework.Polling)
 	})
+}
+
+// engineCloseDisconnects declares SIO-DISC-07 for the revision of s (v5 or
+// v4), once per transport of the closing client.
+//
+// Catalogue SIO-DISC-07: "Closing the EIO session disconnects every
+// namespace, with the EIO-level reason." A black-box client cannot see
+// another client's server-side disconnect, so the spec uses the extended
+// contract's ext:watch: client A watches "/" and "/custom"; client B joins
+// both and then closes its Engine.IO session the way the JS client does
+// (polling: POST "1", EIO-CLOSE-01; WebSocket: a close frame and no "1",
+// EIO-CLOSE-02). A must be told of B's disconnect in each namespace, each
+// with the Engine.IO-level reason "transport close" (what socket.io 4.8.4
+// and 2.5.1 report for both ways, NODE-DR), never with a namespace-level
+// reason such as "client namespace disconnect".
+func engineCloseDisconnects(s *framework.Suite, v sio.Version) {
+	s.PerTransport(both, func(tr framework.Transport) {
+		s.It("SIO-DISC-07", "disconnects every namespace of a session whose client closes the Engine.IO session, with the Engine.IO reason", func(ctx context.Context, e *framework.Env) {
+			oo := &OpenOptions{Version: v}
+			a := openWith(ctx, e, framework.WebSocket, oo)
+			joinMain(ctx, e, a)
+			requireExtended(ctx, e, a)
+			join(ctx, e, a, "/custom", nil)
+			watch(ctx, e, a, "/")
+			watch(ctx, e, a, "/custom")
+
+			b := openWith(ctx, e, tr, oo)
+			mainReply := joinMain(ctx, e, b)
+			customReply := join(ctx, e, b, "/custom", nil)
+			ids := map[string]string{"/": socketID(b, "/", mainReply), "/custom": socketID(b, "/custom", customReply)}
+
+			how := "POST 1"
+			if tr == framework.WebSocket {
+				how = "WebSocket close frame"
+			}
+			e.Expect(`client B (%s) joined / and /custom, then closed its Engine.IO session (%s): watcher A gets ext:disconnected {"id":B's id,"nsp":..., "reason":"transport close"} for / and for /custom`, tr, how)
+			e.Step("B closes its Engine.IO session: " + how)
+			if w := b.Conn().WS(); w != nil {
+				// A close frame, the server's close frame in answer, then
+				// the TCP connection closed, as a browser does.
+				Expect(w.CloseNormal()).To(Succeed())
+				cw := closeWindow(e)
+				wctx, wcancel := context.WithTimeout(ctx, cw.Max)
+				_, err := w.WaitClosed(wctx)
+				wcancel()
+				Expect(err).NotTo(HaveOccurred(), "the server must answer the close frame (%s)", cw)
+				w.Close()
+			} else {
+				r, err := b.Conn().Poll().Post(ctx, engineio.TextPacket(engineio.Close, ""))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(r.Status).To(Equal(http.StatusOK), "POST 1")
+			}
+
+			got := map[string]string{}
+			w := replyWindow(e)
+			e.Budget(w)
+			cctx, cancel := context.WithTimeout(ctx, w.Max)
+			defer cancel()
+			for len(got) < len(ids) {
+				p, err := a.Next(cctx)
+				Expect(err).NotTo(HaveOccurred(), "A must be told of B's disconnect from %v (got %v; %s)", ids, got, w)
+				if eventName(p) != "ext:disconnected" {
+					continue
+				}
+				var args []json.RawMessage
+				Expect(p.Unmarshal(&args)).To(Succeed(), "ext:disconnected payload %s", p)
+				Expect(args).To(HaveLen(2), "ext:disconnected carries one object: %s", p)
+				var d struct {
+					ID     string `json:"id"`
+					Nsp    string `json:"nsp"`
+					Reason string `json:"reason"`
+				}
+				Expect(json.Unmarshal(args[1], &d)).To(Succeed(), "ext:disconnected payload %s", p)
+				if ids[d.Nsp] == "" || d.ID != ids[d.Nsp] {
+					e.Rec.Note("another socket's disconnect: " + string(p.Data))
+					continue
+				}
+				Expect(p.Namespace()).To(Equal(d.Nsp), "A is told in the namespace it watches")
+				got[d.Nsp] = d.Reason
+			}
+			e.Observe("reasons %v", got)
+			Expect(got).To(Equal(map[string]string{"/": "transport close", "/custom": "transport close"}),
+				"every namespace of the closed session must disconnect with the Engine.IO reason")
+		}, tr, extended)
+	})
+}
+
+// joinMain joins "/" on a v5 session, or consumes the implicit CONNECT of
+// a v4 session (SIO4-02); it returns the CONNECT reply.
+func joinMain(ctx context.Context, e *framework.Env, s *Session) sio.Packet {
+	GinkgoHelper()
+	if s.Version() == sio.V4 {
+		return joinMain4(ctx, e, s)
+	}
+	return join(ctx, e, s, "/", nil)
+}
+
+// socketID returns the id of s's socket in nsp: the CONNECT reply's sid on
+// v5; on v4 the Engine.IO sid, prefixed with "<nsp>#" outside "/"
+// (socket.io 2.x, SIO4-04).
+func socketID(s *Session, nsp string, reply sio.Packet) string {
+	GinkgoHelper()
+	if s.Version() != sio.V4 {
+		return sidOf(reply)
+	}
+	if nsp == "/" {
+		return s.SID()
+	}
+	return nsp + "#" + s.SID()
+}
+
+// watch registers s as a watcher of nsp (ext:watch) and consumes the ack.
+// On "/" a message-with-ack probe follows: events are handled in order, so
+// a server whose extended contract lacks ext:watch acks the probe first and
+// the spec is unsupported. The contract puts ext:watch on "/" and
+// "/custom" alike, so a server that has it on "/" must ack it on
+// "/custom".
+func watch(ctx context.Context, e *framework.Env, s *Session, nsp string) {
+	GinkgoHelper()
+	id := s.AckID()
+	ev, err := sio.NewEvent(nsp, "ext:watch")
+	Expect(err).NotTo(HaveOccurred())
+	send(ctx, s, ev.WithID(id))
+	var probe uint64
+	if nsp == "/" {
+		probe = s.AckID()
+		m, _ := sio.NewEvent("/", "message-with-ack", "siospec-watch-probe")
+		send(ctx, s, m.WithID(probe))
+	}
+	for {
+		p := next(ctx, e, s, "ack of ext:watch in "+nsp)
+		if p.Type != sio.Ack || !p.HasID {
+			continue
+		}
+		switch {
+		case p.ID == id && p.Namespace() == nsp:
+			if probe != 0 {
+				expectAck(next(ctx, e, s, "ack of the probe after ext:watch"), "/", probe)
+			}
+			return
+		case probe != 0 && p.ID == probe:
+			Skip("unsupported: the server's extended contract lacks ext:watch")
+		}
+	}
 }

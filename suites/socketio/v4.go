@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	sio "github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/suites/framework"
@@ -12,6 +13,7 @@ import (
 // v4Specs declares the Socket.IO v4 (socket.io 2.x over Engine.IO v3)
 // specs; s carries proto:SIO4.
 func v4Specs(s *framework.Suite) {
+	Describe("disconnect", func() { engineCloseDisconnects(s, sio.V4) })
 	s.PerTransport(both, func(tr framework.Transport) {
 		// "It runs on EIO v3 (EIO=3)."
 		s.It("SIO4-01", "serves Socket.IO v4 on an Engine.IO v3 session", func(ctx context.Context, e *framework.Env) {
