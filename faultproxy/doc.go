@@ -32,7 +32,10 @@
 // harm. Stages must not keep a chunk's bytes after they return: buffers are
 // pooled. Connection-level faults (reset_peer, idle_timeout, max_lifetime)
 // run as per-connection timer goroutines instead of stages; slow_open acts
-// before the upstream connect; down acts on the listener.
+// before the upstream connect; down acts on the listener. A direction with
+// no fault stage gathers the chunks already queued into one vectored write
+// (at most 256 KiB), so a fast sender's many small reads do not each cost a
+// write.
 //
 // Fault semantics that differ from Toxiproxy, deliberately: reset_peer resets
 // idle connections too and sets SO_LINGER=0 only on the connection it resets;

@@ -37,7 +37,10 @@ type Options struct {
 	// the package doc): HTTP/1.1 requests and responses, WebSocket frames
 	// after a 101, Engine.IO packets. Bytes the tap cannot parse are
 	// forwarded untouched; polling requests and responses up to 1 MiB are
-	// forwarded once complete rather than as they arrive. Without Tap, only
+	// forwarded once complete rather than as they arrive; WebSocket frames
+	// (up to 1 MiB) are held whole only while a protocol fault acts on
+	// their direction, and otherwise forwarded as read while the tap
+	// follows their headers. Without Tap, only
 	// connections accepted while a protocol fault (or a fault scoped by
 	// transport or sid) exists are tapped: a tap must start with the
 	// connection to find message boundaries, so protocol faults added later
