@@ -138,8 +138,10 @@ func (s *Session) OnClose(fn func(reason string, err error)) {
 // order on the current transport. It returns ErrClosed once the session is
 // closing or closed, ErrQueueFull when the queue would exceed
 // Options.SendQueueLimit (nothing is queued then), and an
-// *engineio.EncodeError for a packet the protocol forbids. Send takes
-// ownership of the packets' Data.
+// *engineio.EncodeError for a packet the protocol forbids. Send never
+// modifies the packets or their Data, so one packet set may be sent to any
+// number of sessions at once (a broadcast encodes once); the caller must
+// not modify Data after the call.
 func (s *Session) Send(pkts ...engineio.Packet) error {
 	for _, p := range pkts {
 		if !p.Type.Valid() {
@@ -160,6 +162,44 @@ func (s *Session) Send(pkts ...engineio.Packet) error {
 	s.writeBuffer = append(s.writeBuffer, pkts...)
 	s.flushLocked()
 	return nil
+}
+
+// Writable reports whether a packet sent now would be handed to the peer
+// without waiting: the session is open, nothing is queued, and the
+// transport can take a write at once (an open WebSocket whose previous
+// writes are done, or a parked polling GET). A volatile sender drops what
+// it would send when Writable is false (NODE-VOL-01).
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateOpen && len(s.writeBuffer) == 0 && s.transport.writable()
+}
+
+// Abort closes the session at once, without the graceful flush of Close:
+// the send queue is discarded, a WebSocket's TCP connection is closed even
+// if a write to it is blocked (a peer that stopped reading), a parked
+// polling GET is answered with a close packet, and OnClose gets reason
+// (empty means "forced close"). Memory held for the peer is released
+// without waiting for it. Use it for a peer that must be cut off, such as
+// one whose queue overflowed.
+func (s *Session) Abort(reason string) {
+	if reason == "" {
+		reason = ReasonForcedClose
+	}
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	if ws, ok := s.transport.(*wsTransport); ok {
+		ws.abort()
+	}
+	if s.probe != nil {
+		s.probe.abort()
+	}
+	s.closeLocked(reason, nil)
+	s.mu.Unlock()
+	s.runEvents()
 }
 
 // Close closes the session gracefully: packets already queued are handed to

@@ -74,6 +74,17 @@ func (t *wsTransport) close(_ bool, done func()) {
 	t.s.transportClosedLocked(t, ReasonTransportClose, nil)
 }
 
+// abort tears the connection down at once (Session.Abort): closing the TCP
+// connection fails a write that is blocked on a peer that stopped reading,
+// so the writer returns and drops its batch. Called with s.mu held;
+// gorilla allows Close concurrently with a write.
+func (t *wsTransport) abort() {
+	t.closing = true
+	t.isWritable = false
+	t.batch = nil
+	_ = t.conn.Close()
+}
+
 // writer writes handed-over batches in order and, once asked, the close
 // frame. It runs until the close frame is written, a write fails or the
 // read loop ends.
