@@ -367,12 +367,14 @@ func (c *client) slowClose() {
 	c.closeReason = ReasonSendQueueFull
 	c.mu.Unlock()
 	c.reg.cfg.logger.Warn("sioserver: closing slow client", "sid", c.conn.ID(), "reason", ReasonSendQueueFull)
-	c.reg.bg.Add(1)
-	go func() {
-		defer c.reg.bg.Done()
-		c.conn.Close(ReasonSendQueueFull)
+	c.reg.goBG(func() {
+		if a, ok := c.conn.(abortableSession); ok {
+			a.Abort(ReasonSendQueueFull)
+		} else {
+			c.conn.Close(ReasonSendQueueFull)
+		}
 		c.onclose(ReasonSendQueueFull)
-	}()
+	})
 }
 
 // fail closes the session after a protocol violation.

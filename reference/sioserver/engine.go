@@ -32,6 +32,14 @@ type writableSession interface {
 	Writable() bool
 }
 
+// abortableSession is implemented by engine sessions that can be closed
+// at once, their send queue discarded (eioserver Session.Abort); a client
+// whose queue overflowed is cut off that way so that its memory is
+// released without waiting for a stalled peer.
+type abortableSession interface {
+	Abort(reason string)
+}
+
 // clock is the timer source (eioserver.Clock's method set).
 type clock interface {
 	Now() time.Time

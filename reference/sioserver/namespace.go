@@ -28,7 +28,40 @@ type registry struct {
 	parents []*ParentNamespace
 
 	clients sync.Map // *client -> struct{}
-	bg      sync.WaitGroup
+
+	// bg counts the server's own goroutines; bgMu orders goBG's Add
+	// against closeBG so that no Add races the final Wait.
+	bgMu     sync.Mutex
+	bgClosed bool
+	bg       sync.WaitGroup
+}
+
+// goBG runs f on a goroutine that Server.Close waits for; once Close has
+// started it runs f on the caller's goroutine instead.
+func (r *registry) goBG(f func()) {
+	r.bgMu.Lock()
+	if r.bgClosed {
+		r.bgMu.Unlock()
+		f()
+		return
+	}
+	r.bg.Add(1)
+	r.bgMu.Unlock()
+	go func() {
+		defer r.bg.Done()
+		f()
+	}()
+}
+
+// closeBG stops goBG from starting goroutines and returns a channel closed
+// once those started have returned.
+func (r *registry) closeBG() <-chan struct{} {
+	r.bgMu.Lock()
+	r.bgClosed = true
+	r.bgMu.Unlock()
+	done := make(chan struct{})
+	go func() { r.bg.Wait(); close(done) }()
+	return done
 }
 
 func newRegistry(cfg config) *registry {

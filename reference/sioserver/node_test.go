@@ -26,7 +26,7 @@ import (
 // in-process; the tests check what the client printed and what the server
 // saw.
 
-const nodeBudget = 30 * time.Second
+const nodeBudget = 90 * time.Second
 
 func nodeClients(t *testing.T) string {
 	t.Helper()

@@ -82,6 +82,10 @@ func TestNODECSRRecovery(t *testing.T) {
 		// An emit with an ack id or a volatile one has no offset.
 		must(t, so.EmitCallback("acked", nil, 0, func([]any, error) {}))
 		p.expectText(`20["acked"]`)
+		// A volatile emit is dropped unless the transport is writable
+		// (NODE-VOL-01): wait for the peer's next GET to park, or for
+		// the WebSocket writer to finish.
+		waitWritable(t, so)
 		must(t, so.EmitVolatile("vol"))
 		p.expectText(`2["vol"]`)
 

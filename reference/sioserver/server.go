@@ -138,8 +138,7 @@ func (s *Server) Close(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		done := make(chan struct{})
-		go func() { s.reg.bg.Wait(); close(done) }()
+		done := s.reg.closeBG()
 		select {
 		case <-done:
 		case <-ctx.Done():
