@@ -360,6 +360,18 @@ func (s *Session) onProbePacketLocked(t *wsTransport, p engineio.Packet, perr er
 		old.discard()
 		old.close(true, nil)
 		s.srv.log.Debug("session upgraded", "sid", s.id)
+		// EIO-UPG-14: Node clears a pending heartbeat deadline when it
+		// switches transports, because a ping queued during the upgrade
+		// only reaches the client now, and a client that got it in a
+		// GET holds its pong until the upgrade is done. The deadline is
+		// restarted here rather than dropped, so a compliant client has
+		// a full pingTimeout to answer on the new transport while a
+		// silent one is still timed out (with the deadline cleared and
+		// the ping interval waiting for a pong, Node never times it
+		// out). The ping cadence itself is not reset.
+		if s.pingTimeoutTimer != nil {
+			s.resetPingTimeoutLocked()
+		}
 		s.flushLocked()
 		if s.state == stateClosing && !s.closeAfterFlush {
 			s.closeTransportLocked()

@@ -445,3 +445,50 @@ func TestEIO_UPG_12_14_OrderAndHeartbeatAcrossUpgrade(t *testing.T) {
 	}
 	_ = op
 }
+
+// TestEIO_UPG_14_PongDeadlineRestartedByUpgrade: a ping that falls due
+// mid-upgrade waits in the queue (no GET pending: the client has paused
+// polling) and reaches the client only after "5". The pong deadline,
+// running since the ping was queued, is restarted at the upgrade, so a
+// client that answers within pingTimeout of the upgrade is not timed out
+// however long the upgrade took (Node clears the deadline); one that never
+// answers still is.
+func TestEIO_UPG_14_PongDeadlineRestartedByUpgrade(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []bool{true, false} {
+		clock := newFakeClock()
+		e := newEnv(t, fixtureTimings(Options{Clock: clock}))
+		_, s, c, _ := upgradeSession(t, e)
+		c.sendText("2probe")
+		c.wantText("3probe")
+		clock.Advance(testPingInterval) // the ping is queued
+		// The upgrade takes most of pingTimeout.
+		clock.Advance(testPingTimeout - 10*time.Millisecond)
+		c.sendText("5")
+		c.wantText("2")
+		// Wait until the server has taken "5" (the ping came after it),
+		// then let the original deadline pass.
+		clock.Advance(20 * time.Millisecond)
+		select {
+		case <-s.Done():
+			t.Fatalf("answer=%v: timed out by the deadline of a ping queued before the upgrade", answer)
+		default:
+		}
+		if answer {
+			c.sendText("3")
+			c.sendText("4still")
+			c.wantText("4still") // the pong was handled before the echo
+			clock.Advance(testPingTimeout)
+			select {
+			case <-s.Done():
+				t.Fatal("closed although the pong came in time")
+			default:
+			}
+			continue
+		}
+		clock.Advance(testPingTimeout)
+		if ev := e.waitClosed(s); ev.reason != ReasonPingTimeout {
+			t.Fatalf("silent client closed with %q, want %q", ev.reason, ReasonPingTimeout)
+		}
+	}
+}
