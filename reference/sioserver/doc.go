@@ -27,8 +27,9 @@
 // client) closes it with "forced server close" (SIO-ERR-01). A session that
 // joins no namespace within Options.ConnectTimeout is closed too
 // (SIO-CONN-08). In protocol v4 mode the rules are socket.io 2.5.1's:
-// packets for a namespace not joined, client ERROR packets and unknown packet
-// types are ignored, and a redundant CONNECT replaces the socket (SIO4-06).
+// packets for a namespace not joined and client ERROR packets are ignored,
+// and a redundant CONNECT replaces the socket (SIO4-06); an unknown packet
+// type still closes the session (see below).
 //
 // # Broadcasts and adapters
 //
@@ -47,6 +48,35 @@
 // recoverable reason is kept for MaxDisconnectionDuration, and a CONNECT
 // carrying its pid and last offset restores its id, rooms and data and
 // replays the missed events before the CONNECT reply (NODE-CSR-01..06).
+//
+// # Catalogue
+//
+// Implemented and tested here: SIO-ENC-01/03/06/07/09..11, SIO-CONN-02..08,
+// SIO-CONN-10/11/16/17, SIO-NSP-01/03..07/09, SIO-EVT-02..04/06,
+// SIO-ACK-02..08, SIO-BIN-02/05..08/11, SIO-DISC-02..06, SIO-ERR-01/04,
+// SIO4-02..06, NODE-CSR-01..06, NODE-ACK-04, NODE-DR-01 and NODE-VOL-01 (a
+// volatile emit is dropped unless the engine session is writable: an idle
+// WebSocket or a parked polling GET).
+//
+// # Node behaviour deliberately not reproduced
+//
+//   - A pending server ack (EmitCallback, EmitWithAck, a broadcast with
+//     ack) fails with [ErrDisconnected] when the socket disconnects; Node
+//     errors only emitWithAck and timeout callbacks and silently drops
+//     plain ones.
+//   - Middlewares are synchronous functions returning an error; Node's
+//     next() may be called later.
+//   - Events and acks are handled strictly in arrival order on the
+//     session's goroutine; Node's async middlewares and handlers can
+//     interleave.
+//   - The recovery log is capped at RecoveryOptions.MaxPackets per
+//     namespace (Node keeps everything younger than
+//     maxDisconnectionDuration).
+//   - A client whose send queue overflows is cut off at once with
+//     [ReasonSendQueueFull] and its queue released (eioserver
+//     Session.Abort); Node buffers without limit.
+//   - Protocol v4 mode closes the session on an unknown packet type
+//     (SIO-ENC-07, a MUST); socket.io 2.5.1 ignores it.
 //
 // # Concurrency
 //
