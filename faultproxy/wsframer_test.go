@@ -5,6 +5,11 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/siospec/siospec/protocol/engineio"
 )
 
 // wsFrameBytes builds one frame with a payload of n bytes (masked when
@@ -90,6 +95,64 @@ func TestWSFramerChunkingAndModes(t *testing.T) {
 		}
 		if f.skip != 0 || len(f.acc) != 0 || len(f.hdr) != 0 {
 			t.Fatalf("seed %d: framer not at a boundary after whole frames: skip %d acc %d hdr %d", seed, f.skip, len(f.acc), len(f.hdr))
+		}
+	}
+}
+
+// TestWSTransparencyThroughTap echoes WebSocket messages of many sizes
+// (including frames over the 1 MiB the tap holds) through a tapped proxy,
+// with and without a protocol fault that makes the tap hold whole frames:
+// every message comes back intact and in order.
+func TestWSTransparencyThroughTap(t *testing.T) {
+	t.Parallel()
+	up := startWSUpstream(t)
+	for _, inert := range []bool{false, true} {
+		p := startProxy(t, up.Listener.Addr().String(), &Options{Tap: true})
+		if inert {
+			addFault(t, p, EIODropPacket{Direction: Both, Packets: []engineio.PacketType{engineio.Noop}})
+		}
+		c, _, err := wsDial(t, p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		sizes := []int{0, 1, 125, 126, 65535, 65536, maxFrame + 1, 3 << 20 / 2}
+		for range 60 {
+			sizes = append(sizes, rng.IntN(100<<10))
+		}
+		errc := make(chan error, 1)
+		msgs := make([][]byte, len(sizes))
+		src := rand.NewChaCha8([32]byte{3})
+		for i, n := range sizes {
+			m := make([]byte, n)
+			_, _ = src.Read(m)
+			msgs[i] = m
+		}
+		go func() {
+			for _, m := range msgs {
+				if err := c.WriteMessage(websocket.BinaryMessage, m); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for i, m := range msgs {
+			_, got, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("inert=%v: message %d (%d bytes): %v", inert, i, len(m), err)
+			}
+			if !bytes.Equal(got, m) {
+				t.Fatalf("inert=%v: message %d: %d bytes back, want %d, content differs", inert, i, len(got), len(m))
+			}
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("inert=%v: %d messages echoed intact", inert, len(msgs))
+		if ds, _ := p.Decisions(); inert && len(ds) != 2 {
+			t.Fatalf("inert fault made decisions beyond activation: %+v", ds)
 		}
 	}
 }
