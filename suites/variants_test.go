@@ -1,0 +1,371 @@
+package suites
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/protocol/engineio"
+	sio "github.com/siospec/siospec/protocol/socketio"
+	"github.com/siospec/siospec/reference/eioserver"
+	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// The broken variants are the reference fixtures with one rule broken, by
+// a handler that wraps the fixture (rewriting, holding or answering
+// requests itself) or, for timers, by the fixture's injectable clock
+// (fixture.Options.Clock). TestBrokenVariants runs the specs around each
+// rule against its variant and checks that exactly the specs of the broken
+// rule fail, by ID; the same selection passes against the unbroken
+// fixture (TestReference runs everything there).
+
+// bufferResponse runs next into a buffer so that a wrapper can rewrite the
+// body before it is written.
+func bufferResponse(next http.Handler, r *http.Request) (int, http.Header, []byte) {
+	bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	next.ServeHTTP(bw, r)
+	return bw.status, bw.header, bw.body.Bytes()
+}
+
+func writeResponse(w http.ResponseWriter, status int, h http.Header, body []byte) {
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
+
+// isPolling reports a polling request; handshake tells whether it has no
+// sid.
+func isPolling(r *http.Request, method string) (sid string, ok bool) {
+	q := r.URL.Query()
+	if r.Method != method || q.Get("transport") != "polling" {
+		return "", false
+	}
+	return q.Get("sid"), true
+}
+
+// rewritePollGET rewrites the bodies of polling GET responses with re.
+func rewritePollGET(next http.Handler, re *regexp.Regexp, repl string, handshakeOnly bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sid, ok := isPolling(r, http.MethodGet)
+		if !ok || (handshakeOnly && sid != "") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		status, h, body := bufferResponse(next, r)
+		writeResponse(w, status, h, re.ReplaceAll(body, []byte(repl)))
+	})
+}
+
+// sidTracker remembers the sids the fixture issued in polling handshakes.
+type sidTracker struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	next http.Handler
+}
+
+var openSID = regexp.MustCompile(`"sid":"([^"]+)"`)
+
+// serveHandshake passes a polling handshake through and notes its sid.
+func (t *sidTracker) serveHandshake(w http.ResponseWriter, r *http.Request) {
+	status, h, body := bufferResponse(t.next, r)
+	if m := openSID.FindSubmatch(body); m != nil {
+		t.mu.Lock()
+		t.seen[string(m[1])] = true
+		t.mu.Unlock()
+	}
+	writeResponse(w, status, h, body)
+}
+
+func (t *sidTracker) known(sid string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen[sid]
+}
+
+// unknownSIDPostOK breaks EIO-POLL-06: a POST naming a sid the server never
+// issued is answered 200 "ok" instead of 400.
+func unknownSIDPostOK(next http.Handler) http.Handler {
+	t := &sidTracker{seen: map[string]bool{}, next: next}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sid, ok := isPolling(r, http.MethodGet); ok && sid == "" {
+			t.serveHandshake(w, r)
+			return
+		}
+		if sid, ok := isPolling(r, http.MethodPost); ok && sid != "" && !t.known(sid) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("ok"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unknownSIDWebSocketAccepted breaks EIO-WS-04: a WebSocket upgrade naming
+// a sid the server never issued is accepted (101) and then left silent.
+func unknownSIDWebSocketAccepted(next http.Handler) http.Handler {
+	t := &sidTracker{seen: map[string]bool{}, next: next}
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if sid, ok := isPolling(r, http.MethodGet); ok && sid == "" {
+			t.serveHandshake(w, r)
+			return
+		}
+		if sid := q.Get("sid"); q.Get("transport") == "websocket" && sid != "" && !t.known(sid) {
+			c, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noopWithheldDuringUpgrade breaks EIO-UPG-04: while a probe WebSocket is
+// open for a session, a polling GET that the server answers with a noop is
+// held back instead (until the client gives up, at most 3 s), so the
+// client never learns that it may stop polling.
+func noopWithheldDuringUpgrade(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	probing := map[string]bool{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("transport") == "websocket" && q.Get("sid") != "" {
+			mu.Lock()
+			probing[q.Get("sid")] = true
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+			return
+		}
+		sid, ok := isPolling(r, http.MethodGet)
+		mu.Lock()
+		p := probing[sid]
+		mu.Unlock()
+		if !ok || sid == "" || !p {
+			next.ServeHTTP(w, r)
+			return
+		}
+		status, h, body := bufferResponse(next, r)
+		if string(body) == "6" {
+			t := time.NewTimer(3 * time.Second)
+			defer t.Stop()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-t.C:
+			}
+		}
+		writeResponse(w, status, h, body)
+	})
+}
+
+// stretchClock breaks EIO-HB-01 through the fixture's clock: every timer of
+// pingInterval runs three times as long, so pings come every
+// 3×pingInterval while the open packet still announces pingInterval.
+type stretchClock struct{ every time.Duration }
+
+func (c stretchClock) stretch(d time.Duration) time.Duration {
+	if d == c.every {
+		return 3 * d
+	}
+	return d
+}
+
+func (c stretchClock) Now() time.Time { return time.Now() }
+
+func (c stretchClock) AfterFunc(d time.Duration, f func()) eioserver.Timer {
+	return stretchTimer{time.AfterFunc(c.stretch(d), f), c}
+}
+
+type stretchTimer struct {
+	t *time.Timer
+	c stretchClock
+}
+
+func (t stretchTimer) Stop() bool                 { return t.t.Stop() }
+func (t stretchTimer) Reset(d time.Duration) bool { return t.t.Reset(t.c.stretch(d)) }
+
+// stripSID breaks SIO-CONN-02 / SIO-CONN-03: every CONNECT reply in a
+// polling response loses its payload's sid (40{"sid":"x"} → 40{}).
+var stripSIDRe = regexp.MustCompile(`(^|\x1e)40(/[^,\x1e]*,)?\{"sid":"[^"]*"\}`)
+
+// ackZeroAsNoID breaks SIO-ACK-04: an ACK for id 0 in a polling response
+// loses its id (430[...] → 43[...]).
+var ackZeroRe = regexp.MustCompile(`(^|\x1e)430\[`)
+
+// dropBadPayloads breaks SIO-EVT-02 and its kin (a payload of the wrong
+// shape closes the session): POSTed messages whose Socket.IO payload has the
+// wrong shape for their type (42{} and the like) are dropped before the
+// server sees them, so the server never closes for them.
+func dropBadPayloads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := isPolling(r, http.MethodPost); !ok || r.URL.Query().Get("EIO") != "4" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read body", http.StatusBadRequest)
+			return
+		}
+		pkts, err := engineio.DecodePayload(engineio.V4, false, body)
+		if err == nil {
+			kept := pkts[:0]
+			for _, p := range pkts {
+				if p.Type == engineio.Message && !p.Binary {
+					if _, derr := sio.Decode(p.Data); errors.Is(derr, sio.ErrPayload) {
+						continue
+					}
+				}
+				kept = append(kept, p)
+			}
+			if len(kept) == 0 {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = w.Write([]byte("ok"))
+				return
+			}
+			if b, eerr := (engineio.Encoder{AllowIllegal: true}).AppendPayload(nil, kept); eerr == nil {
+				body = b
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// variant is one broken reference fixture.
+type variant struct {
+	name   string
+	rule   string
+	suite  framework.Proto
+	build  func() (http.Handler, func())
+	filter string
+	want   []string
+}
+
+// wrapped builds a variant from a fixture and a wrapper.
+func wrapped(fx fixture.Fixture, wrap func(http.Handler) http.Handler) func() (http.Handler, func()) {
+	return func() (http.Handler, func()) {
+		return wrap(fx), func() { _ = fx.Close(context.Background()) }
+	}
+}
+
+func brokenVariants() []variant {
+	eio4 := func() fixture.Fixture { return fixture.NewEIO4(nil) }
+	sio5 := func() fixture.Fixture { return fixture.NewSIO5(nil) }
+	return []variant{
+		{"open-extra-key", "the open packet holds exactly sid, upgrades, pingInterval, pingTimeout, maxPayload", framework.EIO4,
+			wrapped(eio4(), func(h http.Handler) http.Handler {
+				return rewritePollGET(h, regexp.MustCompile(`^0\{`), `0{"siospec-extra":true,`, true)
+			}),
+			"area:handshake && transport:polling", []string{"EIO-HS-02"}},
+		{"unknown-sid-post-200", "requests with an unknown sid get 400", framework.EIO4,
+			wrapped(eio4(), unknownSIDPostOK), "area:polling", []string{"EIO-POLL-06"}},
+		// EIO-WS-10 sends the same unknown-sid upgrade as a raw request and
+		// checks the raw 400: both specs judge this one rule.
+		{"unknown-sid-websocket-accepted", "a WebSocket upgrade with an unknown sid is refused", framework.EIO4,
+			wrapped(eio4(), unknownSIDWebSocketAccepted), "area:websocket", []string{"EIO-WS-04", "EIO-WS-10"}},
+		{"noop-withheld-during-upgrade", "a GET during the upgrade is answered with a noop", framework.EIO4,
+			wrapped(eio4(), noopWithheldDuringUpgrade), "area:upgrade", []string{"EIO-UPG-04"}},
+		{"pings-stretched", "the server pings every pingInterval", framework.EIO4,
+			func() (http.Handler, func()) {
+				fx := fixture.NewEIO4(&fixture.Options{Clock: stretchClock{every: fixture.PingInterval}})
+				return fx, func() { _ = fx.Close(context.Background()) }
+			},
+			// EIO-HB-10 times the close of a client that never polls for
+			// the ping from the ping's schedule, so it judges the cadence
+			// too.
+			"area:heartbeat", []string{"EIO-HB-01", "EIO-HB-05", "EIO-HB-10"}},
+		{"connect-reply-without-sid", "the CONNECT reply is {\"sid\":...}", framework.SIO5,
+			wrapped(sio5(), func(h http.Handler) http.Handler { return rewritePollGET(h, stripSIDRe, "${1}40${2}{}", false) }),
+			"area:connect && transport:polling && !extended", []string{"SIO-CONN-02", "SIO-CONN-03"}},
+		{"bad-payload-not-closing", "a packet whose payload has the wrong shape (42{}) closes the session", framework.SIO5,
+			wrapped(sio5(), dropBadPayloads),
+			"transport:polling && (area:event || area:packet) && !extended", []string{"SIO-ENC-09", "SIO-EVT-02", "SIO-EVT-03", "SIO-EVT-04"}},
+		{"ack-id-0-as-no-id", "an EVENT with ack id 0 is acknowledged with id 0", framework.SIO5,
+			wrapped(sio5(), func(h http.Handler) http.Handler { return rewritePollGET(h, ackZeroRe, "${1}43[", false) }),
+			"area:ack && transport:polling && !extended", []string{"SIO-ACK-04"}},
+	}
+}
+
+// TestBrokenVariants shows that the suites catch what they claim: each
+// broken variant of a reference fixture fails exactly the specs of its
+// rule, by requirement ID, within a selection of neighbouring specs that
+// otherwise pass.
+func TestBrokenVariants(t *testing.T) {
+	skipProof(t)
+	for _, v := range brokenVariants() {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			h, stop := v.build()
+			u := serve(t, h, stop)
+			c := framework.Config{URL: u}
+			cfg := framework.Config{Suites: []framework.Proto{v.suite}, Targets: map[framework.Proto]*framework.Config{v.suite: c.For(v.suite)}}
+			vs, wall := runSuites(t, cfg, v.filter)
+			var failed []string
+			passed := 0
+			for _, x := range vs {
+				switch {
+				case x.State.Is(types.SpecStateFailureStates):
+					if !slices.Contains(failed, x.ID) {
+						failed = append(failed, x.ID)
+					}
+				case x.State == types.SpecStatePassed:
+					passed++
+				}
+			}
+			slices.Sort(failed)
+			t.Logf("%-32s %-4s %d specs (%s), %d passed, failed %v, %v", v.name, v.suite, len(vs), v.filter, passed, failed, wall.Round(time.Millisecond))
+			if !slices.Equal(failed, v.want) {
+				t.Errorf("broken rule %q: failed IDs %v, want exactly %v\n%s", v.rule, failed, v.want, verdictTable(onlyFailed(vs)))
+			}
+			if passed == 0 {
+				t.Error("no spec passed: the selection shows nothing")
+			}
+		})
+	}
+}
+
+func onlyFailed(vs []verdict) []verdict {
+	var out []verdict
+	for _, v := range vs {
+		if v.State.Is(types.SpecStateFailureStates) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
