@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -148,6 +149,13 @@ type Scope struct {
 	// decision). Empty means any.
 	Transport string
 	SID       string
+	// Poll, if its Method or Nth is set, restricts the fault to connections
+	// whose first request is a polling request with a sid that matches it:
+	// Nth is the request's per-session ordinal (see [RequestMatch]; the
+	// Node client opens one connection per polling request, so this is
+	// "the connection carrying the 3rd polling GET"). It turns the tap on
+	// and waits for the first request head as Transport does.
+	Poll RequestMatch
 	// Toxicity is the probability in [0, 1] that the fault applies to a given
 	// connection (per direction for byte-stream faults), decided once from the
 	// connection's deterministic random stream. nil means 1 (always). Use
@@ -165,10 +173,16 @@ func (s Scope) toxicity() float64 {
 	return *s.Toxicity
 }
 
-func (s Scope) hasTagMatch() bool { return s.Transport != "" || s.SID != "" }
+func (s Scope) hasTagMatch() bool {
+	return s.Transport != "" || s.SID != "" || s.Poll != (RequestMatch{})
+}
 
-// matchTags reports whether a tagged connection matches Transport and SID.
+// matchTags reports whether a tagged connection matches Transport, SID and
+// Poll.
 func (s Scope) matchTags(info ConnInfo) bool {
+	if s.Poll != (RequestMatch{}) && (info.RequestOrdinal == 0 || !s.Poll.matches(info.Method, info.RequestOrdinal)) {
+		return false
+	}
 	return (s.Transport == "" || s.Transport == info.Transport) && (s.SID == "" || s.SID == info.SID)
 }
 
@@ -289,6 +303,11 @@ func validateCommon(typ string, dir Direction, s Scope) error {
 	}
 	if err := nonNeg(typ, "Scope.For", "for_ms", int64(s.For)); err != nil {
 		return err
+	}
+	if fe := s.Poll.check(typ); fe != nil {
+		fe.Field = "Scope.Poll." + strings.TrimPrefix(fe.Field, "Match.")
+		fe.Attr = "poll_" + fe.Attr
+		return fe
 	}
 	if t := s.Toxicity; t != nil && !(*t >= 0 && *t <= 1) {
 		return &FieldError{Fault: typ, Field: "Scope.Toxicity", Attr: "toxicity", Reason: "must be in [0, 1]"}

@@ -27,7 +27,15 @@ type RequestMatch struct {
 	Nth int
 }
 
+// validate returns nil or a *FieldError.
 func (m RequestMatch) validate(typ string) error {
+	if err := m.check(typ); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (m RequestMatch) check(typ string) *FieldError {
 	if m.Nth < 0 {
 		return &FieldError{Fault: typ, Field: "Match.Nth", Attr: "nth", Reason: "must not be negative"}
 	}

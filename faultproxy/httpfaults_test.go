@@ -422,3 +422,47 @@ func TestNewFaultValidationAndJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestScopePollNth scopes a fault to the connection that carries the 2nd
+// polling GET of a session: only that request's answer is held.
+func TestScopePollNth(t *testing.T) {
+	srv := startPollingServer(t)
+	p := startProxy(t, srv.Listener.Addr().String(), nil)
+	h := addFault(t, p, Blackhole{Scope: Scope{Poll: RequestMatch{Method: "GET", Nth: 2}}})
+	get := func() (string, error) {
+		c := dial(t, p.Addr())
+		_ = c.SetDeadline(time.Now().Add(400 * time.Millisecond))
+		if _, err := io.WriteString(c, "GET "+pollURI+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+			return "", err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	if b, err := get(); err != nil || b != "6" {
+		t.Fatalf("GET #1: %q %v", b, err)
+	}
+	if b, err := get(); !isTimeout(err) {
+		t.Fatalf("GET #2: got %q %v, want it held", b, err)
+	}
+	if b, err := get(); err != nil || b != "6" {
+		t.Fatalf("GET #3: %q %v", b, err)
+	}
+	if n := len(decisionsOf(p, h.Name(), "hold")); n != 1 {
+		t.Fatalf("%d hold decisions, want 1", n)
+	}
+	if n := len(decisionsOf(p, h.Name(), "skip")); n != 2 {
+		t.Fatalf("%d skip decisions, want 2", n)
+	}
+	tox := ToxicOf(h.Fault(), "")
+	if tox.Attributes["poll_nth"] != 2 || tox.Attributes["poll_method"] != "GET" {
+		t.Fatalf("toxic form: %+v", tox)
+	}
+	var fe *FieldError
+	if err := (Latency{Scope: Scope{Poll: RequestMatch{Nth: -1}}}).Validate(); !errors.As(err, &fe) || fe.Attr != "poll_nth" {
+		t.Fatalf("negative poll_nth: %v", err)
+	}
+}

@@ -99,6 +99,9 @@ type ConnInfo struct {
 	Upgrade   bool      `json:"upgrade,omitempty"`   // the first request asked for an upgrade
 	Upgraded  bool      `json:"upgraded,omitempty"`  // the server answered it with 101: WebSocket
 	Requests  int       `json:"requests"`            // request heads seen so far
+	// RequestOrdinal is the per-session ordinal of the first request when
+	// it is a polling request with a sid (see [RequestMatch]), else 0.
+	RequestOrdinal int `json:"request_ordinal,omitempty"`
 }
 
 // Conns returns the open connections, oldest first.
@@ -199,12 +202,12 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 			return t.goOpaque(ck, emit)
 		}
 		u := &unit{kind: unitHTTPRequestHead, req: req, upgrade: isUpgrade(req.Header)}
-		t.tag(req, u.upgrade)
 		q := req.URL.Query()
 		transport := q.Get("transport")
 		if sid := q.Get("sid"); transport == "polling" && sid != "" {
 			u.ord = t.c.p.requestOrdinal(req.Method, sid)
 		}
+		t.tag(req, u.upgrade, u.ord)
 		t.c.pushReq(reqRecord{
 			method:  req.Method,
 			uri:     req.URL.RequestURI(),
@@ -275,7 +278,7 @@ func (t *httpTap) flush(emit emitFunc) error {
 	return t.goOpaque(chunk{at: time.Now()}, emit)
 }
 
-func (t *httpTap) tag(req *http.Request, upgrade bool) {
+func (t *httpTap) tag(req *http.Request, upgrade bool, ord int) {
 	t.requests++
 	c := t.c
 	c.mu.Lock()
@@ -291,6 +294,7 @@ func (t *httpTap) tag(req *http.Request, upgrade bool) {
 	c.info.Transport = q.Get("transport")
 	c.info.EIO = q.Get("EIO")
 	c.info.Upgrade = upgrade
+	c.info.RequestOrdinal = ord
 	info := c.info
 	c.tags.Store(&info)
 	var waiting []*instance

@@ -221,7 +221,7 @@ func (in *instance) tagged(info ConnInfo) {
 	in.mu.Unlock()
 	if skip {
 		in.cancel()
-		in.decide("skip", fmt.Sprintf("tags transport=%q sid=%q do not match", info.Transport, info.SID))
+		in.decide("skip", fmt.Sprintf("tags transport=%q sid=%q first request %s #%d do not match", info.Transport, info.SID, info.Method, info.RequestOrdinal))
 	}
 }
 

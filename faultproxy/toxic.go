@@ -22,7 +22,8 @@ import (
 //
 // Besides each type's own attributes (see [FaultTypes]) every toxic accepts
 // the [Scope] attributes "conns" (array of connection ordinals), "after_ms",
-// "after_bytes", "for_ms", "transport" and "sid".
+// "after_bytes", "for_ms", "transport", "sid", "poll_method" and
+// "poll_nth".
 type Toxic struct {
 	Name       string         `json:"name"`
 	Type       string         `json:"type"`
@@ -64,6 +65,8 @@ var scopeAttrs = []AttrSpec{
 	{"for_ms", "ms", "stay active this long (0 = until removed)"},
 	{"transport", "string", "only connections whose first HTTP request has this transport query parameter"},
 	{"sid", "string", "only connections whose first HTTP request has this sid query parameter"},
+	{"poll_method", "HTTP method", "only connections whose first request is a polling request with this method"},
+	{"poll_nth", "count", "only connections whose first request is the nth polling request (of poll_method, if set) of its session"},
 }
 
 // FaultTypes returns the catalogue of fault types the control API accepts.
@@ -297,6 +300,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		For:        a.dur("for_ms", time.Millisecond),
 		Transport:  a.str("transport"),
 		SID:        a.str("sid"),
+		Poll:       RequestMatch{Method: a.str("poll_method"), Nth: int(a.int("poll_nth"))},
 	}
 	if tox != 1 {
 		sc.Toxicity = Probability(tox)
@@ -477,6 +481,12 @@ func ToxicOf(f Fault, stream string) Toxic {
 	}
 	if s.SID != "" {
 		attrs["sid"] = s.SID
+	}
+	if s.Poll.Method != "" {
+		attrs["poll_method"] = s.Poll.Method
+	}
+	if s.Poll.Nth != 0 {
+		attrs["poll_nth"] = s.Poll.Nth
 	}
 	name := m.name
 	if name == "" {
