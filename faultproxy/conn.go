@@ -54,7 +54,7 @@ type conn struct {
 	reqSeq uint64      // numbers reqQ entries
 	target string      // the upstream address dialled
 
-	reqSig  chan struct{} // signalled (non-blocking) when reqQ changes
+	reqSig  chan struct{} // closed and replaced (under mu) whenever reqQ changes
 	lb      *lbState      // the balancer that routed this connection, if any
 	backend int           // its backend index
 }
@@ -72,7 +72,7 @@ type link struct {
 
 func newConn(p *Proxy, client *net.TCPConn, ord uint64, seed int64, tap bool) *conn {
 	c := &conn{p: p, ord: ord, seed: seed, client: client, opened: time.Now(), insts: make(map[*entry][]*instance),
-		reqSig: make(chan struct{}, 1)}
+		reqSig: make(chan struct{})}
 	c.info = ConnInfo{Ordinal: ord, Opened: c.opened, Client: client.RemoteAddr().String()}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
 	c.lastRead.Store(c.opened.UnixNano())

@@ -115,10 +115,11 @@ func (b *respTimeoutB) run(in *instance) {
 		if pending {
 			head = c.reqQ[0]
 		}
+		changed := c.reqSig
 		c.mu.Unlock()
 		if !pending || !b.f.Match.matches(head.method, head.ord) {
 			select {
-			case <-c.reqSig:
+			case <-changed:
 				continue
 			case <-in.ctx.Done():
 				return

@@ -57,37 +57,37 @@ type reqRecord struct {
 	pollGET bool
 }
 
-func (c *conn) signalReq() {
-	select {
-	case c.reqSig <- struct{}{}:
-	default:
-	}
+// reqChangedLocked wakes everyone waiting for reqQ to change (c.mu held).
+func (c *conn) reqChangedLocked() {
+	close(c.reqSig)
+	c.reqSig = make(chan struct{})
 }
 
 func (c *conn) pushReq(r reqRecord) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.reqSeq++
 	r.seq, r.at = c.reqSeq, time.Now()
 	c.reqQ = append(c.reqQ, r)
-	c.mu.Unlock()
-	c.signalReq()
+	c.reqChangedLocked()
 }
 
 func (c *conn) popReq() (reqRecord, bool) {
 	c.mu.Lock()
-	defer c.signalReq()
 	defer c.mu.Unlock()
 	if len(c.reqQ) == 0 {
 		return reqRecord{}, false
 	}
 	r := c.reqQ[0]
 	c.reqQ = c.reqQ[1:]
+	c.reqChangedLocked()
 	return r, true
 }
 
 func (c *conn) unpopReq(r reqRecord) {
 	c.mu.Lock()
 	c.reqQ = append([]reqRecord{r}, c.reqQ...)
+	c.reqChangedLocked()
 	c.mu.Unlock()
 }
 
