@@ -40,13 +40,15 @@ func TestEIO_HB_01_WebSocketPingPong(t *testing.T) {
 func TestEIO_HB_03_PollingPingTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, fixtureTimings(Options{})) // TS-E4-18
-	op, s := e.handshake("EIO=4&transport=polling")
+	// start before the handshake: the heartbeat starts while it is
+	// answered, and a slow answer must not shorten the measured time.
 	start := time.Now()
+	op, s := e.handshake("EIO=4&transport=polling")
 	ev := e.waitClosed(s)
 	if ev.reason != ReasonPingTimeout {
 		t.Fatalf("reason %q", ev.reason)
 	}
-	if d := time.Since(start); d < testPingInterval+testPingTimeout-50*time.Millisecond {
+	if d := time.Since(start); d < testPingInterval+testPingTimeout-10*time.Millisecond {
 		t.Fatalf("closed after %v", d)
 	}
 	wantError(t, e.get("EIO=4&transport=polling&sid="+op.SID), 400, engineio.CodeUnknownSID)
@@ -278,8 +280,11 @@ loop:
 	case <-time.After(waitBudget):
 		t.Fatal("connection still open")
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("cut off after %v", d)
+	// Nothing answers the ping (no GET), so the session closes after
+	// pingInterval+pingTimeout and the POST with it; the grace is for a
+	// loaded machine, and stays well under the 5 s the dribble lasts.
+	if d, limit := time.Since(start), testPingInterval+testPingTimeout+2500*time.Millisecond; d > limit {
+		t.Fatalf("cut off after %v, want within %v", d, limit)
 	}
 	e.waitClosed(s)
 	_ = http.StatusOK

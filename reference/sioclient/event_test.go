@@ -176,7 +176,9 @@ func TestNODEACK01Timeout(t *testing.T) {
 	if !errors.Is(err, ErrAckTimeout) {
 		t.Fatalf("EmitWithAck = %v", err)
 	}
-	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+	// The upper bound only tells the 50 ms timeout from the 1 h default;
+	// it is generous for a loaded machine.
+	if d := time.Since(start); d < 50*time.Millisecond || d > 10*time.Second {
 		t.Fatalf("timed out after %v", d)
 	}
 	p.expectText(t, `20["e"]`)

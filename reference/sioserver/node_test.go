@@ -28,6 +28,12 @@ import (
 
 const nodeBudget = 90 * time.Second
 
+// nodeOpts are the fixtures' settings for the Node client tests, with a
+// long heartbeat: none of them is about the heartbeat, and with the
+// contract's 300/200 ms an overloaded machine times sessions out (the
+// client runs with reconnection off, so a pending ack is then lost).
+var nodeOpts = &fixture.SIOOptions{Options: fixture.Options{PingInterval: 5 * time.Second, PingTimeout: 20 * time.Second}}
+
 func nodeClients(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
@@ -230,10 +236,10 @@ func TestNodeClientBasic(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nodeClients(t)
-			f := fixture.NewSIO5(nil)
+			f := fixture.NewSIO5(nodeOpts)
 			args := []string{"--transport", c.tr}
 			if c.v2 {
-				f = fixture.NewSIO4(nil)
+				f = fixture.NewSIO4(nodeOpts)
 				args = append(args, "--v2")
 			}
 			seen := watch(f.Server())
@@ -290,9 +296,9 @@ func TestNodeClientNamespaces(t *testing.T) {
 		name := map[bool]string{false: "v5", true: "v2"}[v2]
 		t.Run(name, func(t *testing.T) {
 			nodeClients(t)
-			f, args := fixture.NewSIO5(nil), []string{}
+			f, args := fixture.NewSIO5(nodeOpts), []string{}
 			if v2 {
-				f, args = fixture.NewSIO4(nil), []string{"--v2"}
+				f, args = fixture.NewSIO4(nodeOpts), []string{"--v2"}
 			}
 			lines := startNode(t, "sio-namespaces.js", serve(t, f), args...).wait(t)
 			c := one(t, lines, "connect")
@@ -326,9 +332,9 @@ func TestNodeClientRooms(t *testing.T) {
 	for _, tr := range []string{"polling", "websocket", "v2"} {
 		t.Run(tr, func(t *testing.T) {
 			nodeClients(t)
-			f, args := fixture.NewSIO5(nil), []string{"--transport", tr}
+			f, args := fixture.NewSIO5(nodeOpts), []string{"--transport", tr}
 			if tr == "v2" {
-				f, args = fixture.NewSIO4(nil), []string{"--v2"}
+				f, args = fixture.NewSIO4(nodeOpts), []string{"--v2"}
 			}
 			lines := startNode(t, "sio-rooms.js", serve(t, f), args...).wait(t)
 			jsonEq(t, "received", lines[len(lines)-1]["got"],
@@ -351,7 +357,7 @@ func TestNodeClientServerRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			addr := ln.Addr().String()
-			f1 := fixture.NewSIO5(nil)
+			f1 := fixture.NewSIO5(nodeOpts)
 			seen := watch(f1.Server())
 			hs1 := &http.Server{Handler: f1}
 			go func() { _ = hs1.Serve(ln) }()
@@ -382,7 +388,7 @@ func TestNodeClientServerRestart(t *testing.T) {
 			if err != nil {
 				t.Fatalf("listen again on %s: %v", addr, err)
 			}
-			f2 := fixture.NewSIO5(nil)
+			f2 := fixture.NewSIO5(nodeOpts)
 			seen2 := watch(f2.Server())
 			serveOn(t, f2, ln2)
 			lines := run.wait(t)
