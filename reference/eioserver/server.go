@@ -274,6 +274,13 @@ func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request, q ur
 	// response carries the open packet alone; whatever OnSession sends
 	// waits for the next GET (EIO-HS-06).
 	s.mu.Lock()
+	if s.state == stateClosed {
+		// Server.Close closed it right after register: nothing would
+		// ever answer the parked GET.
+		s.mu.Unlock()
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
 	g := t.park()
 	s.startLocked()
 	s.mu.Unlock()

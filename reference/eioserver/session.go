@@ -234,6 +234,9 @@ func (s *Session) closeTransportLocked() {
 // startLocked queues the open packet and starts the heartbeat (Node
 // Socket.onOpen).
 func (s *Session) startLocked() {
+	if s.state != stateOpen {
+		return // closed by Server.Close while being opened
+	}
 	open := engineio.OpenPacket{
 		SID:          s.id,
 		Upgrades:     s.availableUpgrades(),
