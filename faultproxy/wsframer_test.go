@@ -46,15 +46,12 @@ func TestWSFramerChunkingAndModes(t *testing.T) {
 	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		var in []byte
-		var frames [][]byte
 		for range 1 + rng.IntN(12) {
 			n := []int{0, 1, 5, 125, 126, 300, 65535, 65536, 70000}[rng.IntN(9)]
 			if seed%50 == 0 && rng.IntN(4) == 0 {
 				n = maxFrame + 10 // streamed, never a unit
 			}
-			fr := wsFrameBytes(rng, n, rng.IntN(2) == 0)
-			frames = append(frames, fr)
-			in = append(in, fr...)
+			in = append(in, wsFrameBytes(rng, n, rng.IntN(2) == 0)...)
 		}
 		units := rng.IntN(2) == 0
 		f := &wsFramer{unitsHook: func() bool {
