@@ -14,8 +14,6 @@ import (
 	"time"
 )
 
-// slack is the generous upper tolerance for timing assertions on a loaded
-// 2-core machine; lower bounds are exact.
 // slack is added to the upper bound of every timing check: 2 s, or 6 s when
 // the machine is overloaded (load average above twice the CPU count) as the
 // tests start. Lower bounds, what a fault must at least cost, never move.
