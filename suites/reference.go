@@ -27,7 +27,8 @@ type ReferenceOptions struct {
 // its v4 equivalent (fixture.NewSIO4) for sio4, the Socket.IO ones with the
 // extended contract.
 type Reference struct {
-	urls  map[framework.Proto]string
+	jitter *framework.JitterMonitor
+	urls   map[framework.Proto]string
 	close []func(context.Context) error
 	once  sync.Once
 	err   error
@@ -43,7 +44,11 @@ func StartReference(opts *ReferenceOptions) (*Reference, error) {
 	if len(o.Suites) == 0 {
 		o.Suites = framework.AllSuites
 	}
-	r := &Reference{urls: map[framework.Proto]string{}}
+	// The monitor's 10 ms ticker keeps this process's runtime awake: on a
+	// loaded machine a Go process whose only activity is a 300 ms timer
+	// can wake hundreds of milliseconds late, and the fixtures' heartbeat
+	// timers would drift by that much.
+	r := &Reference{urls: map[framework.Proto]string{}, jitter: framework.StartJitterMonitor()}
 	for _, p := range o.Suites {
 		var fx fixture.Fixture
 		switch p {
@@ -110,6 +115,10 @@ func (r *Reference) Configure(cfg *framework.Config) {
 	}
 }
 
+// Jitter returns the largest lateness of this process's timers within the
+// last d: how late the fixtures' own timers may have fired.
+func (r *Reference) Jitter(d time.Duration) time.Duration { return r.jitter.Recent(d) }
+
 // Close stops every fixture and waits for their goroutines. It is
 // idempotent.
 func (r *Reference) Close() error {
@@ -121,6 +130,7 @@ func (r *Reference) Close() error {
 			errs = append(errs, c(ctx))
 		}
 		r.err = errors.Join(errs...)
+		r.jitter.Close()
 	})
 	return r.err
 }

@@ -215,10 +215,12 @@ func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry 
 	if opts != nil {
 		o = *opts
 	}
+	suite := framework.NewSuite(&cfg)
+	defer suite.Close()
 	if dry {
-		Register(framework.NewSuite(&cfg))
+		Register(suite)
 	} else {
-		Register(framework.NewSuite(&cfg), cfg.Suites...)
+		Register(suite, cfg.Suites...)
 	}
 	var report types.Report
 	var got bool

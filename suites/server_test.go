@@ -55,8 +55,10 @@ func TestServerSuite(t *testing.T) {
 	if err := cfg.Validate(false); err != nil {
 		t.Fatal(err)
 	}
+	suite := framework.NewSuite(&cfg)
+	defer suite.Close()
 	if sc.DryRun {
-		Register(framework.NewSuite(&cfg))
+		Register(suite)
 		RunSpecs(t, SuiteName, sc, rc)
 		return
 	}
@@ -74,6 +76,6 @@ func TestServerSuite(t *testing.T) {
 	}
 	sc.LabelFilter = LabelFilter(&cfg, sc.LabelFilter)
 	sc.RandomSeed = cfg.Seed
-	Register(framework.NewSuite(&cfg), cfg.Suites...)
+	Register(suite, cfg.Suites...)
 	RunSpecs(t, SuiteName, sc, rc)
 }

@@ -23,18 +23,31 @@ const (
 // Ginkgo tree is built (the Register functions of the spec packages) and
 // call Install in the outermost container.
 type Suite struct {
-	cfg   *Config
-	reg   *Registry
-	proto Proto
-	env   **Env
+	cfg    *Config
+	reg    *Registry
+	proto  Proto
+	env    **Env
+	jitter *JitterMonitor
 }
 
 // NewSuite returns a Suite for cfg. The pointer is read when specs run, so
 // a runner may fill cfg.Target (the preflight) after the tree is built.
+//
+// The Suite runs a JitterMonitor, so that every spec's Timing knows how
+// late this machine's timers fire just now (Timing.Slack); Close stops it
+// once the run is over.
 func NewSuite(cfg *Config) *Suite {
 	var cur *Env
-	return &Suite{cfg: cfg, reg: Requirements(), env: &cur}
+	return &Suite{cfg: cfg, reg: Requirements(), env: &cur, jitter: StartJitterMonitor()}
 }
+
+// Close stops the Suite's jitter monitor. Call it after RunSpecs; it is
+// idempotent.
+func (s *Suite) Close() { s.jitter.Close() }
+
+// slackWindow is how far back a spec's Timing looks for scheduling
+// lateness.
+const slackWindow = 3 * time.Second
 
 // WithProto returns a Suite whose specs carry the proto label p instead of
 // their requirement's native protocol.
@@ -61,7 +74,9 @@ func (s *Suite) Install() {
 		if err != nil {
 			g.Fail(err.Error())
 		}
-		e := &Env{Cfg: cfg, Rec: rec, C: c, Timing: cfg.Timing()}
+		tm := cfg.Timing()
+		tm.Slack = s.jitter.Recent(slackWindow)
+		e := &Env{Cfg: cfg, Rec: rec, C: c, Timing: tm}
 		*s.env = e
 		g.DeferCleanup(func() {
 			c.Close()

@@ -11,6 +11,11 @@ type Timing struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 	Scale        float64
+	// Slack is the scheduling lateness measured on this machine just
+	// before the spec started (JitterMonitor): an observed event may be
+	// that much late, and an interval between two observed events that
+	// much short. Grace and Tolerance add it. Zero on a quiet machine.
+	Slack time.Duration
 }
 
 // Grace floor and proportion: grace = max(250ms, 10% of the budget) × scale.
@@ -30,14 +35,14 @@ func (t Timing) Scaled(d time.Duration) time.Duration {
 // Grace returns the slack added to a budget before a late event counts as a
 // miss.
 func (t Timing) Grace(budget time.Duration) time.Duration {
-	return t.Scaled(max(graceFloor, budget*gracePct/100))
+	return t.Scaled(max(graceFloor, budget*gracePct/100)) + t.Slack
 }
 
 // Tolerance returns how much earlier than a budget an event may happen and
 // still count as on time: max(50ms, 25% of the budget). It is not scaled,
 // because a slow machine makes events late, not early.
 func (t Timing) Tolerance(budget time.Duration) time.Duration {
-	return max(50*time.Millisecond, budget/4)
+	return max(50*time.Millisecond, budget/4) + t.Slack
 }
 
 // Window is an accepted interval for a measured duration.
@@ -61,14 +66,14 @@ func (t Timing) Around(budget time.Duration, what string) Window {
 	return Window{
 		Min: max(0, budget-t.Tolerance(budget)),
 		Max: t.Scaled(budget) + g,
-		Why: fmt.Sprintf("%s %v ×%g, tolerance %v, grace %v", what, budget, t.scale(), t.Tolerance(budget), g),
+		Why: fmt.Sprintf("%s %v ×%g, tolerance %v, grace %v%s", what, budget, t.scale(), t.Tolerance(budget), g, t.slackNote()),
 	}
 }
 
 // Within returns the window [0, budget + grace].
 func (t Timing) Within(budget time.Duration, what string) Window {
 	g := t.Grace(budget)
-	return Window{Max: t.Scaled(budget) + g, Why: fmt.Sprintf("%s %v ×%g + grace %v", what, budget, t.scale(), g)}
+	return Window{Max: t.Scaled(budget) + g, Why: fmt.Sprintf("%s %v ×%g + grace %v%s", what, budget, t.scale(), g, t.slackNote())}
 }
 
 func (t Timing) scale() float64 {
@@ -76,4 +81,11 @@ func (t Timing) scale() float64 {
 		return 1
 	}
 	return t.Scale
+}
+
+func (t Timing) slackNote() string {
+	if t.Slack <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (incl. measured scheduling lateness %v)", t.Slack.Round(time.Millisecond))
 }
