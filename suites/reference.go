@@ -29,9 +29,9 @@ type ReferenceOptions struct {
 type Reference struct {
 	jitter *framework.JitterMonitor
 	urls   map[framework.Proto]string
-	close []func(context.Context) error
-	once  sync.Once
-	err   error
+	close  []func(context.Context) error
+	once   sync.Once
+	err    error
 }
 
 // StartReference starts the reference fixtures and returns once they
