@@ -7,7 +7,8 @@
 // Every message (text or binary) is sent back unchanged. Two control
 // messages are answered instead of echoed:
 //   "stats"  → "stats <json>": {"pings":N,"transport":"...","upgrades":N}
-//              (pings = heartbeat pings received from the client, v3)
+//              (pings = heartbeat pings received from the client, v3;
+//              pongs = heartbeat pongs received from the client, v4)
 //   "close"  → the server closes the session.
 //
 // Usage: node servers/eio-echo.js [--port 0] [--host 127.0.0.1]
@@ -57,9 +58,10 @@ const httpServer = http.createServer();
 engine.attach(httpServer, { path: opts.path });
 
 engine.on("connection", (socket) => {
-  const stats = { pings: 0, upgrades: 0 };
+  const stats = { pings: 0, pongs: 0, upgrades: 0 };
   socket.on("packet", (packet) => {
     if (packet.type === "ping" && packet.data !== "probe") stats.pings++;
+    if (packet.type === "pong" && packet.data !== "probe") stats.pongs++;
   });
   socket.on("upgrade", () => stats.upgrades++);
   socket.on("message", (data) => {
