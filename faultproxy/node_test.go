@@ -462,7 +462,22 @@ func TestNodeServerCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProxy(t, proc.Addr(), nil)
-	pr, err := NewProfile("server-crash", &ProfileOptions{Process: proc, After: 1500 * time.Millisecond, Downtime: 500 * time.Millisecond})
+	connected := watchConnect(t, p)
+	args := []string{"--events", "10", "--reconnects", "1", "--reconnection-delay", "100", "--settle", "0"}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := runClientE(node, dir, p.Addr(), args...)
+		done <- outcome{r, err}
+	}()
+	select {
+	case <-connected:
+	case o := <-done:
+		t.Fatalf("client ended before connecting: %+v %v", o.r, o.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Socket.IO CONNECT reply within 10 s")
+	}
+	// The session is established: crash the server now.
+	pr, err := NewProfile("server-crash", &ProfileOptions{Process: proc, Downtime: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +486,12 @@ func TestNodeServerCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Remove()
-	r := runClient(t, p.Addr(), "--events", "10", "--reconnects", "1", "--reconnection-delay", "100", "--settle", "0")
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	r := o.r
+	logReport(t, p.Addr(), args, r)
 	logDecisions(t, p, true)
 	if !r.OK || r.Reconnects < 1 || r.Connects < 2 {
 		t.Fatalf("want a reconnection after the crash and answers afterwards: %+v", r)
@@ -479,6 +499,28 @@ func TestNodeServerCrash(t *testing.T) {
 	if d := decisionsOf(p, "server-crash", "up"); len(d) != 1 {
 		t.Fatalf("server-crash decisions: %+v", decisionsOf(p, "server-crash", ""))
 	}
+}
+
+// outcome is a client run finished in another goroutine.
+type outcome struct {
+	r   clientReport
+	err error
+}
+
+// watchConnect adds a fault that never drops anything but watches the
+// server's packets; the channel is closed at the first Socket.IO CONNECT
+// reply ("0{...}"), when a client's session is established.
+func watchConnect(t *testing.T, p *Proxy) <-chan struct{} {
+	t.Helper()
+	connected := make(chan struct{})
+	var once sync.Once
+	addFault(t, p, EIODropIf{Name: "watch", DropIf: func(_ Direction, pk engineio.Packet) bool {
+		if pk.Type == engineio.Message && strings.HasPrefix(string(pk.Data), "0{") {
+			once.Do(func() { close(connected) })
+		}
+		return false
+	}})
+	return connected
 }
 
 // TestNodeHalfOpen: half-open is applied to an established WebSocket
@@ -493,20 +535,8 @@ func TestNodeHalfOpen(t *testing.T) {
 	srv := startFixture(t)
 	p := startProxy(t, srv, &Options{Tap: true})
 	args := []string{"--events", "6", "--reconnects", "1", "--reconnection-delay", "100", "--transports", "websocket", "--settle", "0"}
-	type outcome struct {
-		r   clientReport
-		err error
-	}
-	// Watch (never drop) the server's packets for the Socket.IO CONNECT
-	// reply, so that the network goes silent on an established session.
-	connected := make(chan struct{})
-	var once sync.Once
-	addFault(t, p, EIODropIf{Name: "watch", DropIf: func(_ Direction, pk engineio.Packet) bool {
-		if pk.Type == engineio.Message && strings.HasPrefix(string(pk.Data), "0{") {
-			once.Do(func() { close(connected) })
-		}
-		return false
-	}})
+	// The network goes silent on an established session.
+	connected := watchConnect(t, p)
 	done := make(chan outcome, 1)
 	go func() {
 		r, err := runClientE(node, dir, p.Addr(), args...)
