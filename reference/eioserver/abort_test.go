@@ -282,3 +282,61 @@ func TestAbortPolling(t *testing.T) {
 	wantError(t, r, 400, engineio.CodeUnknownSID)
 	s.Abort("again") // idempotent
 }
+
+// TestServerCloseStalledWebSocket: Server.Close does not wait the whole
+// write timeout (pingInterval+pingTimeout, 15 s here) for a writer blocked
+// on a peer that stopped reading; the write gets the close frame's grace.
+func TestServerCloseStalledWebSocket(t *testing.T) {
+	t.Parallel()
+	sessions := make(chan *Session, 1)
+	srv := NewServer(&Options{
+		PingInterval:   10 * time.Second,
+		PingTimeout:    5 * time.Second,
+		SendQueueLimit: 8,
+		OnSession:      func(s *Session) { sessions <- s },
+	})
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Listener = smallBufferListener{ts.Listener}
+	ts.Start()
+	defer ts.Close()
+	d := websocket.Dialer{
+		HandshakeTimeout: waitBudget,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(4096)
+			}
+			return c, err
+		},
+	}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var s *Session
+	select {
+	case s = <-sessions:
+	case <-time.After(waitBudget):
+		t.Fatal("no session")
+	}
+	payload := bytes.Repeat([]byte("x"), 64<<10)
+	for i := 0; ; i++ {
+		err := s.Send(engineio.Packet{Type: engineio.Message, Data: payload})
+		if errors.Is(err, ErrQueueFull) {
+			break
+		}
+		if err != nil || i > 10_000 {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitBudget)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatalf("Server.Close: %v", err)
+	}
+	if d, limit := time.Since(start), wsCloseGrace+3*time.Second; d > limit {
+		t.Fatalf("Server.Close took %v with a stalled WebSocket, want within %v", d, limit)
+	}
+}

@@ -68,7 +68,8 @@ func (srv *Server) exit() { srv.wg.Done() }
 // Close closes every session with reason "server shutting down" and waits,
 // bounded by ctx, until every goroutine running server code has returned
 // (handlers, WebSocket readers and writers, timer callbacks); WebSockets
-// get up to a second to answer the close frame. If ctx ends first, Close
+// get up to a second to answer the close frame, and one whose writes are
+// blocked (a peer that stopped reading) is cut after that second. If ctx ends first, Close
 // returns ctx.Err() and the rest finishes in the background. Requests
 // arriving afterwards get 503. Close is idempotent; a second call waits
 // again.
@@ -86,6 +87,14 @@ func (srv *Server) Close(ctx context.Context) error {
 	srv.mu.Unlock()
 	for _, s := range all {
 		s.mu.Lock()
+		// A write blocked on a peer that stopped reading would hold
+		// Close for the whole write timeout (pingInterval+pingTimeout):
+		// such a connection gets the close frame's grace, then is cut.
+		for _, t := range []transport{s.transport, s.probe} {
+			if ws, ok := t.(*wsTransport); ok && ws != nil {
+				ws.cutAfter(wsCloseGrace)
+			}
+		}
 		s.closeLocked(ReasonServerShutdown, nil)
 		s.mu.Unlock()
 		s.runEvents()

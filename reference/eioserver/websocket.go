@@ -30,6 +30,7 @@ type wsTransport struct {
 	batch      []engineio.Packet // s.mu: handed over, not yet written
 	closeReq   bool              // s.mu: write a close frame after the batch
 	closing    bool              // s.mu
+	cutTimer   *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
 
 	kick       chan struct{} // wakes the writer
 	readerDone chan struct{} // closed when the read loop ends
@@ -72,6 +73,15 @@ func (t *wsTransport) close(_ bool, done func()) {
 		done()
 	}
 	t.s.transportClosedLocked(t, ReasonTransportClose, nil)
+}
+
+// cutAfter closes the connection after d unless the read loop has ended
+// by then (Server.Close: a writer blocked on a stalled peer would otherwise
+// wait for its write timeout). Called with s.mu held.
+func (t *wsTransport) cutAfter(d time.Duration) {
+	if t.cutTimer == nil {
+		t.cutTimer = time.AfterFunc(d, func() { _ = t.conn.Close() })
+	}
 }
 
 // abort tears the connection down at once (Session.Abort): closing the TCP
@@ -203,6 +213,11 @@ func (t *wsTransport) readLoop() {
 	close(t.readerDone)
 	_ = t.conn.Close()
 	<-t.writerDone
+	s.mu.Lock()
+	if t.cutTimer != nil {
+		t.cutTimer.Stop()
+	}
+	s.mu.Unlock()
 }
 
 // readFailed handles the end of the read side.
