@@ -16,6 +16,7 @@ import (
 // unsupported or fail.
 func TestNodeSIO5CSR(t *testing.T) {
 	skipProof(t)
+	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	u := startNodeScript(t, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"))
 	c := framework.Config{URL: u}
 	cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}}
@@ -27,6 +28,7 @@ func TestNodeSIO5CSR(t *testing.T) {
 // with recovery on (newGoCSR).
 func TestGoSIO5CSR(t *testing.T) {
 	skipProof(t)
+	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	srv := newGoCSR()
 	u := serve(t, srv, func() { _ = srv.Close(t.Context()) })
 	c := framework.Config{URL: u}

@@ -1,30 +1,75 @@
-// Package suites runs siospec's server conformance specs. RunServer runs
-// them in-process (Ginkgo's RunSpecs behind a GinkgoTestingT adapter) and
-// returns Ginkgo's report, so the siospec CLI needs no `go test`; the same
-// specs also run as a plain Ginkgo suite:
+// Package suites runs siospec's server conformance specs: the Engine.IO
+// suites (eio4, eio3; package suites/engineio) and the Socket.IO suites
+// (sio5, sio4; package suites/socketio), all declared in one Ginkgo tree on
+// the shared machinery of suites/framework. One run covers any subset of
+// the four suites, each spec reaching the target of its suite (its proto:
+// label) through framework.Config.Targets, and yields one Ginkgo report.
 //
-//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000
-//	go tool ginkgo ./suites -- --url http://127.0.0.1:3000
+// # Entry points
 //
-// The specs themselves live in sub-packages (suites/engineio,
-// suites/socketio) and are declared through their Register functions; the
-// framework they share is suites/framework. Ginkgo allows one suite run per
-// process, so RunServer (or ListSpecs) may be called once per process.
+// RunServer runs the suites in-process or in child processes and returns
+// Ginkgo's report; the siospec CLI (`siospec server`) uses it, so it needs
+// no `go test`. Resolve resolves and preflights the targets first;
+// StartReference starts the built-in reference (one in-process fixture per
+// suite, each on its own port), which `siospec server` without a URL and
+// `make conformance` test.
 //
-// # Selection
+// This package's TestServerSuite is the one Ginkgo entry point for
+// embedders (suites/socketio has none of its own): it runs the selected
+// suites in this process, one spec after another, against the flags'
+// targets:
 //
-// A run selects role:server and the Engine.IO revision of --eio
-// (proto:EIO4 or proto:EIO3) unless the user's label filter names a proto:
-// itself, and leaves out specs labelled slow unless the filter names slow.
+//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000                 # eio4
+//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000 --suite sio5,sio4
+//	go test ./suites -run TestServerSuite -args --eio-url http://127.0.0.1:3000 --sio-url http://127.0.0.1:3001 --suite all
+//	go tool ginkgo ./suites/... -- --url http://127.0.0.1:3000 --suite eio4,eio3
+//
+// The flags are framework.Config's: --url (every suite), --eio-url and
+// --sio-url (per family), --path, --suite (default: eio4 for --url or
+// --eio-url, plus sio5 for --sio-url; eio3 and sio4 only when named),
+// --time-scale, --strict, --seed, --connect-timeout. Default paths are
+// /engine.io/ for eio* and /socket.io/ for sio*.
+//
+// # Parallel runs
+//
+// Ginkgo allows one RunSpecs per process. With RunOptions.Procs > 0,
+// RunServer starts its own executable again once per group of suites (a
+// child gets its job through the environment variable EnvChild and runs it
+// in ChildMain, which main or TestMain calls first) and merges the
+// children's reports into one. Suites whose targets share an endpoint form
+// one group and run one after another, so that no two processes drive one
+// server's namespaces at once (a broadcast of one spec would reach the
+// sockets of another); suites on different servers run in parallel. The
+// built-in reference serves each suite on its own port, so its four suites
+// run in four processes. With Procs 0 everything runs in the calling
+// process, once per process.
+//
+// # Timing
+//
+// Every budget derives from the target's negotiated pingInterval and
+// pingTimeout, scaled by --time-scale, plus a grace (framework.Timing). A
+// framework.JitterMonitor in every harness process (and in the process
+// that serves the reference fixtures) keeps the Go runtime awake, so that
+// timers do not wake hundreds of milliseconds late on a loaded machine, and
+// adds the lateness it measures to grace and tolerance.
 //
 // # Self-proofs
 //
 // The plain tests of this package check the spec tree against the
 // requirement registry (TestRequirementCoverage, over a Ginkgo dry run and
-// testdata/covered-ids.golden), run the Engine.IO suites against Node's
-// fixtures (TestNodeEIO4, TestNodeEIO3, with
-// testdata/expected-failures-node.txt) and against deliberately broken
+// testdata/covered-ids.golden: every server-binding MUST or SHOULD of
+// Engine.IO and Socket.IO has a spec), run every suite against the
+// reference (TestReference) and against Node's fixtures (TestNodeFixtures,
+// TestNodeSIO5NoExt, TestNodeSIO5CSR, with the documented deviations of
+// testdata/expected-failures-node*.txt), and against deliberately broken
 // servers that must fail exactly the specs of their broken rule
-// (TestMutantsFailExactlyTheirRule). testdata/official-cases.md maps every
-// official Engine.IO suite case to the specs that cover it.
+// (TestBrokenVariants: the reference fixtures with one rule broken;
+// TestMutantsFailExactlyTheirRule: a small hand-written mutant server).
+// TestRepeat, behind SIOSPEC_REPEAT=N, runs everything N times and requires
+// identical verdicts:
+//
+//	SIOSPEC_REPEAT=20 go test -race -run TestRepeat -timeout 90m -v ./suites
+//
+// testdata/official-cases.md and official-cases-sio.md map every official
+// suite case to the specs that cover it.
 package suites

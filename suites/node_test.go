@@ -47,6 +47,7 @@ func startNodeTargets(t *testing.T, suites []framework.Proto, sioArgs ...string)
 // expected-failures files.
 func TestNodeFixtures(t *testing.T) {
 	skipProof(t)
+	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	cfg := startNodeTargets(t, framework.AllSuites)
 	vs, wall := runSuites(t, cfg, "")
 	checkProof(t, vs, loadExpectedBySuite(t, expectedNodeFiles), false)
@@ -60,6 +61,7 @@ func TestNodeFixtures(t *testing.T) {
 // every extended spec must be unsupported, never failed or passed.
 func TestNodeSIO5NoExt(t *testing.T) {
 	skipProof(t)
+	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	cfg := startNodeTargets(t, []framework.Proto{framework.SIO5}, "--no-ext")
 	vs, _ := runSuites(t, cfg, "extended")
 	if len(vs) == 0 {

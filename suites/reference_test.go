@@ -29,6 +29,7 @@ func startReference(t *testing.T, opts *ReferenceOptions) framework.Config {
 // MAY specs (never gating), and the run must stay within 30 s.
 func TestReference(t *testing.T) {
 	skipProof(t)
+	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	cfg := startReference(t, nil)
 	vs, wall := runSuites(t, cfg, "")
 	checkProof(t, vs, nil, false)

@@ -191,6 +191,43 @@ func noopWithheldDuringUpgrade(next http.Handler) http.Handler {
 	})
 }
 
+// closePacketIgnored breaks EIO-CLOSE-01: a close packet posted on a
+// polling session is dropped before the server sees it.
+func closePacketIgnored(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sid, ok := isPolling(r, http.MethodPost); !ok || sid == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read body", http.StatusBadRequest)
+			return
+		}
+		pkts, err := engineio.DecodePayload(engineio.V4, false, body)
+		if err == nil {
+			kept := pkts[:0]
+			for _, p := range pkts {
+				if p.Type != engineio.Close {
+					kept = append(kept, p)
+				}
+			}
+			if len(kept) == 0 {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = w.Write([]byte("ok"))
+				return
+			}
+			if b, eerr := (engineio.Encoder{AllowIllegal: true}).AppendPayload(nil, kept); eerr == nil {
+				body = b
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		next.ServeHTTP(w, r)
+	})
+}
+
 // stretchClock breaks EIO-HB-01 through the fixture's clock: every timer of
 // pingInterval runs three times as long, so pings come every
 // 3×pingInterval while the open packet still announces pingInterval.
@@ -299,6 +336,10 @@ func brokenVariants() []variant {
 		// checks the raw 400: both specs judge this one rule.
 		{"unknown-sid-websocket-accepted", "a WebSocket upgrade with an unknown sid is refused", framework.EIO4,
 			wrapped(eio4(), unknownSIDWebSocketAccepted), "area:websocket", []string{"EIO-WS-04", "EIO-WS-10"}},
+		// EIO-CLOSE-06 passes regardless: its session, left unanswered,
+		// ends through the ping timeout within its 1 s wait.
+		{"close-packet-ignored", "a close packet posted on polling ends the session", framework.EIO4,
+			wrapped(eio4(), closePacketIgnored), "area:close && transport:polling", []string{"EIO-CLOSE-01"}},
 		{"noop-withheld-during-upgrade", "a GET during the upgrade is answered with a noop", framework.EIO4,
 			wrapped(eio4(), noopWithheldDuringUpgrade), "area:upgrade", []string{"EIO-UPG-04"}},
 		{"pings-stretched", "the server pings every pingInterval", framework.EIO4,

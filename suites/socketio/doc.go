@@ -28,25 +28,20 @@
 //
 // # Protocol revisions
 //
-// v5 specs carry proto:SIO5 and always speak EIO=4; v4 specs carry
-// proto:SIO4 and always speak EIO=3, whatever --eio says. A runner selects
-// the revision of the target with a label filter (proto:SIO5 or proto:SIO4).
+// v5 specs carry proto:SIO5 and speak EIO=4; v4 specs carry proto:SIO4
+// and speak EIO=3. Each spec reaches its suite's target (the runner's
+// framework.Config.Targets).
 //
 // # Running
 //
 // The runner (package suites, siospec server) registers the specs with
-// Register. This package's own test binary runs them too, against a URL or
-// a fixture it starts (Node fixtures by PID, Go fixtures in-process):
+// RegisterWith (Options.Suites selects v5 and/or v4, Options.ConnectTimeout
+// is --connect-timeout). This package has no Ginkgo entry point of its own:
+// package suites' TestServerSuite runs them, and its tests hold the proofs
+// (Node and Go fixtures, broken variants):
 //
-//	go test ./suites/socketio -run TestSocketIO -args -fixture node-sio5 [-no-ext]
-//	go test ./suites/socketio -run TestSocketIO -args -fixture node-sio4
-//	go test ./suites/socketio -run TestSocketIO -args -url http://127.0.0.1:3000 -sio 5
-//	go test ./suites/socketio -run 'TestNode|TestGo|TestBroken' -v
-//
-// The last line runs the proofs: every spec against the Node and Go
-// fixtures (failures must be listed in suites/testdata/expected-failures-
-// node-sio*.txt) and against deliberately broken servers, which must fail
-// exactly the specs of the rule they break.
+//	siospec server --sio-url http://127.0.0.1:3000 --suite sio5,sio4
+//	go test ./suites -run TestServerSuite -args --url http://127.0.0.1:3000 --suite sio5
 //
 // # Concurrency
 //
