@@ -63,6 +63,19 @@
 // pingInterval+pingTimeout+RequestTimeout; a POST, a WebSocket write, the
 // handshake and the graceful close by Options.RequestTimeout (default 10 s).
 //
+// # Catalogue
+//
+// Implemented and tested here: EIO-URL-02/04/05/07/08, EIO-HS-01/11/12,
+// EIO-PKT-02/04/06/07, EIO-POLL-02/17..19, EIO-BIN-01..04/06, EIO-WS-02/07/08,
+// EIO-UPG-01/02/04/05/12/13, EIO-HB-02/04/07/09, EIO-CLOSE-01/02/05/08,
+// EIO-LIMIT-04/05, EIO-ERR-06, EIO3-01..05/07..10/12, NODE-DR-03 and
+// NODE-TR-02/03.
+//
+// # Node behaviour deliberately not reproduced
+//
+// Undecodable server input closes with "parse error" (Node's client says
+// "transport error"), and the features below are left out.
+//
 // # Not implemented
 //
 // Node's rememberUpgrade, withCredentials cookie jar, JSONP, WebTransport,

@@ -63,6 +63,14 @@
 //     the reply has no sid (the socket id is derived from the Engine.IO sid)
 //     and ERROR payloads may be plain strings (SIO4-02..05).
 //
+// # Catalogue
+//
+// Implemented and tested here: SIO-ENC-01..08/11, SIO-CONN-01..04/06/12..15,
+// SIO-NSP-02/08, SIO-EVT-01..06, SIO-ACK-01..09, SIO-BIN-01..04/06/07/09/11/12,
+// SIO-DISC-01/04/07/08, SIO-ERR-02..04, SIO4-01..06/08, NODE-ACK-01..03,
+// NODE-BUF-01, NODE-VOL-02, NODE-CSR-02/03/05, NODE-DR-02 and
+// NODE-RECON-01..04.
+//
 // # Deliberate differences from Node's client
 //
 //   - Connect blocks until the outcome (Go style); when its ctx ends first
