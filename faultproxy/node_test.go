@@ -409,7 +409,8 @@ func TestNodeAntivirusBuffering(t *testing.T) {
 // without stickiness. A polling client's requests reach the instance that
 // does not know its sid (400 "Session ID unknown", EIO-POLL-06) and it keeps
 // losing its session; a WebSocket-only client needs no stickiness and is
-// unaffected (faults doc A9.5).
+// unaffected; with sid stickiness the polling client works (faults doc
+// A9.5).
 func TestNodeNonStickyLB(t *testing.T) {
 	nodeTest(t)
 	a, b := startFixture(t), startFixture(t)
@@ -435,6 +436,18 @@ func TestNodeNonStickyLB(t *testing.T) {
 	}
 	if len(poll.Disconnects) == 0 {
 		t.Fatalf("polling client behind a non-sticky balancer never lost its session: %+v", poll)
+	}
+
+	// The same balancer with sid stickiness keeps each session on the
+	// server that opened it: the polling client works.
+	sticky := startProxy(t, "127.0.0.1:1", nil)
+	addFault(t, sticky, LBRoundRobin{Name: "sticky", Backends: []string{a, b}, Sticky: StickySID})
+	r := runClientSteady(t, sticky.Addr(), "--events", "10", "--transports", "polling", "--settle", "0", "--budget", "8000")
+	if !r.OK || r.Reconnects != 0 || len(r.Disconnects) != 0 {
+		t.Fatalf("polling client behind a sid-sticky balancer: %+v", r)
+	}
+	if n := len(decisionsOf(sticky, "sticky", "route")); n < 3 || !strings.Contains(decisionsOf(sticky, "sticky", "route")[n-1].Detail, "sticky sid") {
+		t.Fatalf("sid-sticky routing decisions: %+v", decisionsOf(sticky, "sticky", "route"))
 	}
 }
 
