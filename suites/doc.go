@@ -63,8 +63,9 @@
 // TestNodeSIO5NoExt, TestNodeSIO5CSR, with the documented deviations of
 // testdata/expected-failures-node*.txt), and against deliberately broken
 // servers that must fail exactly the specs of their broken rule
-// (TestBrokenVariants: the reference fixtures with one rule broken;
-// TestMutantsFailExactlyTheirRule: a small hand-written mutant server).
+// (TestBrokenVariants: the reference fixtures with one rule broken by a
+// wrapping handler or the fixture's clock, covering polling, WebSocket,
+// upgrade, heartbeat and Socket.IO rules).
 // TestRepeat, behind SIOSPEC_REPEAT=N, runs everything N times and requires
 // identical verdicts:
 //
