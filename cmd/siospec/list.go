@@ -15,8 +15,8 @@ import (
 )
 
 // runList implements `siospec list`: the server-binding requirements of
-// the catalogue and the specs that cover them, without contacting any
-// target (a Ginkgo dry run).
+// the catalogue and the specs of every suite (eio4, eio3, sio5, sio4) that
+// cover them, without contacting any target (a Ginkgo dry run).
 func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("siospec list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -51,6 +51,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitHarness
 	}
 	byID := map[string][]string{}
+	bySuite := map[string]int{}
 	nspecs := 0
 	for _, s := range rep.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt || s.State != types.SpecStatePassed {
@@ -60,6 +61,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, l := range s.Labels() {
 			if id, ok := strings.CutPrefix(l, "req:"); ok {
 				byID[id] = append(byID[id], s.FullText())
+			}
+			if p, ok := strings.CutPrefix(l, "proto:"); ok {
+				bySuite[p]++
 			}
 		}
 	}
@@ -86,5 +90,10 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitHarness
 	}
 	fmt.Fprintf(stdout, "\n%d requirements listed, %d covered by %d specs\n", nreq, covered, nspecs)
+	var parts []string
+	for _, p := range framework.AllSuites {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(string(p)), bySuite[string(p)]))
+	}
+	fmt.Fprintf(stdout, "specs by suite (siospec server --suite): %s\n", strings.Join(parts, ", "))
 	return exitOK
 }
