@@ -68,17 +68,6 @@ func verdictsOf(r types.Report) []verdict {
 	return vs
 }
 
-// failedIDs returns the requirement IDs of failed specs.
-func failedIDs(vs []verdict) map[string]bool {
-	m := map[string]bool{}
-	for _, v := range vs {
-		if v.State.Is(types.SpecStateFailureStates) {
-			m[v.ID] = true
-		}
-	}
-	return m
-}
-
 // startNode starts a Node fixture (testees/node/fixtures/NAME.js --port 0)
 // and returns its base URL; the process is stopped by PID at cleanup.
 func startNode(t *testing.T, name string, args ...string) string {
