@@ -123,3 +123,34 @@ func BenchmarkDecodeBinaryEvent4Values(b *testing.B) {
 		}
 	}
 }
+
+// benchBigText is the 64 KiB string argument of the bench module's
+// 64KiB-text-event: ASCII mixed densely with € and 😀.
+var benchBigText = strings.Repeat("abcdefgh€😀", 4368) + "abcd"
+
+// BenchmarkNewEvent64K builds emit("blob", <64 KiB string>) from Go values
+// and encodes it into a reused buffer.
+func BenchmarkNewEvent64K(b *testing.B) {
+	buf := make([]byte, 0, 70<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBigText)))
+	for b.Loop() {
+		p, err := NewEvent("/", "blob", benchBigText)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = AppendPacket(buf[:0], p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendJSONString64K writes the 64 KiB string as JSON.
+func BenchmarkAppendJSONString64K(b *testing.B) {
+	buf := make([]byte, 0, 70<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBigText)))
+	for b.Loop() {
+		buf = appendJSString(buf[:0], benchBigText)
+	}
+}

@@ -16,21 +16,43 @@ import (
 // types write []byte in Node's Buffer JSON form. NewPacket checks nothing
 // else: a strict Encoder does that.
 func NewPacket(t PacketType, nsp string, data any) (Packet, error) {
+	if data == nil {
+		return newPacket(t, nsp), nil
+	}
+	e := newValueEncoder(t, sizeHint(data))
+	if err := e.encode(data); err != nil {
+		return Packet{}, err
+	}
+	return e.packet(t, nsp), nil
+}
+
+func newPacket(t PacketType, nsp string) Packet {
 	p := Packet{Type: t, Nsp: nsp}
 	if p.Nsp == "" {
 		p.Nsp = "/"
 	}
-	if data == nil {
-		return p, nil
+	return p
+}
+
+// newValueEncoder returns the encoder NewPacket uses for type t: []byte
+// becomes an attachment for the event and ack types, a Node Buffer
+// otherwise.
+func newValueEncoder(t PacketType, size int) valueEncoder {
+	e := valueEncoder{buf: make([]byte, 0, size), mode: binNodeBuffer}
+	if t == Event || t == Ack || t.IsBinary() {
+		e.mode = binPlaceholder
 	}
-	switch t {
-	case Event, Ack, BinaryEvent, BinaryAck:
-		d, bins, err := Deconstruct(data)
-		if err != nil {
-			return Packet{}, err
-		}
-		p.Data = d
-		if len(bins) > 0 {
+	return e
+}
+
+// packet finishes NewPacket: the payload e wrote, the attachments it split
+// off (upgrading Event and Ack to their binary types) and the mark that
+// lets a strict Encoder skip scanning the payload again.
+func (e *valueEncoder) packet(t PacketType, nsp string) Packet {
+	p := newPacket(t, nsp)
+	p.Data = e.buf
+	if e.mode == binPlaceholder {
+		if len(e.bins) > 0 {
 			if t == Event {
 				p.Type = BinaryEvent
 			} else if t == Ack {
@@ -38,25 +60,61 @@ func NewPacket(t PacketType, nsp string, data any) (Packet, error) {
 			}
 		}
 		if p.Type.IsBinary() {
-			p.Attachments, p.Binary = len(bins), bins
+			p.Attachments, p.Binary = len(e.bins), e.bins
 			if p.Binary == nil {
 				p.Binary = [][]byte{}
 			}
 		}
-	default:
-		d, err := AppendJSON(nil, data)
-		if err != nil {
-			return Packet{}, err
-		}
-		p.Data = d
 	}
-	return p, nil
+	// A caller's own "_placeholder" key could make the payload invalid for
+	// its attachment count; only a payload without one is vouched for.
+	if !e.userPH && len(p.Data) > 0 {
+		p.built = builtMark{data: &p.Data[0], n: len(p.Data), bins: len(e.bins)}
+	}
+	return p
+}
+
+// sizeHint guesses the JSON size of v so that the payload buffer is
+// allocated once: the lengths of the strings in an argument list plus a
+// little for each element; 128 bytes for anything else.
+func sizeHint(v any) int {
+	args, ok := v.([]any)
+	if !ok {
+		return 128
+	}
+	return argsSizeHint(16, args)
+}
+
+func argsSizeHint(n int, args []any) int {
+	for _, a := range args {
+		n += 16
+		if s, ok := a.(string); ok {
+			n += len(s)
+		}
+	}
+	return n
 }
 
 // NewEvent builds EVENT ["name", args...] in nsp, or a BINARY_EVENT when the
 // arguments hold []byte. Add an ack id with WithID.
 func NewEvent(nsp, name string, args ...any) (Packet, error) {
-	return NewPacket(Event, nsp, append([]any{name}, args...))
+	// The same output as NewPacket(Event, nsp, append([]any{name},
+	// args...)), written without building that slice.
+	e := newValueEncoder(Event, argsSizeHint(len(name)+32, args))
+	if err := e.enter(); err != nil {
+		return Packet{}, err
+	}
+	e.buf = append(e.buf, '[')
+	e.buf = appendJSString(e.buf, name)
+	for _, a := range args {
+		e.buf = append(e.buf, ',')
+		if err := e.encode(a); err != nil {
+			return Packet{}, err
+		}
+	}
+	e.buf = append(e.buf, ']')
+	e.depth--
+	return e.packet(Event, nsp), nil
 }
 
 // NewAck builds ACK id [args...] in nsp (an empty array when there are no
@@ -92,8 +150,7 @@ func NewConnectError(nsp, message string, data any) (Packet, error) {
 
 // NewDisconnect builds DISCONNECT in nsp.
 func NewDisconnect(nsp string) Packet {
-	p, _ := NewPacket(Disconnect, nsp, nil)
-	return p
+	return newPacket(Disconnect, nsp)
 }
 
 // Value returns the payload as generic values (see ParseJSON), or nil when

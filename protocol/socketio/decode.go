@@ -200,6 +200,37 @@ func checkPayload(v Version, t PacketType, data []byte, base, nAttach int) *Deco
 	if !s.scanAll() {
 		return s.err
 	}
+	return checkShape(v, t, &s)
+}
+
+// checkBuiltPayload is checkPayload for a payload that NewPacket wrote
+// (valid compact JSON whose placeholders are numbered 0..bins-1): only the
+// shape is read, from the first bytes and the event name. Anything the mark
+// cannot vouch for (more placeholders than the attachment count) goes
+// through checkPayload.
+func checkBuiltPayload(v Version, t PacketType, data []byte, nAttach, bins int) *DecodeError {
+	if t.IsBinary() && bins > nAttach {
+		return checkPayload(v, t, data, 0, nAttach)
+	}
+	s := scanner{b: data, kind: kindOf(data[0])}
+	if s.kind == kindArray && len(data) > 1 {
+		s.empty = data[1] == ']'
+		if !s.empty {
+			s.firstKind, s.firstStart = kindOf(data[1]), 1
+			if s.firstKind == kindString {
+				s.firstEnd, s.firstEsc = s.str(1)
+				if s.firstEnd < 0 {
+					return s.err
+				}
+			}
+		}
+	}
+	return checkShape(v, t, &s)
+}
+
+// checkShape checks the shape of a scanned payload against packet type t.
+func checkShape(v Version, t PacketType, s *scanner) *DecodeError {
+	data, base := s.b, s.base
 	got := kindName(s.kind)
 	// socket.io-parser 3.4.5 (v4) tests typeof payload === "object", which
 	// also holds for arrays and null.

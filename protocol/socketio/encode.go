@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,14 @@ import (
 // limit, and packets larger than MaxSize. The payload is written verbatim,
 // so a Packet built by this package's helpers encodes byte for byte as
 // socket.io-parser would.
+//
+// A payload written by NewPacket, NewEvent, NewAck, NewConnect or
+// NewConnectError is known to be valid JSON, so a strict Encoder does not
+// scan it again: it reads only its shape (the first bytes and the event
+// name). That promise holds for the slice the builder returned (the same
+// first byte and length); assigning another Data brings back the full scan,
+// and changing the builder's bytes in place is the caller's responsibility
+// (use AllowIllegal to send invalid JSON on purpose).
 type Encoder struct {
 	// Version selects the protocol revision; zero means V5.
 	Version Version
@@ -63,6 +72,13 @@ func (e Encoder) AppendPacket(dst []byte, p Packet) ([]byte, error) {
 		}
 	}
 	start := len(dst)
+	// One allocation at most: the header is at most 1+20+1+2+20 bytes
+	// around the namespace and query.
+	n := 44 + len(p.Nsp) + len(p.Query) + len(p.Data)
+	if p.Raw != nil {
+		n += len(p.Raw.Type) + len(p.Raw.Attachments) + len(p.Raw.ID)
+	}
+	dst = slices.Grow(dst, n)
 	dst = e.appendHeader(dst, p)
 	dst = append(dst, p.Data...)
 	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
@@ -142,7 +158,13 @@ func (e Encoder) Check(p Packet) error {
 		return encodeErr(ErrBinaryNotAllowed, p.Type.String()+" carries no attachments")
 	}
 	if p.Data != nil {
-		if err := checkPayload(v, p.Type, p.Data, 0, p.Attachments); err != nil {
+		var err *DecodeError
+		if p.trusted() {
+			err = checkBuiltPayload(v, p.Type, p.Data, p.Attachments, p.built.bins)
+		} else {
+			err = checkPayload(v, p.Type, p.Data, 0, p.Attachments)
+		}
+		if err != nil {
 			return &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
 		}
 	}

@@ -113,6 +113,27 @@ type Packet struct {
 	// AllowIllegal honours it; a strict Encoder rejects a packet that sets
 	// it.
 	Raw *RawHeader
+
+	// built is set by NewPacket and the helpers built on it: Data was
+	// written by this package's value encoder, so a strict Encoder need not
+	// scan the JSON again.
+	built builtMark
+}
+
+// builtMark records which payload the package wrote itself: valid JSON
+// whose placeholders (if any) are numbered 0..bins-1. It vouches only for
+// the slice it names (the same first byte and length), so a caller who
+// assigns a new Data loses it; Check still verifies everything else (type,
+// namespace, payload shape for the type, attachment counts, size).
+type builtMark struct {
+	data *byte
+	n    int
+	bins int
+}
+
+// trusted reports whether p.Data is the payload NewPacket wrote.
+func (p *Packet) trusted() bool {
+	return p.built.data != nil && len(p.Data) == p.built.n && len(p.Data) > 0 && &p.Data[0] == p.built.data
 }
 
 // RawHeader replaces parts of the packet header with arbitrary text so that
@@ -165,7 +186,12 @@ func (p Packet) Equal(q Packet) bool {
 // decoded packet beyond the life of the decoder's input.
 func (p Packet) Clone() Packet {
 	if p.Data != nil {
+		trusted, bins := p.trusted(), p.built.bins
 		p.Data = bytes.Clone(p.Data)
+		p.built = builtMark{}
+		if trusted {
+			p.built = builtMark{data: &p.Data[0], n: len(p.Data), bins: bins}
+		}
 	}
 	if p.Binary != nil {
 		bins := make([][]byte, len(p.Binary))

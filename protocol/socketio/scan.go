@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -213,9 +214,7 @@ func (s *scanner) str(i int) (int, bool) {
 	esc := false
 	i++
 	for {
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
+		i += plainJSONPrefix(b[i:])
 		if i >= len(b) {
 			return s.fail(i, ErrInvalidJSON, "unterminated string"), esc
 		}
@@ -241,22 +240,9 @@ func (s *scanner) str(i int) (int, bool) {
 		case c < 0x20:
 			return s.fail(i, ErrInvalidJSON, "control character in string"), esc
 		default:
-			// A run of non-ASCII bytes holds whole UTF-8 sequences
-			// only, so it can be checked in one call.
-			j := i + 1
-			for j < len(b) && b[j] >= utf8.RuneSelf {
-				j++
-			}
-			if !utf8.Valid(b[i:j]) {
-				for k := i; k < j; {
-					r, size := utf8.DecodeRune(b[k:j])
-					if r == utf8.RuneError && size <= 1 {
-						return s.fail(k, ErrInvalidJSON, "invalid UTF-8 in string"), esc
-					}
-					k += size
-				}
-			}
-			i = j
+			// plainJSONPrefix stops at a byte of 0x80 or above only
+			// where a UTF-8 sequence is invalid.
+			return s.fail(i, ErrInvalidJSON, "invalid UTF-8 in string"), esc
 		}
 	}
 }
@@ -401,4 +387,85 @@ func (s *scanner) checkPlaceholder(start, end int) string {
 		return "placeholder num " + string(raw) + " outside [0, " + strconv.Itoa(s.nAttach) + ")"
 	}
 	return ""
+}
+
+// Eight-byte-word constants for plainJSONPrefix.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainJSONPrefix returns the length of the longest prefix of s that can
+// stand inside a JSON string as it is: valid UTF-8 without '"', '\\' or
+// control characters. s[n] (when n < len(s)) is then one of those three, a
+// control character, or the first byte of an invalid UTF-8 sequence.
+//
+// ASCII is tested eight bytes per step with the "has a byte below n" and
+// "has a zero byte" bit tricks: the lowest flagged byte of a word is always
+// a true match (a borrow only disturbs the bytes above it), and bytes of
+// 0x80 and above are never flagged, so the lowest set bit of
+// flags|highBits is exactly the first byte needing attention. Multi-byte
+// sequences are checked in place with the rules of utf8.DecodeRune
+// (shortest form, no surrogates, at most U+10FFFF).
+func plainJSONPrefix[T string | []byte](s T) int {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Validate the sequence in place (utf8.DecodeRune's rules,
+			// written out so that nothing is called per rune).
+			lo, hi := byte(0x80), byte(0xBF)
+			switch c {
+			case 0xE0:
+				lo = 0xA0
+			case 0xED:
+				hi = 0x9F
+			case 0xF0:
+				lo = 0x90
+			case 0xF4:
+				hi = 0x8F
+			}
+			switch {
+			case c < 0xC2 || c > 0xF4:
+				return i
+			case c < 0xE0:
+				if i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+					i += 2
+					continue
+				}
+			case c < 0xF0:
+				if i+2 < len(s) && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xC0 == 0x80 {
+					i += 3
+					continue
+				}
+			default:
+				if i+3 < len(s) && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xC0 == 0x80 && s[i+3]&0xC0 == 0x80 {
+					i += 4
+					continue
+				}
+			}
+			return i
+		}
+		if len(s)-i >= 8 {
+			t := s[i : i+8]
+			w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+				uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+			flags := ((w - 0x20*lsb) | ((w ^ '"'*lsb) - lsb) | ((w ^ '\\'*lsb) - lsb)) &^ w & msb
+			stop := flags | w&msb
+			if stop == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(stop) >> 3
+			if s[i] >= utf8.RuneSelf {
+				continue
+			}
+			return i
+		}
+		if !strPlain[c] {
+			return i
+		}
+		i++
+	}
+	return i
 }

@@ -62,6 +62,18 @@ type valueEncoder struct {
 	mode  binMode
 	bins  [][]byte
 	depth int
+	// userPH records that the value itself held an object key
+	// "_placeholder" (which could pose as a placeholder).
+	userPH bool
+}
+
+// key writes an object key and its ':'.
+func (e *valueEncoder) key(k string) {
+	if k == "_placeholder" {
+		e.userPH = true
+	}
+	e.buf = appendJSString(e.buf, k)
+	e.buf = append(e.buf, ':')
 }
 
 var (
@@ -130,8 +142,7 @@ func (e *valueEncoder) object(o Object) error {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = appendJSString(e.buf, m.Key)
-		e.buf = append(e.buf, ':')
+		e.key(m.Key)
 		if err := e.encode(m.Value); err != nil {
 			return err
 		}
@@ -315,8 +326,7 @@ func (e *valueEncoder) mapValue(rv reflect.Value) error {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = appendJSString(e.buf, en.key)
-		e.buf = append(e.buf, ':')
+		e.key(en.key)
 		if err := e.reflect(en.val); err != nil {
 			return err
 		}
@@ -460,8 +470,7 @@ func (e *valueEncoder) structValue(rv reflect.Value) error {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-		e.buf = appendJSString(e.buf, f.name)
-		e.buf = append(e.buf, ':')
+		e.key(f.name)
 		if err := e.reflect(fv); err != nil {
 			return err
 		}
@@ -514,9 +523,53 @@ func appendJSNumber(dst []byte, f float64, bits int) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendJSString writes s as a JSON string the way JSON.stringify does:
-// only '"', '\\' and control characters are escaped.
+// only '"', '\\' and control characters are escaped. It copies s in runs:
+// plainJSONPrefix finds the next byte to escape (or invalid UTF-8) eight
+// bytes at a time, and everything before it goes out in one append.
 func appendJSString(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s)+2)
 	dst = append(dst, '"')
+	for {
+		i := plainJSONPrefix(s)
+		dst = append(dst, s[:i]...)
+		if i == len(s) {
+			break
+		}
+		if s[i] >= utf8.RuneSelf {
+			// Invalid UTF-8: the rest goes the slow way.
+			return appendJSStringSlow(dst, s[i:])
+		}
+		dst = appendJSEscape(dst, s[i])
+		s = s[i+1:]
+	}
+	return append(dst, '"')
+}
+
+// appendJSEscape writes the JSON.stringify escape of the ASCII byte c.
+func appendJSEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"':
+		return append(dst, '\\', '"')
+	case '\\':
+		return append(dst, '\\', '\\')
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+// appendJSStringSlow finishes appendJSString byte by byte once s holds
+// invalid UTF-8, each bad byte of which becomes U+FFFD (the opening quote
+// is already written).
+func appendJSStringSlow(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -537,24 +590,7 @@ func appendJSString(dst []byte, s string) []byte {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
+		dst = appendJSEscape(dst, c)
 		i++
 		start = i
 	}
