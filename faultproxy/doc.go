@@ -77,7 +77,9 @@
 // [WSUpgradeThenBlackhole], [EIODropPacket], [EIODelayPacket],
 // [EIODuplicatePacket], [DelayPollResponse], [WSCloseMidFrame],
 // [HTTPResponseTimeout], [HTTPDuplicateRequest], [HTTPBufferResponse],
-// [WSBufferFrames], [LBRoundRobin] and the Go-only callback [EIODropIf].
+// [WSBufferFrames], [LBRoundRobin], [WSDropDirection], [SIODropPacket]
+// (Socket.IO packets read with protocol/socketio, binary attachments dropped
+// with their header) and the Go-only callback [EIODropIf].
 // Polling requests that carry a sid get a per-session ordinal ("the 3rd
 // polling GET", see [RequestMatch]) that decisions name. Protocol stages run
 // in the order they were added, before byte-level stages, and each sees what

@@ -204,7 +204,8 @@ func (s Scope) matchesConn(ord uint64) bool {
 // [HTTPStripUpgrade], [HTTPDowngrade10], [WSUpgradeThenBlackhole], [EIODropPacket],
 // [EIODelayPacket], [EIODuplicatePacket], [EIODropIf], [DelayPollResponse],
 // [WSCloseMidFrame], [HTTPResponseTimeout], [HTTPDuplicateRequest],
-// [HTTPBufferResponse], [WSBufferFrames] or [LBRoundRobin]. The set is
+// [HTTPBufferResponse], [WSBufferFrames], [LBRoundRobin], [WSDropDirection]
+// or [SIODropPacket]. The set is
 // closed; values are immutable once added to a proxy.
 type Fault interface {
 	// Type returns the fault's type name as used by the control API

@@ -113,6 +113,10 @@ func newBehaviour(f Fault) behaviour {
 		return &wsBufB{f: f}
 	case LBRoundRobin:
 		return &lbB{f: f}
+	case WSDropDirection:
+		return &wsDropDirB{f: f}
+	case SIODropPacket:
+		return &sioDropB{f: f}
 	}
 	return passB{} // SlowOpen acts in conn.run
 }

@@ -97,6 +97,8 @@ func FaultTypes() []FaultTypeSpec {
 		{"http_duplicate_request", "http", false, []AttrSpec{{"method", "HTTP method", "requests to copy (default GET)"}, requestAttrs[1], {"delay_ms", "ms", "send the copy this long after the original"}}},
 		{"http_buffer_response", "http", false, []AttrSpec{{"until", "complete|bytes", "release each complete response, or only every max_bytes"}, {"max_bytes", "bytes", "release once this much is held (0 = no cap with until complete)"}, {"hold_ms", "ms", "delay before each release"}}},
 		{"ws_buffer_frames", "websocket", false, []AttrSpec{{"hold_ms", "ms", "forward each frame this long after it was read"}, {"until_bytes", "bytes", "hold frames until this many bytes, then forward them together"}}},
+		{"ws_drop_direction", "websocket", false, []AttrSpec{{"control", "bool", "also drop ping, pong and close frames (default: data frames only)"}}},
+		{"sio_drop_packet", "socket.io", false, []AttrSpec{{"packet", "name or list", "packet types: connect, disconnect, event, ack, connect_error, binary_event, binary_ack (default any)"}, {"namespace", "string", "only packets of this namespace, e.g. \"/\" or \"/admin\""}, {"event", "string", "only event and binary_event packets with this name"}, {"nth", "count", "act on the nth match only (0 = every)"}}},
 		{"lb_round_robin", "http", false, []AttrSpec{{"backends", "list of host:port", "servers to balance over"}, {"sticky", "none|cookie|sid", "how a session stays on its backend"}}},
 	}
 }
@@ -280,7 +282,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	stream := in.Stream
 	if stream == "" {
 		stream = "downstream"
-		if (strings.HasPrefix(in.Type, "http_") && in.Type != "http_buffer_response") || (strings.HasPrefix(in.Type, "ws_") && in.Type != "ws_buffer_frames") {
+		if (strings.HasPrefix(in.Type, "http_") && in.Type != "http_buffer_response") || (strings.HasPrefix(in.Type, "ws_") && in.Type != "ws_buffer_frames" && in.Type != "ws_drop_direction") {
 			stream = "upstream" // HTTP faults act on requests
 		}
 	}
@@ -381,6 +383,10 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		f = HTTPBufferResponse{Name: name, Scope: sc, Until: until, MaxBytes: a.int("max_bytes"), Hold: a.dur("hold_ms", time.Millisecond)}
 	case "ws_buffer_frames":
 		f = WSBufferFrames{Name: name, Direction: dir, Scope: sc, Hold: a.dur("hold_ms", time.Millisecond), UntilBytes: a.int("until_bytes")}
+	case "ws_drop_direction":
+		f = WSDropDirection{Name: name, Direction: dir, Scope: sc, Control: a.boolean("control")}
+	case "sio_drop_packet":
+		f = SIODropPacket{Name: name, Direction: dir, Scope: sc, Types: parseSIOTypes(a, "packet"), Namespace: a.str("namespace"), Event: a.str("event"), Nth: int(a.int("nth"))}
 	case "lb_round_robin":
 		sticky := StickyNone
 		switch s := a.str("sticky"); s {
@@ -460,6 +466,10 @@ func ToxicOf(f Fault, stream string) Toxic {
 		attrs["until"], attrs["max_bytes"], attrs["hold_ms"] = f.Until.String(), f.MaxBytes, ms(f.Hold)
 	case WSBufferFrames:
 		attrs["hold_ms"], attrs["until_bytes"] = ms(f.Hold), f.UntilBytes
+	case WSDropDirection:
+		attrs["control"] = f.Control
+	case SIODropPacket:
+		attrs["packet"], attrs["namespace"], attrs["event"], attrs["nth"] = sioTypeNames(f.Types), f.Namespace, f.Event, f.Nth
 	case LBRoundRobin:
 		attrs["backends"], attrs["sticky"] = f.Backends, f.Sticky.String()
 	}

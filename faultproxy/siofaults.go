@@ -1,0 +1,317 @@
+package faultproxy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/protocol/socketio"
+)
+
+// WSDropDirection silently discards every WebSocket frame in its direction
+// once the connection has been upgraded (after the 101), while the other
+// direction keeps flowing and nothing is closed: a one-way black hole. A
+// compliant peer notices only through the heartbeat: with Downstream the
+// client stops receiving PINGs (EIO-HB-04), with Upstream the server stops
+// receiving PONGs (EIO-HB-03).
+//
+// By default only data frames (text, binary, continuation) are discarded
+// and control frames (ping, pong, close) pass, so WebSocket-level keepalives
+// and a close handshake still work and only Engine.IO traffic vanishes; set
+// Control to discard them too (a link that carries nothing at all). Frames
+// larger than the tap's 1 MiB inspection limit, and bytes the tap could not
+// delimit, are discarded as a whole in either mode. Like every protocol
+// fault it acts only on connections that run the tap: those accepted while a
+// protocol fault exists, or every one with [Options.Tap]. Add the fault before the
+// traffic it should affect: a frame already half forwarded when it is added
+// loses its rest, which leaves that direction unframed. Before the upgrade
+// (HTTP requests and responses, polling) it forwards everything. Type
+// "ws_drop_direction", attribute "control" (bool); stream "upstream" or
+// "downstream" (default "downstream").
+type WSDropDirection struct {
+	Name      string    // default "ws_drop_direction"
+	Direction Direction // Upstream or Downstream; default Downstream
+	Scope     Scope     // AfterBytes must be 0
+	// Control also discards control frames (ping, pong, close). Default
+	// false: only data frames are discarded.
+	Control bool
+}
+
+// Type implements Fault.
+func (WSDropDirection) Type() string { return "ws_drop_direction" }
+
+// Validate implements Fault.
+func (f WSDropDirection) Validate() error {
+	if err := validateUnitScope(f.Type(), f.Scope); err != nil {
+		return err
+	}
+	if err := validateCommon(f.Type(), f.Direction, Scope{}); err != nil {
+		return err
+	}
+	if f.Direction == Both {
+		return &FieldError{Fault: f.Type(), Field: "Direction", Attr: "stream", Reason: "must be upstream or downstream (a one-way black hole; use blackhole for both)"}
+	}
+	return nil
+}
+
+func (f WSDropDirection) meta() faultMeta { return packetMeta(f.Name, f.Direction, f.Scope) }
+
+type wsDropDirB struct {
+	f      WSDropDirection
+	frames int // frames discarded
+	raw    int // chunks discarded that the tap could not delimit as frames
+}
+
+func (b *wsDropDirB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	switch {
+	case u != nil && u.kind == unitWSFrame:
+		op := u.frame.opcode
+		if op >= 8 && !b.f.Control {
+			return next(ck)
+		}
+		b.frames++
+		in.decide("drop", fmt.Sprintf("websocket frame #%d (%s, %d bytes)", b.frames, wsOpcodeName(op), len(ck.data)))
+		return nil
+	case u == nil && in.c.ws.Load():
+		// After the 101: pieces of a frame too large to hold whole, or
+		// bytes the tap left undelimited.
+		b.raw++
+		in.decide("drop", fmt.Sprintf("%d bytes of websocket data not held as frames (#%d)", len(ck.data), b.raw))
+		return nil
+	}
+	return next(ck)
+}
+
+func wsOpcodeName(op byte) string {
+	switch op {
+	case 0:
+		return "continuation"
+	case 1:
+		return "text"
+	case 2:
+		return "binary"
+	case 8:
+		return "close"
+	case 9:
+		return "ping"
+	case 10:
+		return "pong"
+	}
+	return fmt.Sprintf("opcode %d", op)
+}
+
+// SIODropPacket drops Socket.IO packets in its direction, selected by type,
+// namespace and event name, every match or only the Nth (counted per
+// connection and direction, over the packets that match all the given
+// criteria). Packets are read with protocol/socketio from the Engine.IO
+// MESSAGE packets the tap decodes: whole WebSocket messages, and v4 polling
+// payloads, which are rewritten with a correct Content-Length (a payload
+// left empty becomes one noop packet) as [EIODropPacket] does.
+//
+// A dropped BINARY_EVENT or BINARY_ACK takes its attachments with it: the
+// next Attachments binary Engine.IO messages in the same direction are
+// dropped too (they may span WebSocket frames and polling payloads), so the
+// peer never sees a header without its attachments or an orphan
+// attachment. Attachments are never matched on their own. Engine.IO
+// packets other than MESSAGE, and messages that do not decode as Socket.IO
+// packets, pass. Type "sio_drop_packet", attributes "packet" (a type name
+// such as "event", or a list), "namespace", "event" and "nth".
+type SIODropPacket struct {
+	Name      string    // default "sio_drop_packet"
+	Direction Direction // default Downstream
+	Scope     Scope     // AfterBytes must be 0
+	// Types lists the packet types to act on; empty means any type. An
+	// EVENT filter does not imply BINARY_EVENT: list both to drop both.
+	Types []socketio.PacketType
+	// Namespace, if set, restricts the match to packets of this namespace
+	// ("/" is the main namespace); it must start with "/".
+	Namespace string
+	// Event, if set, restricts the match to EVENT and BINARY_EVENT packets
+	// with this event name; Types, if set, must then include one of them.
+	Event string
+	// Nth, if positive, acts on the Nth matching packet only (1-based); 0
+	// acts on every matching packet.
+	Nth int
+}
+
+// Type implements Fault.
+func (SIODropPacket) Type() string { return "sio_drop_packet" }
+
+// Validate implements Fault.
+func (f SIODropPacket) Validate() error {
+	typ := f.Type()
+	if err := validateUnitScope(typ, f.Scope); err != nil {
+		return err
+	}
+	if err := validateCommon(typ, f.Direction, Scope{}); err != nil {
+		return err
+	}
+	if len(f.Types) == 0 && f.Namespace == "" && f.Event == "" {
+		return &FieldError{Fault: typ, Field: "Types", Attr: "packet", Reason: "give at least one of packet, namespace and event"}
+	}
+	eventType := false
+	for _, t := range f.Types {
+		if !t.Valid() {
+			return &FieldError{Fault: typ, Field: "Types", Attr: "packet", Reason: fmt.Sprintf("unknown packet type %d", t)}
+		}
+		eventType = eventType || t == socketio.Event || t == socketio.BinaryEvent
+	}
+	if f.Namespace != "" && !strings.HasPrefix(f.Namespace, "/") {
+		return &FieldError{Fault: typ, Field: "Namespace", Attr: "namespace", Reason: fmt.Sprintf("must start with \"/\", got %q", f.Namespace)}
+	}
+	if f.Event != "" && len(f.Types) > 0 && !eventType {
+		return &FieldError{Fault: typ, Field: "Event", Attr: "event", Reason: "an event name only matches event and binary_event packets, and packet lists neither"}
+	}
+	if f.Nth < 0 {
+		return &FieldError{Fault: typ, Field: "Nth", Attr: "nth", Reason: "must not be negative"}
+	}
+	return nil
+}
+
+func (f SIODropPacket) meta() faultMeta { return packetMeta(f.Name, f.Direction, f.Scope) }
+
+type sioDropB struct {
+	f       SIODropPacket
+	seen    int // matching packets so far
+	pending int // attachments of a dropped binary header still to drop
+}
+
+// decoder returns the Socket.IO decoder for the connection's protocol: v4
+// over Engine.IO v3, v5 otherwise. Limits are lifted: the proxy only reads
+// headers and must not refuse what a peer accepts.
+func (b *sioDropB) decoder(in *instance) socketio.Decoder {
+	d := socketio.Decoder{MaxAttachments: -1, AllowZeroAttachments: true}
+	if !in.c.eioV4() {
+		d.Version = socketio.V4
+	}
+	return d
+}
+
+// drop decides on one Engine.IO packet; where names the transport.
+func (b *sioDropB) drop(in *instance, p engineio.Packet, where string) bool {
+	if p.Type != engineio.Message {
+		return false
+	}
+	if p.Binary {
+		if b.pending == 0 {
+			return false
+		}
+		b.pending--
+		in.decide("drop", fmt.Sprintf("attachment of a dropped binary packet, %d bytes (%s), %d more to drop", len(p.Data), where, b.pending))
+		return true
+	}
+	sp, err := b.decoder(in).Decode(p.Data)
+	if err != nil || !b.match(sp) {
+		return false
+	}
+	b.seen++
+	if b.f.Nth > 0 && b.seen != b.f.Nth {
+		return false
+	}
+	if sp.Type.IsBinary() {
+		b.pending = sp.Attachments
+	}
+	in.decide("drop", describeSIO(sp, b.seen, where))
+	return true
+}
+
+func (b *sioDropB) match(p socketio.Packet) bool {
+	f := b.f
+	if len(f.Types) > 0 {
+		ok := false
+		for _, t := range f.Types {
+			ok = ok || t == p.Type
+		}
+		if !ok {
+			return false
+		}
+	}
+	if f.Namespace != "" && p.Namespace() != f.Namespace {
+		return false
+	}
+	if f.Event != "" {
+		if p.Type != socketio.Event && p.Type != socketio.BinaryEvent {
+			return false
+		}
+		if name, err := p.EventName(); err != nil || name != f.Event {
+			return false
+		}
+	}
+	return true
+}
+
+func describeSIO(p socketio.Packet, n int, where string) string {
+	s := fmt.Sprintf("%s #%d nsp %s", p.Type, n, p.Namespace())
+	if name, err := p.EventName(); err == nil && (p.Type == socketio.Event || p.Type == socketio.BinaryEvent) {
+		s += fmt.Sprintf(" event %q", name)
+	}
+	if p.HasID {
+		s += fmt.Sprintf(" id %d", p.ID)
+	}
+	if p.Type.IsBinary() {
+		s += fmt.Sprintf(" with %d attachment(s)", p.Attachments)
+	}
+	return s + " (" + where + ")"
+}
+
+func (b *sioDropB) process(in *instance, ck chunk, next emitFunc) error {
+	u := ck.u
+	switch {
+	case u == nil:
+	case u.kind == unitHTTPMessage:
+		msg := editPayload(in, ck, func(p engineio.Packet, seg []byte) [][]byte {
+			if b.drop(in, p, "polling") {
+				return nil
+			}
+			return [][]byte{seg}
+		})
+		if msg != nil {
+			return next(*msg)
+		}
+	case u.kind == unitWSFrame:
+		if t, _, ok := u.packetType(); !ok || t != engineio.Message {
+			break
+		}
+		if p := u.packet(); p != nil && b.drop(in, *p, "websocket") {
+			return nil
+		}
+	}
+	return next(ck)
+}
+
+// parseSIOTypes reads Socket.IO packet type names ("event", or
+// ["event","ack"]); "error" is accepted for connect_error (its v4 name).
+func parseSIOTypes(a *attrReader, name string) []socketio.PacketType {
+	var names []string
+	if v, ok := a.raw(name); !ok {
+		return nil
+	} else if s := strings.TrimSpace(string(v)); len(s) > 0 && s[0] == '"' {
+		names = []string{a.str(name)}
+	} else {
+		names = a.strs(name)
+	}
+	var out []socketio.PacketType
+	for _, n := range names {
+		found := false
+		for t := socketio.Connect; t <= socketio.BinaryAck; t++ {
+			if strings.EqualFold(t.String(), n) || strings.EqualFold(t.Name(socketio.V4), n) {
+				out = append(out, t)
+				found = true
+				break
+			}
+		}
+		if !found {
+			a.fail(name, fmt.Sprintf("unknown packet type %q (want connect, disconnect, event, ack, connect_error, binary_event or binary_ack)", n))
+		}
+	}
+	return out
+}
+
+func sioTypeNames(ts []socketio.PacketType) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = strings.ToLower(t.String())
+	}
+	return names
+}
