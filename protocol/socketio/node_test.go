@@ -27,6 +27,7 @@ type nodeCase struct {
 type nodePacket struct {
 	Type        int             `json:"type"`
 	Nsp         string          `json:"nsp"`
+	Query       string          `json:"query"`
 	ID          *uint64         `json:"id"`
 	Data        json.RawMessage `json:"data"`
 	Attachments int             `json:"attachments"`
@@ -150,6 +151,7 @@ func buildNodePacket(t *testing.T, np *nodePacket) Packet {
 	if np.ID != nil {
 		p = p.WithID(*np.ID)
 	}
+	p.Query = np.Query
 	return p
 }
 

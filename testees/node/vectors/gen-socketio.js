@@ -4,6 +4,8 @@
 //
 //   protocol/socketio/testdata/node/socketio-v5.json            encoder output
 //   protocol/socketio/testdata/node/socketio-decode-errors.json decoder rejections
+//   protocol/socketio/testdata/node/socketio-v4.json            protocol v4 (socket.io-parser 3.4.5):
+//                                                               encoder output and decoder rejections
 //
 // The file formats are described in protocol/socketio/testdata/node/README.md.
 // Every encoded case is decoded again with Node's Decoder and compared, and
@@ -309,3 +311,153 @@ function buildErrorCase([id, name, input]) {
 
 writeCases(`${OUT_DIR}/socketio-v5.json`, encodeCases.map(buildEncodeCase));
 writeCases(`${OUT_DIR}/socketio-decode-errors.json`, errorCases.map(buildErrorCase));
+
+// ---------------------------------------------------------------------------
+// Protocol v4: socket.io-parser 3.4.5, the parser of socket.io 2.5.1 (the
+// "socket.io-v2" alias in package.json), into socketio-v4.json. Its Encoder
+// takes a callback and is handed the wire type itself (5/6 for packets with
+// Buffers, as socket.io 2.x does after its own hasBin check); its Decoder
+// reports 5/6 as they are, throws on the errors below, and emits an ERROR
+// packet ("parser error: ...") instead of throwing for an unknown type, so
+// unknown types have no case here (see testdata/node/README.md).
+// ---------------------------------------------------------------------------
+
+const v4 = require("socket.io-v2/node_modules/socket.io-parser");
+const V4_PARSER_VERSION = require("socket.io-v2/node_modules/socket.io-parser/package.json").version;
+assert.equal(V4_PARSER_VERSION, "3.4.5", "socket.io-parser behind socket.io-v2");
+
+function v4Encode(packet) {
+  let parts;
+  new v4.Encoder().encode(packet, (p) => { parts = p; });
+  assert.ok(parts, "v4 Encoder called back synchronously");
+  return parts;
+}
+
+function v4DecodeAll(parts) {
+  const decoder = new v4.Decoder();
+  const out = [];
+  decoder.on("decoded", (p) => out.push(p));
+  for (const part of parts) decoder.add(part);
+  return out;
+}
+
+// Each entry: [requirement ID, case name, packet]. packet.query is the
+// namespace query of a v4 CONNECT (socket.io-client 2.x appends
+// "?" + query to the namespace of the CONNECT packet it sends).
+const v4EncodeCases = [
+  // CONNECT (type 0)
+  ["SIO4-04", "v4 connect main namespace", { type: 0, nsp: "/" }],
+  ["SIO4-04", "v4 connect custom namespace", { type: 0, nsp: "/admin" }],
+  ["SIO4-04", "v4 connect unicode namespace", { type: 0, nsp: UNICODE_NSP }],
+  ["SIO4-03", "v4 connect custom namespace with query", { type: 0, nsp: "/admin", query: "token=abc&x=1" }],
+  ["SIO4-03", "v4 connect query with percent escapes", { type: 0, nsp: "/chat", query: "name=caf%C3%A9&q=a%2Cb" }],
+  // DISCONNECT (type 1)
+  ["SIO-DISC-01", "v4 disconnect main namespace", { type: 1, nsp: "/" }],
+  ["SIO-DISC-01", "v4 disconnect custom namespace", { type: 1, nsp: "/admin" }],
+  // EVENT (type 2)
+  ["SIO-ENC-02", "v4 event name only", { type: 2, nsp: "/", data: ["hello"] }],
+  ["SIO-ENC-02", "v4 event on custom namespace with ack 13", { type: 2, nsp: "/admin", id: 13, data: ["x"] }],
+  ["SIO-ACK-04", "v4 event with ack id 0", { type: 2, nsp: "/", id: 0, data: ["q"] }],
+  ["SIO-ENC-11", "v4 event with ack id 2^53-1", { type: 2, nsp: "/", id: MAX_SAFE_ID, data: ["big"] }],
+  ["SIO-EVT-04", "v4 event with numeric name", { type: 2, nsp: "/", data: [1, "x"] }],
+  ["SIO-EVT-03", "v4 event named connect is an ordinary name", { type: 2, nsp: "/", data: ["connect", 1] }],
+  ["SIO-EVT-03", "v4 event named disconnect is an ordinary name", { type: 2, nsp: "/admin", data: ["disconnect"] }],
+  ["SIO-EVT-05", "v4 event suite message arguments", { type: 2, nsp: "/", data: ["message", 1, "2", { 3: [true] }] }],
+  ["SIO-EVT-05", "v4 event null and boolean arguments", { type: 2, nsp: "/", data: ["e", null, true, false, "", 0] }],
+  ["SIO-ENC-08", "v4 event unicode and separators", { type: 2, nsp: "/", data: ["uni", "caf\u00e9 \u20ac \u{1F600}", "a\u2028b\u2029c"] }],
+  ["SIO-ENC-08", "v4 event control characters escaped", { type: 2, nsp: "/", data: ["ctl", "tab\tnl\nq\"bs\\ nul\u0000 del\u007f"] }],
+  ["SIO-ENC-08", "v4 event numbers", { type: 2, nsp: "/", data: ["num", 1e21, 1e20, -0, 0.1, -2.25e-7, NaN] }],
+  ["SIO-ENC-08", "v4 event key order", { type: 2, nsp: "/", data: ["order", { b: 1, 2: "two", a: 3, 1: "one" }] }],
+  // ACK (type 3)
+  ["SIO-ACK-01", "v4 ack with ack id 0", { type: 3, nsp: "/", id: 0, data: [] }],
+  ["SIO-ACK-01", "v4 ack suite message-with-ack reply", { type: 3, nsp: "/", id: 456, data: [1, "2", { 3: [false] }] }],
+  ["SIO-ACK-01", "v4 ack on custom namespace", { type: 3, nsp: "/admin", id: 13, data: ["ok"] }],
+  // ERROR (type 4)
+  ["SIO4-05", "v4 error string payload", { type: 4, nsp: "/", data: "Not authorized" }],
+  ["SIO4-05", "v4 error invalid namespace", { type: 4, nsp: "/random", data: "Invalid namespace" }],
+  ["SIO4-05", "v4 error object payload", { type: 4, nsp: "/", data: { message: "refused", data: { code: 401 } } }],
+  // BINARY_EVENT (type 5)
+  ["SIO-BIN-01", "v4 binary event one attachment", { type: 5, nsp: "/", data: ["bin", bin(3, 1)] }],
+  ["SIO-BIN-01", "v4 binary event empty buffer", { type: 5, nsp: "/", data: ["empty", bin(0)] }],
+  ["SIO-BIN-01", "v4 binary event four attachments at several depths", {
+    type: 5, nsp: "/", data: ["deep", bin(1, 10), { a: bin(2, 20), b: { c: [1, bin(3, 30)] } }, [[[bin(4, 40)]]]],
+  }],
+  ["SIO-BIN-01", "v4 binary event on custom namespace with ack 0", { type: 5, nsp: "/admin", id: 0, data: ["bin", bin(2, 7)] }],
+  ["SIO-BIN-02", "v4 binary event suite message-with-ack", { type: 5, nsp: "/", id: 789, data: ["message-with-ack", bin(3, 1), bin(3, 4)] }],
+  ["SIO-BIN-01", "v4 binary event ten attachments", { type: 5, nsp: "/", data: ["ten", bin(1, 0), bin(1, 1), bin(1, 2), bin(1, 3), bin(1, 4), bin(1, 5), bin(1, 6), bin(1, 7), bin(1, 8), bin(1, 9)] }],
+  // BINARY_ACK (type 6)
+  ["SIO4-07", "v4 binary ack two attachments", { type: 6, nsp: "/", id: 789, data: [bin(3, 1), bin(3, 4)] }],
+  ["SIO4-07", "v4 binary ack nested on custom namespace", { type: 6, nsp: "/admin", id: 13, data: [{ x: [bin(1, 1), { y: bin(2, 2) }] }] }],
+];
+
+function buildV4EncodeCase([id, name, packet]) {
+  const filePacket = { type: packet.type, nsp: packet.nsp };
+  if (packet.query !== undefined) filePacket.query = packet.query;
+  if (packet.id !== undefined) filePacket.id = packet.id;
+  if (packet.data !== undefined) filePacket.data = packet.data;
+
+  const input = { type: packet.type, nsp: packet.query === undefined ? packet.nsp : `${packet.nsp}?${packet.query}` };
+  if (packet.id !== undefined) input.id = packet.id;
+  if (packet.data !== undefined) input.data = markersToBinary(packet.data);
+
+  const parts = v4Encode(input);
+  assert.equal(Number(parts[0][0]), packet.type, `${name}: wire type`);
+
+  // Round trip through the v4 Decoder, which keeps 5/6 and the query
+  // inside nsp.
+  const decoded = v4DecodeAll(parts);
+  assert.equal(decoded.length, 1, `${name}: decoded count`);
+  const d = decoded[0];
+  assert.equal(d.type, packet.type, `${name}: decoded type`);
+  assert.equal(d.nsp, input.nsp, `${name}: decoded nsp`);
+  assert.equal(d.id, packet.id, `${name}: decoded id`);
+  assert.equal(
+    JSON.stringify(binaryToMarkers(d.data)),
+    JSON.stringify(filePacket.data),
+    `${name}: decoded data`,
+  );
+
+  return { id, version: 4, name, packet: JSON.parse(JSON.stringify(filePacket)), encoded: encodedParts(parts) };
+}
+
+// Inputs socket.io-parser 3.4.5 rejects by throwing.
+const v4ErrorCases = [
+  ["SIO-ENC-06", "v4 event truncated JSON", ['2["m"']],
+  ["SIO-ENC-06", "v4 event trailing comma", ['2["m",]']],
+  ["SIO-ENC-06", "v4 event bare word payload", ["2abc"]],
+  ["SIO-ENC-09", "v4 connect string payload", ['0"token"']],
+  ["SIO-ENC-09", "v4 connect boolean payload", ["0true"]],
+  ["SIO-ENC-09", "v4 disconnect object payload", ["1{}"]],
+  ["SIO-ENC-09", "v4 event object payload", ['2{"a":1}']],
+  ["SIO-ENC-09", "v4 ack object payload", ["31{}"]],
+  ["SIO-ENC-09", "v4 error boolean payload", ["4false"]],
+  ["SIO-ENC-09", "v4 error number payload", ["4/admin,-1"]],
+  ["SIO-EVT-02", "v4 event empty array", ["2[]"]],
+  ["SIO-EVT-04", "v4 event name null", ["2[null]"]],
+  ["SIO-EVT-04", "v4 event name object", ['2[{"name":"x"}]']],
+  ["SIO-ACK-06", "v4 ack id with letters", ['212abc["m"]']],
+  ["SIO-BIN-05", "v4 placeholder num out of range", ['51-["e",' + JSON.stringify(ph(5)) + "]", b64(1)]],
+  ["SIO-BIN-05", "v4 placeholder num negative", ['51-["e",{"_placeholder":true,"num":-1}]', b64(1)]],
+  ["SIO-BIN-05", "v4 placeholder num as string", ['51-["e",{"_placeholder":true,"num":"0"}]', b64(1)]],
+  ["SIO-BIN-07", "v4 eleven attachments", ['511-["e"]']],
+  ["SIO-BIN-08", "v4 attachment count missing", ['5-["e",{"_placeholder":true,"num":0}]']],
+  ["SIO-BIN-08", "v4 attachment count not a number", ['5x-["e"]']],
+  ["SIO-BIN-08", "v4 attachment dash missing", ['51["e",{"_placeholder":true,"num":0}]']],
+  ["SIO-BIN-08", "v4 attachment header only type", ["5"]],
+  ["SIO-BIN-06", "v4 zero attachments binary event", ['50-["e"]']],
+  ["SIO-BIN-03", "v4 text packet during reassembly", ['51-["e",{"_placeholder":true,"num":0}]', '2["x"]']],
+  ["SIO-BIN-04", "v4 binary message without pending header", [b64(3, 1)]],
+];
+
+function buildV4ErrorCase([id, name, input]) {
+  let error;
+  try {
+    v4DecodeAll(inputParts(input));
+  } catch (e) {
+    error = e.message;
+  }
+  if (error === undefined) throw new Error(`${id} ${name}: socket.io-parser 3.4.5 accepted ${JSON.stringify(input)}`);
+  return { id, version: 4, name, input, error };
+}
+
+writeCases(`${OUT_DIR}/socketio-v4.json`, [...v4EncodeCases.map(buildV4EncodeCase), ...v4ErrorCases.map(buildV4ErrorCase)]);
