@@ -115,7 +115,12 @@ func wsOpcodeName(op byte) string {
 // peer never sees a header without its attachments or an orphan
 // attachment. Attachments are never matched on their own. Engine.IO
 // packets other than MESSAGE, and messages that do not decode as Socket.IO
-// packets, pass. Type "sio_drop_packet", attributes "packet" (a type name
+// packets, pass. Counting (Nth, attachments still to drop) is per
+// connection: over polling with a client that opens one connection per
+// request, as Node's does, a binary packet whose attachments travel in a
+// later response on another connection would be split, and so would one
+// whose fault is removed between header and attachments; servers send a
+// header and its attachments in one payload in practice. Type "sio_drop_packet", attributes "packet" (a type name
 // such as "event", or a list), "namespace", "event" and "nth".
 type SIODropPacket struct {
 	Name      string    // default "sio_drop_packet"
