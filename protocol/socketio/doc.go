@@ -28,6 +28,10 @@
 // (SIO-ENC-08). [Object] is an ordered JSON object for callers who need a
 // given key order. [Packet.Value], [Packet.Args], [Packet.Unmarshal],
 // [ParseJSON] and [Reconstruct] turn payloads back into values.
+// [Encoder.AppendEvent] writes an event from Go values straight into the
+// caller's buffer in one pass (the same bytes as [NewEvent] followed by
+// [Encode]), and a strict Encoder does not scan again a payload that the
+// builders above wrote (it checks only its shape).
 //
 // # Binary packets
 //

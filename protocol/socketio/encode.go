@@ -189,3 +189,87 @@ func checkNamespace(noQuery bool, nsp string) *EncodeError {
 	}
 	return nil
 }
+
+// NoAck is the id AppendEvent takes for an event without an ack id.
+const NoAck int64 = -1
+
+// AppendEvent appends EVENT ["name", args...] in namespace nsp with ack id
+// id (NoAck for none) to dst, exactly as Encode would write the packet
+// NewEvent(nsp, name, args...) (plus WithID), but in one pass: the JSON is
+// written straight into dst, with no Packet, payload buffer or argument
+// slice in between. With a dst of sufficient capacity it allocates nothing
+// for a text event.
+//
+// When args hold []byte, the packet is a BINARY_EVENT: the returned
+// attachments (the caller's own slices, depth-first) go out as separate
+// binary messages, and the payload is moved once to make room for the
+// attachment count in the header. A strict Encoder checks what Check would
+// (namespace, ack id, reserved names in v5, attachment limit, MaxSize); on
+// error dst is returned unchanged, with an *EncodeError.
+func (e Encoder) AppendEvent(dst []byte, nsp string, id int64, name string, args ...any) ([]byte, [][]byte, error) {
+	if nsp == "" {
+		nsp = "/"
+	}
+	p := Packet{Type: Event, Nsp: nsp}
+	if id >= 0 {
+		p.ID, p.HasID = uint64(id), true
+	}
+	if !e.AllowIllegal {
+		if err := checkNamespace(false, nsp); err != nil {
+			return dst, nil, err
+		}
+		if p.HasID && p.ID > MaxAckID {
+			return dst, nil, encodeErr(ErrAckID, "ack id "+strconv.FormatUint(p.ID, 10)+" exceeds 2^53-1")
+		}
+		if e.Version.norm() == V5 && IsReservedEvent(name) {
+			return dst, nil, encodeErr(ErrReservedEvent, "event name "+strconv.Quote(name)+" is reserved")
+		}
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, argsSizeHint(len(nsp)+len(name)+32, args))
+	dst = e.appendHeader(dst, p)
+	hdrEnd := len(dst)
+	ve := valueEncoder{buf: dst, mode: binPlaceholder}
+	if err := ve.enter(); err != nil {
+		return dst[:start], nil, err
+	}
+	ve.buf = append(ve.buf, '[')
+	ve.buf = appendJSString(ve.buf, name)
+	for _, a := range args {
+		ve.buf = append(ve.buf, ',')
+		if err := ve.encode(a); err != nil {
+			return ve.buf[:start], nil, err
+		}
+	}
+	ve.buf = append(ve.buf, ']')
+	dst = ve.buf
+	payload := hdrEnd
+	if n := len(ve.bins); n > 0 {
+		p.Type, p.Attachments = BinaryEvent, n
+		if !e.AllowIllegal {
+			if max := (Decoder{MaxAttachments: e.MaxAttachments}).maxAttachments(); n > max {
+				return dst[:start], nil, encodeErr(ErrTooManyAttachments, strconv.Itoa(n)+" attachments, limit "+strconv.Itoa(max))
+			}
+		}
+		var tmp [48]byte
+		hdr := e.appendHeader(tmp[:0], p)
+		// Make room for the longer header: move the payload once.
+		end := len(dst)
+		shift := len(hdr) - (hdrEnd - start)
+		dst = slices.Grow(dst, shift)[:end+shift]
+		copy(dst[hdrEnd+shift:], dst[hdrEnd:end])
+		copy(dst[start:], hdr)
+		payload += shift
+		// A caller's own "_placeholder" object could pose as an
+		// attachment: such a payload is scanned in full, as Check does.
+		if ve.userPH && !e.AllowIllegal {
+			if err := checkPayload(e.Version.norm(), BinaryEvent, dst[payload:], 0, n); err != nil {
+				return dst[:start], nil, &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
+			}
+		}
+	}
+	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
+		return dst[:start], nil, encodeErr(ErrTooLarge, strconv.Itoa(len(dst)-start)+" bytes, limit "+strconv.Itoa(e.MaxSize))
+	}
+	return dst, ve.bins, nil
+}

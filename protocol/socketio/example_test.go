@@ -99,3 +99,12 @@ func ExampleAppendJSON() {
 	fmt.Printf("%q\n", b)
 	// Output: "{\"z\":\"<b>&\u2028\",\"a\":[1e+21,0.1,0,1.5e-7]}"
 }
+
+// AppendEvent writes an event from Go values straight into a buffer, here
+// a binary event with an ack id whose attachment goes out separately.
+func ExampleEncoder_AppendEvent() {
+	buf := make([]byte, 0, 512) // reuse it for every packet
+	buf, bins, err := socketio.Encoder{}.AppendEvent(buf[:0], "/admin", 7, "upload", "a.bin", []byte{1, 2})
+	fmt.Printf("%s %d %v\n", buf, len(bins), err)
+	// Output: 51-/admin,7["upload","a.bin",{"_placeholder":true,"num":0}] 1 <nil>
+}

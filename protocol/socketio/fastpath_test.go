@@ -226,3 +226,87 @@ func TestNewEventSameAsNewPacket(t *testing.T) {
 		t.Fatalf("NewEvent(chan) = %v, want ErrUnsupportedValue", err)
 	}
 }
+
+// TestAppendEvent checks that AppendEvent writes what Encode writes for
+// NewEvent (plus WithID), attachments included, for every encoder setting,
+// and refuses what it refuses.
+func TestAppendEvent(t *testing.T) {
+	bin := []byte{1, 2, 3}
+	argSets := [][]any{
+		nil,
+		{"hello, world"},
+		{1, "2", Object{{"3", []any{true}}}},
+		{benchBigText[:1000]},
+		{bin},
+		{"a.bin", bin, Object{{"parts", [][]byte{bin, bin}}}, bin},
+		{Object{{"_placeholder", true}, {"num", 0}}, bin},  // a caller's placeholder, valid for 1 attachment
+		{Object{{"_placeholder", true}, {"num", 5}}, bin},  // and one that is not
+		{Object{{"_placeholder", true}, {"num", 5}}, "no"}, // plain EVENT: not a placeholder at all
+		{bin, bin, bin, bin, bin, bin, bin, bin, bin, bin, bin},
+		{make(chan int)},
+	}
+	names := []string{"chat", "connect", "é\"\n", ""}
+	nsps := []string{"", "/", "/admin", "/café,x", "admin", "/" + strings.Repeat("n", 70)}
+	ids := []int64{NoAck, 0, 13, MaxAckID, MaxAckID + 1}
+	encoders := []Encoder{{}, {Version: V4}, {AllowIllegal: true}, {MaxAttachments: 2}, {MaxSize: 40}}
+	n := 0
+	for _, args := range argSets {
+		for _, name := range names {
+			for _, nsp := range nsps {
+				for _, id := range ids {
+					for _, e := range encoders {
+						var want []byte
+						var wantBins [][]byte
+						p, err := NewEvent(nsp, name, args...)
+						if err == nil {
+							if id != NoAck {
+								p = p.WithID(uint64(id))
+							}
+							want, wantBins, err = e.Encode(p)
+						}
+						got, bins, gotErr := e.AppendEvent([]byte("prefix"), nsp, id, name, args...)
+						if (err == nil) != (gotErr == nil) {
+							t.Fatalf("%+v AppendEvent(%q, %d, %q, %v): error %v, Encode(NewEvent) error %v", e, nsp, id, name, args, gotErr, err)
+						}
+						n++
+						if err != nil {
+							var ee *EncodeError
+							if !errors.As(gotErr, &ee) || string(got) != "prefix" {
+								t.Fatalf("AppendEvent error %T %v, dst %q", gotErr, gotErr, got)
+							}
+							continue
+						}
+						if string(got) != "prefix"+string(want) {
+							t.Fatalf("%+v AppendEvent(%q, %d, %q, %v) =\n %q, want\n %q", e, nsp, id, name, args, got, "prefix"+string(want))
+						}
+						if len(bins) != len(wantBins) {
+							t.Fatalf("%d attachments, want %d", len(bins), len(wantBins))
+						}
+						for i := range bins {
+							if !bytes.Equal(bins[i], wantBins[i]) {
+								t.Fatalf("attachment %d differs", i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d comparisons", n)
+}
+
+// TestAppendEventAllocs pins the one-pass promise: a text event appended to
+// a buffer with room allocates nothing (the 64 KiB string included).
+func TestAppendEventAllocs(t *testing.T) {
+	buf := make([]byte, 0, 70<<10)
+	args := []any{benchBigText}
+	allocs := testing.AllocsPerRun(20, func() {
+		var err error
+		if buf, _, err = (Encoder{}).AppendEvent(buf[:0], "/", NoAck, "blob", args...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations, want 0", allocs)
+	}
+}

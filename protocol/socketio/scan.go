@@ -395,6 +395,33 @@ const (
 	msb = 0x8080808080808080
 )
 
+// utf8Lead describes each lead byte of a multi-byte UTF-8 sequence: its
+// length in the low three bits (0 for a byte that cannot start one) and
+// the range allowed for the second byte in the next two bytes.
+var utf8Lead = func() (t [256]uint32) {
+	for c := 0xC2; c <= 0xF4; c++ {
+		n, lo, hi := uint32(2), uint32(0x80), uint32(0xBF)
+		switch {
+		case c >= 0xF0:
+			n = 4
+		case c >= 0xE0:
+			n = 3
+		}
+		switch c {
+		case 0xE0:
+			lo = 0xA0
+		case 0xED:
+			hi = 0x9F
+		case 0xF0:
+			lo = 0x90
+		case 0xF4:
+			hi = 0x8F
+		}
+		t[c] = n | lo<<8 | hi<<16
+	}
+	return t
+}()
+
 // plainJSONPrefix returns the length of the longest prefix of s that can
 // stand inside a JSON string as it is: valid UTF-8 without '"', '\\' or
 // control characters. s[n] (when n < len(s)) is then one of those three, a
@@ -405,46 +432,28 @@ const (
 // a true match (a borrow only disturbs the bytes above it), and bytes of
 // 0x80 and above are never flagged, so the lowest set bit of
 // flags|highBits is exactly the first byte needing attention. Multi-byte
-// sequences are checked in place with the rules of utf8.DecodeRune
-// (shortest form, no surrogates, at most U+10FFFF).
+// sequences are checked in place (see utf8Lead).
 func plainJSONPrefix[T string | []byte](s T) int {
 	i := 0
 	for i < len(s) {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			// Validate the sequence in place (utf8.DecodeRune's rules,
-			// written out so that nothing is called per rune).
-			lo, hi := byte(0x80), byte(0xBF)
-			switch c {
-			case 0xE0:
-				lo = 0xA0
-			case 0xED:
-				hi = 0x9F
-			case 0xF0:
-				lo = 0x90
-			case 0xF4:
-				hi = 0x8F
-			}
-			switch {
-			case c < 0xC2 || c > 0xF4:
+			// Validate the sequence in place with utf8.DecodeRune's rules
+			// (shortest form, no surrogates, at most U+10FFFF), read
+			// from one table entry per lead byte.
+			x := utf8Lead[c]
+			n := int(x & 7)
+			if n == 0 || len(s)-i < n {
 				return i
-			case c < 0xE0:
-				if i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
-					i += 2
-					continue
-				}
-			case c < 0xF0:
-				if i+2 < len(s) && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xC0 == 0x80 {
-					i += 3
-					continue
-				}
-			default:
-				if i+3 < len(s) && s[i+1] >= lo && s[i+1] <= hi && s[i+2]&0xC0 == 0x80 && s[i+3]&0xC0 == 0x80 {
-					i += 4
-					continue
-				}
 			}
-			return i
+			if c1 := s[i+1]; c1 < byte(x>>8) || c1 > byte(x>>16) {
+				return i
+			}
+			if n > 2 && (s[i+2]&0xC0 != 0x80 || (n > 3 && s[i+3]&0xC0 != 0x80)) {
+				return i
+			}
+			i += n
+			continue
 		}
 		if len(s)-i >= 8 {
 			t := s[i : i+8]
