@@ -69,10 +69,19 @@ func pollingV4(s *framework.Suite) {
 			e.Observe("POST %d %q", r.Status, r.Body)
 			Expect(r.Status).To(Equal(http.StatusOK))
 			Expect(r.Body).To(Equal(okBody))
-			g, _, err := sess.Get(ctx)
+			g, pkts, err := sess.Get(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			e.Observe("GET %d %q", g.Status, g.Body)
-			Expect(string(g.Body)).To(Equal("4hello"))
+			// A slow exchange can let the first ping (pingInterval after
+			// the open) join the echo in the same payload; it is not part
+			// of the rule.
+			var rest []engineio.Packet
+			for _, p := range pkts {
+				if p.Type != engineio.Ping || p.Binary || len(p.Data) != 0 {
+					rest = append(rest, p)
+				}
+			}
+			Expect(rest).To(Equal([]engineio.Packet{msg("hello")}))
 		}, framework.Polling)
 
 		s.It("EIO-POLL-05", "processes every packet of a 200-packet POST, in order", func(ctx context.Context, e *framework.Env) {
