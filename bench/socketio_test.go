@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/siospec/siospec/protocol/socketio"
@@ -12,10 +13,14 @@ import (
 )
 
 // Socket.IO inputs: emit("chat", "hello, world"), emit("blob", <64 KiB
-// string>) and emit("upload", "a.bin", b0, b1, b2, b3) with four 1 KiB
-// attachments, all in the main namespace.
+// string>) with bigText (ASCII mixed with € and 😀) and with bigASCII, and
+// emit("upload", "a.bin", b0, b1, b2, b3) with four 1 KiB attachments, all
+// in the main namespace.
 var (
 	sioAttachments = [][]byte{pattern(1024), pattern(1025)[1:], pattern(1026)[2:], pattern(1027)[3:]}
+	// bigASCII is 65524 bytes of ASCII text (with a few characters JSON
+	// escapes: '"', '\\' and a newline every 256 bytes).
+	bigASCII = strings.Repeat(strings.Repeat("lorem ipsum ", 21)+"say \"hi\" \\\n", 255)[:65524]
 )
 
 type sioCase struct {
@@ -27,18 +32,28 @@ func sioCases() []sioCase {
 	return []sioCase{
 		{"small-text-event", []any{"chat", "hello, world"}},
 		{"64KiB-text-event", []any{"blob", bigText}},
+		{"64KiB-ascii-text-event", []any{"blob", bigASCII}},
 		{"binary-event-4-attachments", []any{"upload", "a.bin", sioAttachments[0], sioAttachments[1], sioAttachments[2], sioAttachments[3]}},
 	}
 }
 
-// encodeOurs builds the packet from Go values and writes it: the text
-// packet and its attachments.
+// encodeOurs builds the packet from Go values (NewEvent writes the JSON
+// payload and splits off the attachments) and writes it with a strict
+// Encoder into a new slice: the text packet and its attachments. This is
+// the same work as encodeTheirs: Go values in, wire bytes out.
 func (c sioCase) encodeOurs() ([]byte, [][]byte, error) {
 	p, err := socketio.NewEvent("/", c.args[0].(string), c.args[1:]...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return socketio.Encode(p)
+}
+
+// appendOurs does encodeOurs's work with Encoder.AppendEvent: the JSON is
+// written straight into dst (a reused buffer), with no Packet or payload
+// buffer in between.
+func (c sioCase) appendOurs(dst []byte) ([]byte, [][]byte, error) {
+	return socketio.Encoder{}.AppendEvent(dst, "/", socketio.NoAck, c.args[0].(string), c.args[1:]...)
 }
 
 func (c sioCase) encodeTheirs() []ztypes.BufferInterface {
@@ -114,6 +129,10 @@ func TestSocketIOSameWork(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			appended, appAtts, err := c.appendOurs([]byte("prefix"))
+			if err != nil || string(appended) != "prefix"+string(text) || len(appAtts) != len(atts) {
+				t.Fatalf("appendOurs = %.60q, %d attachments, %v", appended, len(appAtts), err)
+			}
 			bufs := c.encodeTheirs()
 			if len(bufs) != 1+len(atts) {
 				t.Fatalf("%d buffers from zishang520, %d from us", len(bufs), 1+len(atts))
@@ -168,9 +187,19 @@ func norm(t *testing.T, v any) string {
 }
 
 // BenchmarkSocketIO compares encoding from Go values and decoding, for
-// impl=siospec and impl=zishang520. zishang520 always builds Go values when
-// decoding; impl=siospec-values does the same with Packet.Value, while
-// impl=siospec validates the packet and leaves the JSON unparsed until asked.
+// impl=siospec and impl=zishang520.
+//
+// Encoding starts from the same Go values on both sides and ends with the
+// text packet and its attachments: impl=siospec is NewEvent + Encode (a
+// payload buffer and a new output slice each time), impl=siospec-reuse is
+// Encoder.AppendEvent into a reused buffer (one pass, no payload buffer),
+// impl=zishang520 is Encoder.Encode of a Packet whose Data is the argument
+// list (json.Marshal inside, new buffers each time). Neither side encodes
+// a prebuilt payload.
+//
+// zishang520 always builds Go values when decoding; impl=siospec-values
+// does the same with Packet.Value, while impl=siospec validates the packet
+// and leaves the JSON unparsed until asked.
 func BenchmarkSocketIO(b *testing.B) {
 	for _, c := range sioCases() {
 		text, atts, err := c.encodeOurs()
@@ -186,6 +215,16 @@ func BenchmarkSocketIO(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, _, err := c.encodeOurs(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("encode/"+c.name+"/impl=siospec-reuse", func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			dst := make([]byte, 0, len(text))
+			for b.Loop() {
+				if dst, _, err = c.appendOurs(dst[:0]); err != nil {
 					b.Fatal(err)
 				}
 			}
