@@ -54,7 +54,7 @@ Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Soc
 Targets:
   no URL            all four suites against the built-in reference fixtures, started in-process
                     (FX-EIO4, FX-EIO3, FX-SIO5 and its v4 equivalent, each on its own port).
-  --url URL         every suite's target; without --suite only eio4 runs (as before).
+  --url URL         every suite's target; without --suite only eio4 runs.
   --eio-url URL     the target of eio4/eio3, --sio-url URL the target of sio5/sio4 (override --url),
                     so that separate Engine.IO and Socket.IO servers run in one command.
   --suite LIST      what to run. Default with URLs: eio4 when --url or --eio-url is given, plus sio5
