@@ -119,7 +119,7 @@ func (p *Process) waitReady(ctx context.Context, r *run, fault string) error {
 				conn.Close()
 				break
 			}
-			last = err
+			last = keepInformative(ctx, last, err)
 			if err := p.pauseAttempt(ctx, r); err != nil {
 				return fail()
 			}
@@ -134,10 +134,12 @@ func (p *Process) waitReady(ctx context.Context, r *run, fault string) error {
 		tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
 		client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
 		for {
-			last = getStatus(ctx, client, target, c.HTTPStatus)
-			if last == nil {
+			err := getStatus(ctx, client, target, c.HTTPStatus)
+			if err == nil {
+				last = nil
 				break
 			}
+			last = keepInformative(ctx, last, err)
 			if err := p.pauseAttempt(ctx, r); err != nil {
 				tr.CloseIdleConnections()
 				return fail()
@@ -184,6 +186,17 @@ func (p *Process) pauseAttempt(ctx context.Context, r *run) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// keepInformative returns the error to report for a failed ready attempt:
+// err, unless the attempt was cut short by the ready deadline (ctx ended)
+// and an earlier attempt already failed for a reason that says more, such
+// as a wrong HTTP status.
+func keepInformative(ctx context.Context, last, err error) error {
+	if ctx.Err() != nil && last != nil {
+		return last
+	}
+	return err
 }
 
 func getStatus(ctx context.Context, client *http.Client, target string, want int) error {
