@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -55,13 +56,15 @@ func FromGinkgoReports(rs []types.Report, meta Meta) *Report {
 		Target:         Target{URL: meta.Target, Role: meta.Role, Preflight: copyMap(meta.Preflight)},
 		Started:        meta.Started,
 		Finished:       meta.Finished,
-		ExpectedFails:  copyMap(meta.ExpectedFailures),
+		ExpectedFails:  expectationMap(meta.ExpectedFailures),
+		Expectations:   append([]Expectation(nil), meta.ExpectedFailures...),
 		Specs:          []Spec{},
 	}
 	if out.TimeScale == 0 {
 		out.TimeScale = 1
 	}
 	out.Suite.Succeeded = true
+	expected := indexExpectations(meta.ExpectedFailures)
 	for i, r := range rs {
 		if i == 0 {
 			out.Suite.Description = r.SuiteDescription
@@ -81,7 +84,7 @@ func FromGinkgoReports(rs []types.Report, meta Meta) *Report {
 			out.Finished = r.EndTime
 		}
 		for _, sr := range r.SpecReports {
-			if s, ok := specFrom(sr, meta); ok {
+			if s, ok := specFrom(sr, meta, expected); ok {
 				out.Specs = append(out.Specs, s)
 			}
 		}
@@ -94,8 +97,9 @@ func FromGinkgoReports(rs []types.Report, meta Meta) *Report {
 }
 
 // specFrom maps one Ginkgo spec report; ok is false for suite-level nodes
-// that did not fail (they are not specs of their own).
-func specFrom(sr types.SpecReport, meta Meta) (Spec, bool) {
+// that did not fail (they are not specs of their own). expected holds the
+// baseline by (suite, ID).
+func specFrom(sr types.SpecReport, meta Meta, expected map[expectationKey]string) (Spec, bool) {
 	suiteNode := sr.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes)
 	if suiteNode && !sr.State.Is(types.SpecStateFailureStates) {
 		return Spec{}, false
@@ -140,7 +144,7 @@ func specFrom(sr types.SpecReport, meta Meta) (Spec, bool) {
 	if suiteNode {
 		s.Outcome, s.Reason = HarnessError, s.Name+" failed"
 	}
-	if reason, ok := meta.ExpectedFailures[s.ID]; ok && s.ID != "" {
+	if reason, ok := expected[expectationKey{strings.ToLower(s.Proto), s.ID}]; ok && s.ID != "" {
 		switch s.Outcome {
 		case Fail, NonStrict:
 			s.ExpectedFailure = true
@@ -368,14 +372,27 @@ func (e *ExpectationError) Error() string {
 	return fmt.Sprintf("expected failures line %d: %s: %q", e.Line, e.Reason, e.Text)
 }
 
-// ErrDuplicateExpectation is wrapped by the error for an ID listed twice.
-var ErrDuplicateExpectation = errors.New("reports: requirement listed twice")
+// ErrDuplicateExpectation is wrapped by the error for a (suite, ID) pair
+// listed twice.
+var ErrDuplicateExpectation = errors.New("reports: requirement listed twice for one suite")
 
-// ReadExpectedFailures parses an --expect-failures file: one "<ID> <reason>"
-// per line; blank lines and lines starting with '#' are ignored. Every ID
-// needs a reason.
-func ReadExpectedFailures(r io.Reader) (map[string]string, error) {
-	out := map[string]string{}
+// ExpectationSuites returns the suite names an expected-failures line may
+// start with, spelled as `siospec server --suite` spells them.
+func ExpectationSuites() []string { return []string{"eio4", "eio3", "sio5", "sio4"} }
+
+// ExpectationFormat describes an expected-failures line, for help texts and
+// errors.
+const ExpectationFormat = `"<suite> <ID> <reason>" (suite: eio4, eio3, sio5 or sio4)`
+
+// ReadExpectedFailures parses an --expect-failures file: one
+// "<suite> <ID> <reason>" per line, where suite is eio4, eio3, sio5 or sio4
+// (the proto: label of the specs it applies to, lower case); blank lines
+// and lines starting with '#' are ignored. Every entry needs a reason. A
+// line without a suite (the former "<ID> <reason>" form) is an
+// *ExpectationError saying so. Entries are returned in file order.
+func ReadExpectedFailures(r io.Reader) ([]Expectation, error) {
+	var out []Expectation
+	seen := map[expectationKey]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -383,25 +400,73 @@ func ReadExpectedFailures(r io.Reader) (map[string]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		id, reason := line, ""
-		if i := strings.IndexAny(line, " \t"); i >= 0 {
-			id, reason = line[:i], strings.TrimSpace(line[i+1:])
+		f := strings.Fields(line)
+		suite := strings.ToLower(f[0])
+		if !slices.Contains(ExpectationSuites(), suite) {
+			why := fmt.Sprintf("%q is not a suite", f[0])
+			if validID(f[0]) && strings.ContainsRune(f[0], '-') {
+				why = "no suite before the requirement ID"
+			}
+			return nil, &ExpectationError{Line: n, Text: line, Reason: why + "; lines are " + ExpectationFormat}
 		}
-		switch {
-		case !validID(id):
-			return nil, &ExpectationError{Line: n, Text: line, Reason: "not a requirement ID"}
-		case reason == "":
-			return nil, &ExpectationError{Line: n, Text: line, Reason: "missing reason"}
+		if len(f) < 2 || !validID(f[1]) {
+			return nil, &ExpectationError{Line: n, Text: line, Reason: "no requirement ID after the suite; lines are " + ExpectationFormat}
 		}
-		if _, dup := out[id]; dup {
+		id := f[1]
+		reason := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(line, f[0])), id))
+		if reason == "" {
+			return nil, &ExpectationError{Line: n, Text: line, Reason: "missing reason; lines are " + ExpectationFormat}
+		}
+		k := expectationKey{suite, id}
+		if seen[k] {
 			return nil, fmt.Errorf("%w: %w", &ExpectationError{Line: n, Text: line, Reason: "duplicate"}, ErrDuplicateExpectation)
 		}
-		out[id] = reason
+		seen[k] = true
+		out = append(out, Expectation{Suite: suite, ID: id, Reason: reason, Line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read expected failures: %w", err)
 	}
 	return out, nil
+}
+
+// expectationKey is what an expectation applies to: a spec's suite (its
+// proto: label, lower case) and requirement ID.
+type expectationKey struct{ suite, id string }
+
+// indexExpectations maps the baseline by (suite, ID).
+func indexExpectations(es []Expectation) map[expectationKey]string {
+	m := make(map[expectationKey]string, len(es))
+	for _, e := range es {
+		m[expectationKey{strings.ToLower(e.Suite), e.ID}] = e.Reason
+	}
+	return m
+}
+
+// expectationMap is the v1 "expected_failures" object: requirement ID →
+// reason. An ID expected in several suites gets one "suite: reason" line
+// per suite.
+func expectationMap(es []Expectation) map[string]string {
+	if len(es) == 0 {
+		return nil
+	}
+	by := map[string][]Expectation{}
+	for _, e := range es {
+		by[e.ID] = append(by[e.ID], e)
+	}
+	out := make(map[string]string, len(by))
+	for id, list := range by {
+		if len(list) == 1 {
+			out[id] = list[0].Reason
+			continue
+		}
+		lines := make([]string, len(list))
+		for i, e := range list {
+			lines[i] = e.Suite + ": " + e.Reason
+		}
+		out[id] = strings.Join(lines, "\n")
+	}
+	return out
 }
 
 func validID(id string) bool {

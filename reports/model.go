@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -74,9 +75,11 @@ type Meta struct {
 	// Started and Finished bound the run; zero values fall back to Ginkgo's
 	// suite start and end times.
 	Started, Finished time.Time
-	// ExpectedFailures maps requirement IDs to the reason they are expected
-	// to fail (from --expect-failures).
-	ExpectedFailures map[string]string
+	// ExpectedFailures is the baseline (from --expect-failures): specs of
+	// the given suite and requirement ID that are expected to fail, and
+	// why. An entry applies only to specs whose proto: label names its
+	// suite.
+	ExpectedFailures []Expectation
 	// Command is the command line that ran the suites, argv style.
 	Command []string
 }
@@ -99,9 +102,27 @@ type Report struct {
 	ExitStatus     int               `json:"exit_code"`
 	Counts         Counts            `json:"counts"`
 	ExpectedFails  map[string]string `json:"expected_failures,omitempty"`
+	Expectations   []Expectation     `json:"expectations,omitempty"`
 	UnexpectedPass []string          `json:"unexpected_passes,omitempty"`
+	Unmatched      []Expectation     `json:"unmatched_expectations,omitempty"`
 	Specs          []Spec            `json:"specs"`
 }
+
+// Expectation is one entry of an expected-failures file: the specs of
+// requirement ID in suite Suite are known to fail, for Reason.
+type Expectation struct {
+	// Suite is eio4, eio3, sio5 or sio4: the specs' proto: label, lower
+	// case.
+	Suite  string `json:"suite"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+	// Line is the entry's 1-based line in the file it was read from; 0
+	// when it was not read from a file.
+	Line int `json:"line,omitempty"`
+}
+
+// String renders the entry as its file line.
+func (e Expectation) String() string { return e.Suite + " " + e.ID + " " + e.Reason }
 
 // Target describes the implementation under test.
 type Target struct {
@@ -275,6 +296,7 @@ func (r *Report) finish() {
 		m[k][o]++
 	}
 	r.UnexpectedPass = nil
+	r.Unmatched = r.unmatched()
 	for i := range r.Specs {
 		s := &r.Specs[i]
 		c.Total++
@@ -295,6 +317,91 @@ func (r *Report) finish() {
 	r.Counts = c
 	r.ExitStatus = r.ExitCode()
 	r.Verdict = verdictFor(r.ExitStatus)
+}
+
+// unmatched returns the expectations that no spec of their suite and ID
+// failed or passed (outcome fail, non-strict or pass) in this run: a stale
+// baseline entry, a wrong suite or ID, or specs that did not run.
+func (r *Report) unmatched() []Expectation {
+	var out []Expectation
+	for _, e := range r.Expectations {
+		hit := false
+		for i := range r.Specs {
+			s := &r.Specs[i]
+			if s.ID == e.ID && strings.EqualFold(s.Proto, e.Suite) && (s.Outcome == Fail || s.Outcome == NonStrict || s.Outcome == Pass) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Unverified is a MUST or SHOULD requirement of one suite that no spec of
+// the run verified: every spec of it that ran was unsupported (the target
+// lacks an optional contract those specs need).
+type Unverified struct {
+	Proto string // EIO4, EIO3, SIO5 or SIO4
+	ID    string
+	Level string // the strongest level among its specs, MUST or SHOULD
+	// Reason is the first unsupported reason among its specs.
+	Reason string
+	// Specs counts its unsupported specs.
+	Specs int
+}
+
+// NotVerified returns the MUST and SHOULD requirements, per suite, whose
+// every spec that ran (any outcome but skipped) was unsupported, sorted by
+// suite and ID. Such a requirement has neither passed nor failed: a
+// summary must say so rather than leave it out.
+func (r *Report) NotVerified() []Unverified {
+	type key struct{ proto, id string }
+	type acc struct {
+		u        Unverified
+		verified bool
+	}
+	by := map[key]*acc{}
+	var keys []key
+	for i := range r.Specs {
+		s := &r.Specs[i]
+		if s.ID == "" || s.Outcome == Skipped {
+			continue
+		}
+		k := key{s.Proto, s.ID}
+		a := by[k]
+		if a == nil {
+			a = &acc{u: Unverified{Proto: s.Proto, ID: s.ID}}
+			by[k] = a
+			keys = append(keys, k)
+		}
+		if s.Outcome != Unsupported {
+			a.verified = true
+			continue
+		}
+		a.u.Specs++
+		if a.u.Reason == "" {
+			a.u.Reason = s.Reason
+		}
+		if s.Level == "MUST" || s.Level == "SHOULD" && a.u.Level != "MUST" {
+			a.u.Level = s.Level
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].proto != keys[j].proto {
+			return keys[i].proto < keys[j].proto
+		}
+		return keys[i].id < keys[j].id
+	})
+	var out []Unverified
+	for _, k := range keys {
+		if a := by[k]; !a.verified && a.u.Level != "" {
+			out = append(out, a.u)
+		}
+	}
+	return out
 }
 
 func appendUnique(list []string, s string) []string {

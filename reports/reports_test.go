@@ -555,24 +555,191 @@ func TestCompare(t *testing.T) {
 }
 
 func TestReadExpectedFailures(t *testing.T) {
-	in := "# baseline\n\nEIO-HS-02 extra open key, issue #7\nSIO-ACK-01\tacks are async  \n"
+	in := "# baseline\n\neio4 EIO-HS-02 extra open key, issue #7\nSIO5\tSIO-ACK-01\tacks are async  \nsio4 SIO-ACK-01 v4 acks too\n"
 	got, err := ReadExpectedFailures(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"EIO-HS-02": "extra open key, issue #7", "SIO-ACK-01": "acks are async"}
+	want := []Expectation{
+		{Suite: "eio4", ID: "EIO-HS-02", Reason: "extra open key, issue #7", Line: 3},
+		{Suite: "sio5", ID: "SIO-ACK-01", Reason: "acks are async", Line: 4},
+		{Suite: "sio4", ID: "SIO-ACK-01", Reason: "v4 acks too", Line: 5},
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	for _, bad := range []string{"EIO-HS-02\n", "EIO/HS reason\n", "A-1 x\nA-1 y\n"} {
-		_, err := ReadExpectedFailures(strings.NewReader(bad))
+	for _, tc := range []struct{ in, reason string }{
+		{"EIO-HS-02 extra open key\n", "no suite before the requirement ID"},
+		{"# c\nsio6 SIO-ACK-01 x\n", `"sio6" is not a suite`},
+		{"eio4\n", "no requirement ID"},
+		{"eio4 EIO/HS reason\n", "no requirement ID"},
+		{"eio4 EIO-HS-02\n", "missing reason"},
+		{"eio4 A-1 x\neio4 A-1 y\n", "duplicate"},
+	} {
+		_, err := ReadExpectedFailures(strings.NewReader(tc.in))
 		var ee *ExpectationError
 		if !errors.As(err, &ee) {
-			t.Errorf("%q: err = %v, want *ExpectationError", bad, err)
+			t.Errorf("%q: err = %v, want *ExpectationError", tc.in, err)
+			continue
+		}
+		if !strings.Contains(ee.Reason, tc.reason) {
+			t.Errorf("%q: reason %q, want it to contain %q", tc.in, ee.Reason, tc.reason)
+		}
+		if wantLine := strings.Count(tc.in, "\n"); ee.Line != wantLine {
+			t.Errorf("%q: line %d, want %d", tc.in, ee.Line, wantLine)
+		}
+		if tc.reason != "duplicate" && !strings.Contains(err.Error(), "<suite> <ID> <reason>") {
+			t.Errorf("%q: error %q does not show the format", tc.in, err)
 		}
 	}
-	if _, err := ReadExpectedFailures(strings.NewReader("A-1 x\nA-1 y\n")); !errors.Is(err, ErrDuplicateExpectation) {
+	if _, err := ReadExpectedFailures(strings.NewReader("eio4 A-1 x\neio4 A-1 y\n")); !errors.Is(err, ErrDuplicateExpectation) {
 		t.Errorf("duplicate: err = %v", err)
+	}
+	if _, err := ReadExpectedFailures(strings.NewReader("eio4 A-1 x\neio3 A-1 y\n")); err != nil {
+		t.Errorf("one ID in two suites: %v", err)
+	}
+}
+
+// suiteSpecs is a run with one failing spec of SIO-ACK-01 in each of sio5
+// and sio4 and a passing SIO-CONN-02 on sio5.
+func suiteSpecs() types.Report {
+	mk := func(proto, id string, state types.SpecState) types.SpecReport {
+		return fixtureSpec(specOpts{containers: []string{"Socket.IO " + proto}, contLabels: [][]string{{"proto:" + proto, "area:ack", "role:server"}},
+			text: "acks " + proto, id: id, labels: []string{"level:MUST"}, state: state, msg: msgFor(state)}, t0)
+	}
+	return types.Report{SpecReports: types.SpecReports{
+		mk("SIO5", "SIO-ACK-01", types.SpecStateFailed),
+		mk("SIO4", "SIO-ACK-01", types.SpecStateFailed),
+		mk("SIO5", "SIO-CONN-02", types.SpecStatePassed),
+	}}
+}
+
+func msgFor(st types.SpecState) string {
+	if st == types.SpecStateFailed {
+		return "no ack"
+	}
+	return ""
+}
+
+// TestExpectationKeyedOnSuite: an sio4 entry does not hide an sio5 failure
+// of the same requirement ID.
+func TestExpectationKeyedOnSuite(t *testing.T) {
+	r := FromGinkgo(suiteSpecs(), Meta{ExpectedFailures: []Expectation{{Suite: "sio4", ID: "SIO-ACK-01", Reason: "v4 acks are async", Line: 1}}})
+	var sio5, sio4 *Spec
+	for i := range r.Specs {
+		switch s := &r.Specs[i]; {
+		case s.ID == "SIO-ACK-01" && s.Proto == "SIO5":
+			sio5 = s
+		case s.ID == "SIO-ACK-01" && s.Proto == "SIO4":
+			sio4 = s
+		}
+	}
+	if sio5 == nil || sio4 == nil {
+		t.Fatalf("specs missing: %+v", r.Specs)
+	}
+	if sio5.ExpectedFailure || !sio5.Gating() {
+		t.Errorf("sio5 SIO-ACK-01: expected=%v gating=%v; the sio4 entry must not hide it", sio5.ExpectedFailure, sio5.Gating())
+	}
+	if !sio4.ExpectedFailure || sio4.Gating() || sio4.ExpectedReason != "v4 acks are async" {
+		t.Errorf("sio4 SIO-ACK-01: expected=%v gating=%v reason=%q", sio4.ExpectedFailure, sio4.Gating(), sio4.ExpectedReason)
+	}
+	if r.ExitCode() != ExitFailures || r.Counts.Gating != 1 || r.Counts.Expected != 1 {
+		t.Errorf("exit %d, gating %d, expected %d; want 1, 1, 1", r.ExitCode(), r.Counts.Gating, r.Counts.Expected)
+	}
+	if len(r.Unmatched) != 0 {
+		t.Errorf("unmatched = %v, want none", r.Unmatched)
+	}
+	// Both entries hide both failures.
+	r = FromGinkgo(suiteSpecs(), Meta{ExpectedFailures: []Expectation{
+		{Suite: "sio4", ID: "SIO-ACK-01", Reason: "v4"}, {Suite: "sio5", ID: "SIO-ACK-01", Reason: "v5"}}})
+	if r.ExitCode() != ExitOK || r.Counts.Expected != 2 {
+		t.Errorf("both listed: exit %d, expected %d", r.ExitCode(), r.Counts.Expected)
+	}
+	if got := r.ExpectedFails["SIO-ACK-01"]; got != "sio4: v4\nsio5: v5" {
+		t.Errorf("expected_failures[SIO-ACK-01] = %q", got)
+	}
+}
+
+// TestUnmatchedExpectations: entries that no spec of their suite and ID
+// failed or passed are listed in report.json and summary.md; a passing
+// spec counts as matched (an unexpected pass).
+func TestUnmatchedExpectations(t *testing.T) {
+	exps := []Expectation{
+		{Suite: "sio5", ID: "SIO-ACK-01", Reason: "matched by a failure", Line: 1},
+		{Suite: "sio5", ID: "SIO-CONN-02", Reason: "matched by a pass", Line: 2},
+		{Suite: "eio4", ID: "SIO-ACK-01", Reason: "wrong suite", Line: 3},
+		{Suite: "sio5", ID: "SIO-NOPE-99", Reason: "no such spec", Line: 4},
+	}
+	r := FromGinkgo(suiteSpecs(), Meta{ExpectedFailures: exps})
+	if !reflect.DeepEqual(r.Unmatched, exps[2:]) {
+		t.Errorf("unmatched = %+v, want %+v", r.Unmatched, exps[2:])
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	raw := js.String()
+	back, err := Decode(&js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Unmatched, exps[2:]) || !reflect.DeepEqual(back.Expectations, exps) {
+		t.Errorf("after a JSON round trip: unmatched %+v, expectations %+v", back.Unmatched, back.Expectations)
+	}
+	if !strings.Contains(raw, `"unmatched_expectations"`) {
+		t.Error("report.json has no unmatched_expectations")
+	}
+	var md bytes.Buffer
+	if err := r.WriteSummary(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Expected failures that matched no spec", "`eio4 SIO-ACK-01` (line 3) — wrong suite", "`sio5 SIO-NOPE-99` (line 4) — no such spec"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	if strings.Contains(md.String(), "matched by a") && strings.Contains(md.String(), "(line 1)") {
+		t.Errorf("summary.md lists a matched entry:\n%s", md.String())
+	}
+}
+
+// TestNotVerified: a MUST requirement whose every spec that ran was
+// unsupported is listed as not verified; one with another outcome, or of
+// level MAY, is not.
+func TestNotVerified(t *testing.T) {
+	mk := func(proto, id, level string, state types.SpecState, msg string) types.SpecReport {
+		return fixtureSpec(specOpts{containers: []string{"Socket.IO"}, contLabels: [][]string{{"proto:" + proto, "role:server"}},
+			text: id + " " + msg, id: id, labels: []string{"level:" + level}, state: state, msg: msg}, t0)
+	}
+	unsup := "unsupported: no extended contract"
+	gr := types.Report{SpecReports: types.SpecReports{
+		mk("SIO5", "SIO-CONN-06", "MUST", types.SpecStateSkipped, unsup),
+		mk("SIO5", "SIO-CONN-06", "MUST", types.SpecStateSkipped, unsup),
+		mk("SIO5", "SIO-ACK-01", "MUST", types.SpecStateSkipped, unsup),
+		mk("SIO5", "SIO-ACK-01", "MUST", types.SpecStatePassed, ""),
+		mk("SIO4", "SIO-DISC-07", "SHOULD", types.SpecStateSkipped, unsup),
+		mk("SIO4", "SIO-DISC-07", "SHOULD", types.SpecStateSkipped, ""), // filtered out: did not run
+		mk("SIO5", "SIO-EDGE-01", "MAY", types.SpecStateSkipped, unsup),
+		mk("SIO5", "SIO-NSP-02", "MUST", types.SpecStateSkipped, ""), // filtered out only
+	}}
+	r := FromGinkgo(gr, Meta{})
+	got := r.NotVerified()
+	want := []Unverified{
+		{Proto: "SIO4", ID: "SIO-DISC-07", Level: "SHOULD", Reason: "no extended contract", Specs: 1},
+		{Proto: "SIO5", ID: "SIO-CONN-06", Level: "MUST", Reason: "no extended contract", Specs: 2},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("NotVerified = %+v\nwant %+v", got, want)
+	}
+	var md bytes.Buffer
+	if err := r.WriteSummary(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Not verified (MUST/SHOULD requirements whose every spec was unsupported) (2)",
+		"**SIO-CONN-06** MUST (SIO5) — not verified: 2 unsupported spec(s), no extended contract"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
 	}
 }
 

@@ -64,7 +64,25 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			fmt.Fprintf(&b, "- %s\n", l)
 		}
 	}
+	list := func(title string, n int, line func(int) string) {
+		if n == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n### %s (%d)\n\n", title, n)
+		for i := range n {
+			if i == maxSummaryLines {
+				fmt.Fprintf(&b, "- … and %d more (see report.json)\n", n-i)
+				break
+			}
+			fmt.Fprintf(&b, "- %s\n", line(i))
+		}
+	}
 	section("Failed requirements", (*Spec).Gating, failLine)
+	nv := r.NotVerified()
+	list("Not verified (MUST/SHOULD requirements whose every spec was unsupported)", len(nv), func(i int) string {
+		u := nv[i]
+		return fmt.Sprintf("**%s** %s (%s) — not verified: %d unsupported spec(s), %s", mdText(u.ID), u.Level, mdText(orDash(u.Proto)), u.Specs, mdText(short(u.Reason)))
+	})
 	section("Harness errors", func(s *Spec) bool { return s.Outcome == HarnessError }, func(s *Spec) string {
 		return fmt.Sprintf("%s — %s", specRef(s), mdText(short(failureMessage(s))))
 	})
@@ -76,6 +94,14 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	})
 	section("Unexpected passes (remove from the baseline)", func(s *Spec) bool { return s.UnexpectedPass }, func(s *Spec) string {
 		return fmt.Sprintf("%s — listed as: %s", specRef(s), mdText(short(s.ExpectedReason)))
+	})
+	list("Expected failures that matched no spec (neither failed nor passed; fix or remove them)", len(r.Unmatched), func(i int) string {
+		e := r.Unmatched[i]
+		at := ""
+		if e.Line > 0 {
+			at = fmt.Sprintf(" (line %d)", e.Line)
+		}
+		return fmt.Sprintf("`%s %s`%s — %s", codeText(e.Suite), codeText(e.ID), at, mdText(short(e.Reason)))
 	})
 	section("Unsupported", func(s *Spec) bool { return s.Outcome == Unsupported }, func(s *Spec) string {
 		return fmt.Sprintf("%s — %s", specRef(s), mdText(short(s.Reason)))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/reports"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -136,24 +137,21 @@ func startNodeScript(t *testing.T, script string, args ...string) string {
 	return ""
 }
 
-// loadExpected reads an expected-failures file: "<ID> <reason>" lines,
-// # comments.
-func loadExpected(t *testing.T, path string) map[string]string {
+// loadExpected reads an expected-failures file in the format of
+// `siospec server --expect-failures` ("<suite> <ID> <reason>" lines, #
+// comments), failing the test on a malformed line.
+func loadExpected(t *testing.T, path string) []reports.Expectation {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		id, reason, _ := strings.Cut(l, " ")
-		m[id] = strings.TrimSpace(reason)
+	defer f.Close()
+	es, err := reports.ReadExpectedFailures(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return m
+	return es
 }
 
 // verdictTable renders verdicts for the test log.

@@ -86,12 +86,25 @@ func skipProof(t *testing.T) {
 	}
 }
 
-// loadExpectedBySuite reads one expected-failures file per suite.
+// loadExpectedBySuite reads the expected-failures files (each once) and
+// returns their entries by suite and requirement ID; an entry applies to
+// the suite its line names, whichever file holds it.
 func loadExpectedBySuite(t *testing.T, files map[framework.Proto]string) map[framework.Proto]map[string]string {
 	t.Helper()
 	out := map[framework.Proto]map[string]string{}
-	for p, f := range files {
-		out[p] = loadExpected(t, f)
+	read := map[string]bool{}
+	for _, f := range files {
+		if read[f] {
+			continue
+		}
+		read[f] = true
+		for _, e := range loadExpected(t, f) {
+			p := framework.Proto(strings.ToUpper(e.Suite))
+			if out[p] == nil {
+				out[p] = map[string]string{}
+			}
+			out[p][e.ID] = e.Reason
+		}
 	}
 	return out
 }

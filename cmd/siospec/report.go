@@ -98,7 +98,7 @@ func reportRender(_ context.Context, args []string, stdout, stderr io.Writer) in
 	seed := fs.Int64("seed", 0, "with --ginkgo: the run's root seed")
 	timeScale := fs.Float64("time-scale", 1, "with --ginkgo: the run's time scale")
 	strict := fs.Bool("strict", false, "with --ginkgo: SHOULD and NODE failures gate")
-	expect := fs.String("expect-failures", "", "with --ginkgo: expected-failures `file` (lines '<ID> <reason>')")
+	expect := fs.String("expect-failures", "", "with --ginkgo: expected-failures `file` (lines '<suite> <ID> <reason>')")
 	version := fs.String("harness-version", harnessVersion, "with --ginkgo: the harness version to record")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -167,7 +167,7 @@ func reportRender(_ context.Context, args []string, stdout, stderr io.Writer) in
 	return code
 }
 
-func readExpectations(path string) (map[string]string, error) {
+func readExpectations(path string) ([]reports.Expectation, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("expected failures: %w", err)

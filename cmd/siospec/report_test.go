@@ -65,9 +65,20 @@ func TestReportCLI(t *testing.T) {
 		t.Fatalf("render failing run: %d %s", code, errs)
 	}
 	exp := filepath.Join(dir, "expect.txt")
-	os.WriteFile(exp, []byte("EIO-HS-02 known\n"), 0o644)
+	os.WriteFile(exp, []byte("eio4 EIO-HS-02 known\n"), 0o644)
 	if code, _, errs := runR("render", "--ginkgo", g2, "--out", filepath.Join(dir, "exp"), "--expect-failures", exp); code != 0 {
 		t.Fatalf("render with baseline: %d %s", code, errs)
+	}
+	// An entry for another suite does not hide the eio4 failure.
+	os.WriteFile(exp, []byte("eio3 EIO-HS-02 known on v3\n"), 0o644)
+	if code, _, errs := runR("render", "--ginkgo", g2, "--out", filepath.Join(dir, "exp3"), "--expect-failures", exp); code != 1 {
+		t.Fatalf("render with an eio3 baseline: %d %s", code, errs)
+	}
+	// The former "<ID> <reason>" form is a usage error that shows the format.
+	os.WriteFile(exp, []byte("# old\nEIO-HS-02 known\n"), 0o644)
+	if code, _, errs := runR("render", "--ginkgo", g2, "--out", filepath.Join(dir, "old"), "--expect-failures", exp); code != 4 ||
+		!strings.Contains(errs, "line 2") || !strings.Contains(errs, "<suite> <ID> <reason>") {
+		t.Fatalf("render with an old-format baseline: %d %s", code, errs)
 	}
 	if code, _, errs := runR("render", "--ginkgo", g, "--out", filepath.Join(dir, "strict"), "--strict"); code != 1 {
 		t.Fatalf("render strict: %d %s", code, errs)

@@ -38,7 +38,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat && level:MUST' or 'req: containsAny {EIO-HS-02}'; specs labelled slow run only when the filter names slow")
 		focus          multiFlag
 		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
-		expectFailures = fs.String("expect-failures", "", "file of '<ID> <reason>' lines: failures that do not gate")
+		expectFailures = fs.String("expect-failures", "", "file of '<suite> <ID> <reason>' lines (suite eio4, eio3, sio5 or sio4; # comments): failures of that suite's specs that do not gate")
 		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
 		procs          = fs.Int("procs", 4, "run the suites in up to N child processes, one per target (suites sharing a server run in one); 0 runs them in this process, one spec after another")
 		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
@@ -67,7 +67,14 @@ Examples:
   siospec server --eio-url http://127.0.0.1:3000 --sio-url http://127.0.0.1:3001 --suite all
 
 Every target is preflighted first (a polling and a WebSocket handshake, at most 4s); a target that
-does not answer as Engine.IO ends the run with exit code 3.
+does not answer as Engine.IO ends the run with exit code 3. A Socket.IO target is also asked once
+whether it implements the extended contract (ext:hello on "/"): if not, the specs that need it are
+unsupported; if so, a spec whose extended exchange goes unanswered fails.
+
+Expected failures (--expect-failures FILE): one "<suite> <ID> <reason>" per line, e.g.
+  sio4 SIO-ENC-07 socket.io 2.5.1 keeps the session open after an unknown packet type
+An entry applies only to the specs of that suite; entries that no spec failed or passed are
+listed on stderr and in the reports.
 `)
 		fs.PrintDefaults()
 	}
@@ -110,7 +117,7 @@ does not answer as Engine.IO ends the run with exit code 3.
 			return exitUsage
 		}
 	}
-	var expected map[string]string
+	var expected []reports.Expectation
 	if *expectFailures != "" {
 		f, err := os.Open(*expectFailures)
 		if err != nil {
@@ -213,6 +220,10 @@ does not answer as Engine.IO ends the run with exit code 3.
 	})
 	if err := rep.WriteText(stdout); err != nil {
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
+	}
+	for _, e := range rep.Unmatched {
+		fmt.Fprintf(stderr, "siospec server: --expect-failures %s line %d: %s %s matched no spec (none of that suite's specs of that ID failed or passed in this run)\n",
+			*expectFailures, e.Line, e.Suite, e.ID)
 	}
 	if *reportDir != "" {
 		if err := rep.WriteFiles(*reportDir); err != nil {
