@@ -324,7 +324,7 @@ func wrapped(fx fixture.Fixture, wrap func(http.Handler) http.Handler) func() (h
 func brokenVariants() []variant {
 	eio4 := func() fixture.Fixture { return fixture.NewEIO4(nil) }
 	sio5 := func() fixture.Fixture { return fixture.NewSIO5(nil) }
-	return []variant{
+	return append([]variant{
 		{"open-extra-key", "the open packet holds exactly sid, upgrades, pingInterval, pingTimeout, maxPayload", framework.EIO4,
 			wrapped(eio4(), func(h http.Handler) http.Handler {
 				return rewritePollGET(h, regexp.MustCompile(`^0\{`), `0{"siospec-extra":true,`, true)
@@ -360,7 +360,7 @@ func brokenVariants() []variant {
 		{"ack-id-0-as-no-id", "an EVENT with ack id 0 is acknowledged with id 0", framework.SIO5,
 			wrapped(sio5(), func(h http.Handler) http.Handler { return rewritePollGET(h, ackZeroRe, "${1}43[", false) }),
 			"area:ack && transport:polling && !extended", []string{"SIO-ACK-04"}},
-	}
+	}, sioSilenceVariants()...)
 }
 
 // TestBrokenVariants shows that the suites catch what they claim: each

@@ -17,30 +17,44 @@ func disconnectV5(s *framework.Suite) {
 	Describe("disconnect", func() {
 		s.PerTransport(both, func(tr framework.Transport) {
 			// "DISCONNECT 1 or 1/nsp, ends that namespace. No reply is
-			// expected; the EIO session may stay up."
-			s.It("SIO-DISC-01", "ends the main namespace on DISCONNECT without replying, and the next packet is a ping", func(ctx context.Context, e *framework.Env) {
+			// expected; the EIO session may stay up." Silence after 41
+			// cannot tell a server that ended "/" from one that ignored
+			// the DISCONNECT, so the spec then sends an EVENT on "/": for
+			// a namespace already left the server must close the session
+			// (SIO-NSP-05), where an ignoring server echoes it.
+			s.It("SIO-DISC-01", "ends the main namespace on DISCONNECT without replying, so that a later EVENT on it closes the session", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
 				join(ctx, e, ss, "/", nil)
 				pings := ss.Pings()
-				e.Expect("41 → no Socket.IO packet; the next thing from the server is a ping")
+				e.Expect(`41 → no Socket.IO packet, the next thing from the server is a ping; the session answers a barrier CONNECT; then 42["message","x"] on the left "/" → close without message-back`)
 				sendText(ctx, ss, "1")
 				w := e.Timing.Within(e.Timing.PingInterval, "a ping within pingInterval")
 				e.Budget(w)
 				cctx, cancel := context.WithTimeout(ctx, w.Max)
 				defer cancel()
 				Expect(ss.WaitPing(cctx, pings)).To(Succeed(), "a ping must arrive (%s)", w)
-				e.Observe("unread packets %v", packetsAndEnd(ss))
+				e.Observe("after 41 a ping came; unread packets %v", packetsAndEnd(ss))
 				Expect(packetsAndEnd(ss)).To(BeEmpty(), "the server must not answer a DISCONNECT")
+				// The CONNECT_ERROR of the barrier is the next packet: the
+				// session is open and the DISCONNECT was handled before it.
+				barrier(ctx, e, ss)
+				e.Observe("the barrier CONNECT was refused with CONNECT_ERROR: the session is open and handled the DISCONNECT")
+				sendBad(ctx, e, ss, `2["message","siospec-left"]`)
+				expectEndedWithout(ctx, e, ss, "an EVENT on the main namespace after leaving it (the namespace must have ended)")
 			}, tr)
 
-			s.It("SIO-DISC-01", "ends a custom namespace on DISCONNECT while the main namespace stays joined", func(ctx context.Context, e *framework.Env) {
+			s.It("SIO-DISC-01", "ends a custom namespace on DISCONNECT while the main namespace stays joined, so that a later EVENT on it closes the session", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
 				join(ctx, e, ss, "/", nil)
 				join(ctx, e, ss, "/custom", nil)
-				e.Expect("41/custom, → no reply; / still answers; 40/custom, joins again")
+				e.Expect(`41/custom, → no reply; / still answers message with message-back; then 42/custom,["message","x"] on the left /custom → close`)
 				sendText(ctx, ss, "1/custom,")
+				// The echo is the next packet: nothing answered the
+				// DISCONNECT, "/" is intact and the DISCONNECT was handled.
 				expectAlive(ctx, e, ss, "after leaving /custom")
-				join(ctx, e, ss, "/custom", nil)
+				e.Observe(`after 41/custom, the next packet was the message-back on "/": no reply to the DISCONNECT, "/" still joined`)
+				sendBad(ctx, e, ss, `2/custom,["message","siospec-left"]`)
+				expectEndedWithout(ctx, e, ss, "an EVENT on /custom after leaving it (the namespace must have ended)")
 			}, tr)
 
 			// "A DISCONNECT with a payload → invalid → close."
@@ -192,38 +206,48 @@ func engineCloseDisconnects(s *framework.Suite, v sio.Version) {
 				Expect(r.Status).To(Equal(http.StatusOK), "POST 1")
 			}
 
-			got := map[string]string{}
-			w := replyWindow(e)
-			e.Budget(w)
-			cctx, cancel := context.WithTimeout(ctx, w.Max)
-			defer cancel()
-			for len(got) < len(ids) {
-				p, err := a.Next(cctx)
-				Expect(err).NotTo(HaveOccurred(), "A must be told of B's disconnect from %v (got %v; %s)", ids, got, w)
-				if eventName(p) != "ext:disconnected" {
-					continue
-				}
-				var args []json.RawMessage
-				Expect(p.Unmarshal(&args)).To(Succeed(), "ext:disconnected payload %s", p)
-				Expect(args).To(HaveLen(2), "ext:disconnected carries one object: %s", p)
-				var d struct {
-					ID     string `json:"id"`
-					Nsp    string `json:"nsp"`
-					Reason string `json:"reason"`
-				}
-				Expect(json.Unmarshal(args[1], &d)).To(Succeed(), "ext:disconnected payload %s", p)
-				if ids[d.Nsp] == "" || d.ID != ids[d.Nsp] {
-					e.Rec.Note("another socket's disconnect: " + string(p.Data))
-					continue
-				}
-				Expect(p.Namespace()).To(Equal(d.Nsp), "A is told in the namespace it watches")
-				got[d.Nsp] = d.Reason
-			}
+			got := awaitDisconnected(ctx, e, a, ids)
 			e.Observe("reasons %v", got)
 			Expect(got).To(Equal(map[string]string{"/": "transport close", "/custom": "transport close"}),
 				"every namespace of the closed session must disconnect with the Engine.IO reason")
 		}, tr, extended)
 	})
+}
+
+// awaitDisconnected reads the watcher a's packets until it was told, by
+// ext:disconnected, of the disconnect of every socket in ids (namespace →
+// socket id), within the reply window; it returns the reasons by
+// namespace. Other sockets' disconnects are noted and skipped.
+func awaitDisconnected(ctx context.Context, e *framework.Env, a *Session, ids map[string]string) map[string]string {
+	GinkgoHelper()
+	got := map[string]string{}
+	w := replyWindow(e)
+	e.Budget(w)
+	cctx, cancel := context.WithTimeout(ctx, w.Max)
+	defer cancel()
+	for len(got) < len(ids) {
+		p, err := a.Next(cctx)
+		Expect(err).NotTo(HaveOccurred(), "the watcher must be told of the disconnect from %v (got %v; %s)", ids, got, w)
+		if eventName(p) != "ext:disconnected" {
+			continue
+		}
+		var args []json.RawMessage
+		Expect(p.Unmarshal(&args)).To(Succeed(), "ext:disconnected payload %s", p)
+		Expect(args).To(HaveLen(2), "ext:disconnected carries one object: %s", p)
+		var d struct {
+			ID     string `json:"id"`
+			Nsp    string `json:"nsp"`
+			Reason string `json:"reason"`
+		}
+		Expect(json.Unmarshal(args[1], &d)).To(Succeed(), "ext:disconnected payload %s", p)
+		if ids[d.Nsp] == "" || d.ID != ids[d.Nsp] {
+			e.Rec.Note("another socket's disconnect: " + string(p.Data))
+			continue
+		}
+		Expect(p.Namespace()).To(Equal(d.Nsp), "the watcher is told in the namespace it watches")
+		got[d.Nsp] = d.Reason
+	}
+	return got
 }
 
 // joinMain joins "/" on a v5 session, or consumes the implicit CONNECT of

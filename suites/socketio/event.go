@@ -276,7 +276,7 @@ func ackV5(s *framework.Suite) {
 				e.Expect("41, rejoin /, then 43N[\"late\"] → no ext:server-ack-result")
 				a, _ := sio.NewAck("/", p.ID, "late")
 				send(ctx, ss, a)
-				expectSilentAndOpen(e, ss, "the old socket's callback must not run for the new socket")
+				expectSilentAndOpen(ctx, e, ss, "the old socket's callback must not run for the new socket")
 			}, tr, extended)
 		})
 	})

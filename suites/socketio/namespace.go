@@ -146,7 +146,7 @@ func namespaceV5(s *framework.Suite, opts Options) {
 				p := next(ctx, e, b, "the broadcast")
 				e.Observe("%s", p)
 				expectEvent(p, "/", "nsp-check", 1)
-				expectSilentAndOpen(e, b, "nothing else may reach B (no copy in /custom)")
+				expectSilentAndOpen(ctx, e, b, "nothing else may reach B (no copy in /custom)")
 			}, tr, extended)
 
 			// Extended: leaving /custom keeps the "/" socket in its rooms.

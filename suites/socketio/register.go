@@ -199,15 +199,41 @@ func expectClosed(ctx context.Context, e *framework.Env, s *Session, why string)
 	e.Observe("session ended: %s", end.How)
 }
 
+// expectEndedWithout asserts that the server ends the session within the
+// close window after a packet it must refuse by closing, and that it did
+// not answer the packet first: a packet handled as if valid (an echo)
+// before a close for another cause is no proof. Call it right after the
+// send, with every earlier packet consumed.
+func expectEndedWithout(ctx context.Context, e *framework.Env, s *Session, why string) {
+	GinkgoHelper()
+	expectClosed(ctx, e, s, why)
+	var before []string
+	for _, r := range s.Unread() {
+		if r.Err != nil {
+			before = append(before, "undecodable: "+r.Err.Error())
+		} else {
+			before = append(before, r.Packet.String())
+		}
+	}
+	e.Observe("packets before the end: %v", before)
+	Expect(before).To(BeEmpty(), "%s: the server must close the session without handling the packet", why)
+}
+
 // expectSilentAndOpen asserts that for the quiet window nothing arrives
-// and the session stays open.
-func expectSilentAndOpen(e *framework.Env, s *Session, why string) {
+// and the session stays open, and then proves that with a round trip on
+// "/": the fixture's echo of a message event must be the next packet.
+// Silence alone is what a stalled or dead session shows too. The echo also
+// brackets the window: the server handles a session's packets in order, so
+// anything it queued before the echo, however late, shows before it.
+func expectSilentAndOpen(ctx context.Context, e *framework.Env, s *Session, why string) {
 	GinkgoHelper()
 	d := quietWindow(e)
-	e.Budget(framework.Window{Max: d, Why: "quiet for pingInterval+pingTimeout"})
+	e.Budget(framework.Window{Max: d, Why: "quiet for pingInterval+pingTimeout, then a message/message-back round trip"})
 	Consistently(func() []string {
 		return packetsAndEnd(s)
 	}).WithTimeout(d).WithPolling(10*time.Millisecond).Should(BeEmpty(), why)
+	expectAlive(ctx, e, s, why+" (then the session must answer)")
+	e.Observe("nothing arrived for %v; then message-back was the next packet: the session is alive and had nothing queued before it", d)
 }
 
 // packetsAndEnd lists unread packets and the end of the session, if any.

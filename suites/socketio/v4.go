@@ -161,14 +161,34 @@ func v4Specs(s *framework.Suite) {
 			Expect(r.Packet.Binary).To(Equal([][]byte{bin1, bin2}))
 		}, tr)
 
-		s.It("SIO-DISC-01", "ends a custom namespace on DISCONNECT while the main namespace stays joined", func(ctx context.Context, e *framework.Env) {
+		// "DISCONNECT 1 or 1/nsp, ends that namespace." socket.io 2.x
+		// ignores packets for a namespace the client has no socket in and
+		// replaces the socket on a redundant CONNECT (SIO4-06), and the
+		// official contract gives /custom no handler: on the wire a server
+		// that ignores 41/custom, looks the same as one that ends the
+		// namespace. The extended contract shows the end: a watcher of
+		// /custom (ext:watch) is told of the socket's disconnect, for the
+		// reason "client namespace disconnect".
+		s.It("SIO-DISC-01", "ends a custom namespace on DISCONNECT, as a watcher of that namespace is told, while the main namespace stays joined", func(ctx context.Context, e *framework.Env) {
+			a := open4(ctx, e, framework.WebSocket)
+			joinMain4(ctx, e, a)
+			requireExtended(ctx, e, a)
+			join(ctx, e, a, "/custom", nil)
+			watch(ctx, e, a, "/")
+			watch(ctx, e, a, "/custom")
+
 			ss := open4(ctx, e, tr)
 			joinMain4(ctx, e, ss)
 			join(ctx, e, ss, "/custom", nil)
-			e.Expect("41/custom, → no reply; / still answers")
+			id := "/custom#" + ss.SID() // SIO4-04
+			e.Expect(`41/custom, → no reply; / still answers; watcher A gets ext:disconnected {"id":%q,"nsp":"/custom","reason":"client namespace disconnect"}`, id)
 			sendText(ctx, ss, "1/custom,")
 			expectAlive(ctx, e, ss, "after leaving /custom")
-		}, tr)
+			e.Observe(`after 41/custom, the next packet was the message-back on "/": no reply to the DISCONNECT, "/" still joined`)
+			got := awaitDisconnected(ctx, e, a, map[string]string{"/custom": id})
+			e.Observe("watcher A was told that %s disconnected, reason %q", id, got["/custom"])
+			Expect(got["/custom"]).To(Equal("client namespace disconnect"), "the /custom socket must end because of the client's DISCONNECT")
+		}, tr, extended)
 
 		// "Any Socket.IO decode or validation failure closes the EIO
 		// connection."
