@@ -4,7 +4,7 @@
 // NODE-CSR specs of suites/socketio (run by suites/csr_test.go). It reuses the fixtures' own handlers
 // from testees/node/fixtures/lib.js; only the recovery option differs.
 //
-// Usage: node suites/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1]
+// Usage: node suites/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1] [--ping-interval MS] [--ping-timeout MS]
 
 const path = require("node:path");
 const root = path.join(__dirname, "..", "..", "testees", "node");
@@ -18,8 +18,8 @@ lib.serve(opts, (httpServer) => {
     path: "/socket.io/",
     serveClient: false,
     transports: ["polling", "websocket"],
-    pingInterval: lib.PING_INTERVAL,
-    pingTimeout: lib.PING_TIMEOUT,
+    pingInterval: opts.pingInterval,
+    pingTimeout: opts.pingTimeout,
     maxHttpBufferSize: lib.MAX_PAYLOAD,
     connectTimeout: lib.CONNECT_TIMEOUT,
     cors: { origin: "*" },
