@@ -45,7 +45,7 @@ func heartbeatV4(s *framework.Suite) {
 				win := e.Timing.Around(e.Timing.PingTimeout, "pingTimeout")
 				e.Expect("no pong: the session ends pingTimeout after the ping")
 				e.Budget(win)
-				how := expectEnded(ctx, c, win.Max+e.Timing.Grace(win.Max), "the session must end")
+				how := expectEndedSilent(ctx, c, win.Max+e.Timing.Grace(win.Max), "the session must end")
 				end := e.Rec.Since()
 				if w := c.WS(); w != nil {
 					pingAt, end = lastFrameAt(w), w.ClosedAt()
@@ -98,15 +98,17 @@ func heartbeatV4(s *framework.Suite) {
 		s.It("EIO-HB-06", "ends a v4 session that receives a ping from the client", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)
 			Expect(c.Send(ctx, pkt(engineio.Ping, ""))).To(Succeed())
-			e.Observe("%s", expectEnded(ctx, c, e.Timing.Within(e.Timing.PingTimeout, "pingTimeout").Max, "the session must end"))
+			expectEnded(ctx, e, c, "the session must end")
 		}, framework.WebSocket)
 
 		s.It("EIO-HB-08", "postpones its next ping after an unsolicited pong", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)
 			w := c.WS()
 			step := e.Timing.PingInterval / 2
+			var lastPong time.Time
 			for range 5 {
 				Expect(w.Send(pkt(engineio.Pong, ""))).To(Succeed())
+				lastPong = time.Now()
 				e.Idle(ctx, step)
 			}
 			var pings int
@@ -115,8 +117,22 @@ func heartbeatV4(s *framework.Suite) {
 					pings++
 				}
 			}
+			e.Expect("no ping while unsolicited pongs come every pingInterval/2; once they stop, a ping pingInterval after the last one")
 			e.Observe("%d pings in %v of unsolicited pongs", pings, 5*step)
 			Expect(pings).To(BeZero())
+			// Silence alone would pass a server that never pings: once the
+			// pongs stop, the ping must come, one pingInterval after the last
+			// pong.
+			win := e.Timing.Around(e.Timing.PingInterval, "pingInterval after the last pong")
+			e.Budget(win)
+			cctx, cancel := context.WithTimeout(ctx, win.Max-time.Since(lastPong))
+			defer cancel()
+			p, err := c.Next(cctx)
+			Expect(err).NotTo(HaveOccurred(), "a ping must follow once the unsolicited pongs stop (%s)", win)
+			took := time.Since(lastPong)
+			e.Measured("ping after the last pong", took)
+			Expect(p).To(Equal(pkt(engineio.Ping, "")))
+			Expect(win.Contains(took)).To(BeTrue(), "ping %v after the last pong, outside %v", took, win)
 		}, framework.WebSocket)
 
 		s.It("EIO-HB-10", "ends a polling session whose client never polls for the ping", func(ctx context.Context, e *framework.Env) {

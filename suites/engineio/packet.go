@@ -51,8 +51,7 @@ func packetV4(s *framework.Suite) {
 				} else {
 					Expect(c.WS().SendText("9hello")).To(Succeed())
 				}
-				how := expectEnded(ctx, c, e.Timing.Within(e.Timing.PingTimeout, "pingTimeout").Max, "session must end on a parse error")
-				e.Observe("%s", how)
+				expectEnded(ctx, e, c, "session must end on a parse error")
 			}, tr)
 		})
 

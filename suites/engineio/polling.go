@@ -120,7 +120,7 @@ func pollingV4(s *framework.Suite) {
 			e.Expect("duplicate GET → 400 (the official suite also accepts 500); then the session is gone")
 			e.Observe("first GET %d, duplicate %d %q", status(first.resp), r2.Status, r2.Body)
 			Expect(r2.Status).To(BeElementOf(http.StatusBadRequest, http.StatusInternalServerError))
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must be closed after a duplicate GET"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must be closed after a duplicate GET")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-08", "refuses a second concurrent POST and ends the session", func(ctx context.Context, e *framework.Env) {
@@ -143,7 +143,7 @@ func pollingV4(s *framework.Suite) {
 			e.Expect("second POST while the first is in flight → 400; then the session is gone")
 			e.Observe("second POST %d %q", r2.Status, r2.Body)
 			Expect(r2.Status).To(Equal(http.StatusBadRequest))
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must be closed after overlapping POSTs"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must be closed after overlapping POSTs")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-09", "ends the session when the client aborts a pending GET", func(ctx context.Context, e *framework.Env) {
@@ -160,7 +160,7 @@ func pollingV4(s *framework.Suite) {
 			Consistently(got).WithTimeout(20*time.Millisecond).ShouldNot(Receive(), "the GET is held")
 			rc.Close()
 			e.Expect("after the abort, GET → 400")
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end when its GET is aborted"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end when its GET is aborted")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-10", "ends the session when the client aborts a POST mid-body", func(ctx context.Context, e *framework.Env) {
@@ -177,7 +177,7 @@ func pollingV4(s *framework.Suite) {
 			}()
 			Consistently(got).WithTimeout(20*time.Millisecond).ShouldNot(Receive(), "the POST is incomplete")
 			rc.Close()
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end when a POST is cut"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end when a POST is cut")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-11", "ends the session after a POST with an undecodable packet", func(ctx context.Context, e *framework.Env) {
@@ -189,7 +189,7 @@ func pollingV4(s *framework.Suite) {
 				e.Observe("POST torn down: %v", err)
 			}
 			e.Expect("the next GET → 400")
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end after a parse error"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end after a parse error")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-12", "treats an empty POST body as a parse error", func(ctx context.Context, e *framework.Env) {
@@ -198,7 +198,7 @@ func pollingV4(s *framework.Suite) {
 			if err == nil {
 				e.Observe("POST → %d %q", r.Status, r.Body)
 			}
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end after an empty POST"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end after an empty POST")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-13", "refuses a v4 POST sent as application/octet-stream and ends the session", func(ctx context.Context, e *framework.Env) {
@@ -208,7 +208,7 @@ func pollingV4(s *framework.Suite) {
 			e.Expect("400; then the session is gone")
 			e.Observe("POST %d %q", r.Status, r.Body)
 			Expect(r.Status).To(Equal(http.StatusBadRequest))
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-14", "answers GETs as text/plain UTF-8 with caching disabled", func(ctx context.Context, e *framework.Env) {
@@ -246,14 +246,38 @@ func pollingV4(s *framework.Suite) {
 
 		s.It("EIO-POLL-16", "refuses a POST for a session that moved to WebSocket with 400", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
-			_, err := sess.Upgrade(ctx)
+			w, err := sess.Upgrade(ctx)
 			Expect(err).NotTo(HaveOccurred())
+			// The WebSocket answers the server's pings meanwhile, so the
+			// 400 cannot come from a session that timed out.
+			stop := w.KeepAlive(ctx, sess.HS)
+			win := e.Timing.Reply("the polling POST refused after the upgrade")
+			e.Expect("after the upgrade, a polling POST for the sid → 400 while the session lives on over the WebSocket")
+			e.Budget(win)
 			Eventually(func(g Gomega) {
 				r, err := sess.Post(ctx, msg("late"))
 				g.Expect(err).NotTo(HaveOccurred())
 				e.Observe("POST %d %q", r.Status, r.Body)
 				g.Expect(r.Status).To(Equal(http.StatusBadRequest))
-			}).WithContext(ctx).WithTimeout(time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
+			}).WithContext(ctx).WithTimeout(win.Max).WithPolling(20 * time.Millisecond).Should(Succeed())
+			stop()
+			// The session must still be alive over the WebSocket: the refusal
+			// is about the transport, not a session that ended.
+			Expect(w.Send(msg("alive"))).To(Succeed())
+			cctx, cancel := context.WithTimeout(ctx, win.Max)
+			defer cancel()
+			for {
+				// A "late" POSTed before the upgrade completed is echoed
+				// first; then the WebSocket's own message comes back.
+				p, err := w.NextNonPing(cctx)
+				Expect(err).NotTo(HaveOccurred(), "the session must still carry messages over the WebSocket after the refused POST")
+				if p.Type == engineio.Message && string(p.Data) == "late" {
+					continue
+				}
+				e.Observe("WebSocket still carries the session: %v", p)
+				Expect(p).To(Equal(msg("alive")))
+				break
+			}
 		}, framework.Polling)
 
 		s.It("EIO-POLL-19", "splits a text packet at an embedded record separator", func(ctx context.Context, e *framework.Env) {

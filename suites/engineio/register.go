@@ -96,8 +96,33 @@ func nextMessage(ctx context.Context, c framework.Conn) engineio.Packet {
 	}
 }
 
-// expectEnded asserts that the server has ended the session, within d.
-func expectEnded(ctx context.Context, c framework.Conn, d time.Duration, why string) string {
+// expectEnded asserts that the server ends the session, for the rule under
+// test, within the reply window (framework.Timing.Reply): the harness keeps
+// the heartbeat alive while it waits (Conn.AwaitEnd), so a server that
+// ignores the rule and lets its ping timeout end the session fails. It
+// records the window, how the end showed and how long it took from the
+// call.
+func expectEnded(ctx context.Context, e *framework.Env, c framework.Conn, why string) framework.End {
+	GinkgoHelper()
+	w := e.Timing.Reply("the end of the session")
+	e.Budget(w)
+	start := e.Rec.Since()
+	cctx, cancel := context.WithTimeout(ctx, w.Max)
+	defer cancel()
+	end, err := c.AwaitEnd(cctx)
+	if err != nil {
+		e.Observe("the session stayed open for %v while the harness kept the heartbeat", w.Max.Round(time.Millisecond))
+	}
+	Expect(err).NotTo(HaveOccurred(), "%s (%s)", why, w)
+	e.Measured("session ended ("+end.How+")", max(0, end.At-start))
+	e.Observe("%s", end)
+	return end
+}
+
+// expectEndedSilent asserts that the server ends the session within d
+// while the client stays silent: only for rules whose subject is the
+// heartbeat timeout itself.
+func expectEndedSilent(ctx context.Context, c framework.Conn, d time.Duration, why string) string {
 	GinkgoHelper()
 	cctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()

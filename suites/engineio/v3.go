@@ -131,13 +131,13 @@ func v3Specs(s *framework.Suite) {
 			if err == nil {
 				e.Observe("POST %d %q (not judged)", r.Status, r.Body)
 			}
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end")
 		}, framework.Polling)
 
 		s.It("EIO3-10", "ends the session on a length prefix that overruns the payload", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e, b64...)
 			_, _ = sess.PostRaw(ctx, engineio.AppendRawPayloadV3(nil, 9, []byte("4hello")), nil)
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end")
 		}, framework.Polling)
 
 		s.It("EIO-POLL-07", "refuses a second concurrent v3 GET and ends the session", func(ctx context.Context, e *framework.Env) {
@@ -148,7 +148,7 @@ func v3Specs(s *framework.Suite) {
 			first.wait(ctx, time.Second)
 			e.Observe("first GET %d %v, duplicate %d", status(first.resp), first.pkts, r2.Status)
 			Expect(r2.Status).To(BeElementOf(http.StatusBadRequest, http.StatusInternalServerError))
-			e.Observe("%s", expectEnded(ctx, framework.AsConn(sess), time.Second, "the session must end"))
+			expectEnded(ctx, e, framework.AsConn(sess), "the session must end")
 		}, framework.Polling)
 
 		s.It("EIO3-09", "releases a parked GET with 1:6 when the client posts 1:1, then refuses the sid", func(ctx context.Context, e *framework.Env) {
@@ -198,7 +198,7 @@ func v3Specs(s *framework.Suite) {
 		s.It("EIO-WS-06", "ends a v3 session when a WebSocket frame holds an invalid packet", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)
 			Expect(c.WS().SendText("abc")).To(Succeed())
-			e.Observe("%s", expectEnded(ctx, c, time.Second, "the WebSocket must close"))
+			expectEnded(ctx, e, c, "the WebSocket must close")
 		}, framework.WebSocket)
 
 		closeOnWS(s)

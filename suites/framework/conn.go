@@ -34,7 +34,17 @@ type Conn interface {
 	// WebSocket the connection must close. It returns a description of how
 	// the end showed, or an error when the session is still alive or ctx
 	// ended first.
+	//
+	// The client keeps no heartbeat while Ended waits: use it only where
+	// the heartbeat's own timeout is the behaviour under test. Everywhere
+	// else use AwaitEnd.
 	Ended(ctx context.Context) (string, error)
+	// AwaitEnd waits until the server ends the session while the harness
+	// keeps the heartbeat alive (v4: answers pings; v3: sends pings), so
+	// that an end through the server's ping timeout cannot pass for the
+	// rule under test. A session still open when ctx ends is an error
+	// wrapping ErrStillOpen.
+	AwaitEnd(ctx context.Context) (End, error)
 	// Poll returns the polling session (nil on WebSocket).
 	Poll() *PollSession
 	// WS returns the WebSocket (nil on polling).
@@ -115,6 +125,7 @@ func (p *pollConn) Next(ctx context.Context) (engineio.Packet, error) {
 }
 
 func (p *pollConn) Ended(ctx context.Context) (string, error) { return PollEnded(ctx, p.s) }
+func (p *pollConn) AwaitEnd(ctx context.Context) (End, error) { return p.s.AwaitEnd(ctx) }
 
 // PollEnded checks with one GET whether the server ended the polling
 // session s (see Conn.Ended).
@@ -164,6 +175,7 @@ func (c *wsConn) Send(_ context.Context, pkts ...engineio.Packet) error {
 	return nil
 }
 func (c *wsConn) Next(ctx context.Context) (engineio.Packet, error) { return c.w.NextPacket(ctx) }
+func (c *wsConn) AwaitEnd(ctx context.Context) (End, error)         { return c.w.AwaitEnd(ctx, c.hs) }
 func (c *wsConn) Ended(ctx context.Context) (string, error) {
 	ce, err := c.w.WaitClosed(ctx)
 	if err != nil {

@@ -50,6 +50,8 @@ type PollSession struct {
 	HS  Handshake
 	// Extra are query pairs added to every request (e.g. b64=1 for v3).
 	Extra []string
+
+	hb heartbeatLog
 }
 
 // OpenPolling performs a polling handshake (GET without sid) and returns
@@ -95,6 +97,11 @@ func (s *PollSession) Get(ctx context.Context, kv ...string) (*Response, []engin
 		return r, nil, nil
 	}
 	pkts, err := s.c.DecodePayload(r)
+	for _, p := range pkts {
+		if p.Type == engineio.Ping && !p.Binary && len(p.Data) == 0 {
+			s.hb.ping(s.c.rec.Since())
+		}
+	}
 	return r, pkts, err
 }
 
@@ -102,6 +109,9 @@ func (s *PollSession) Get(ctx context.Context, kv ...string) (*Response, []engin
 func (s *PollSession) Post(ctx context.Context, pkts ...engineio.Packet) (*Response, error) {
 	for _, p := range pkts {
 		s.c.rec.Add(0, DirC2S, KindEIOPacket, p.String(), nil)
+		if p.Type == engineio.Pong && !p.Binary && len(p.Data) == 0 {
+			s.hb.pong(s.c.rec.Since())
+		}
 	}
 	return s.PostRaw(ctx, s.c.EncodePayload(pkts...), nil)
 }

@@ -45,6 +45,24 @@ func (t Timing) Tolerance(budget time.Duration) time.Duration {
 	return max(50*time.Millisecond, budget/4) + t.Slack
 }
 
+// replyCap bounds Reply's budget: a server cannot buy itself more time to
+// act on a request by advertising a long heartbeat.
+const replyCap = time.Second
+
+// Reply returns the window within which a server must act on a request
+// when the rule has nothing to do with the heartbeat (close a session after
+// an invalid packet, answer a request): pingInterval+pingTimeout, capped at
+// one second, times the scale, plus grace.
+func (t Timing) Reply(what string) Window {
+	b := min(t.PingInterval+t.PingTimeout, replyCap)
+	if b <= 0 {
+		b = replyCap
+	}
+	w := t.Within(b, what)
+	w.Why = "reply: " + w.Why
+	return w
+}
+
 // Window is an accepted interval for a measured duration.
 type Window struct {
 	Min, Max time.Duration

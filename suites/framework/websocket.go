@@ -47,6 +47,8 @@ type WSConn struct {
 	notify   chan struct{}
 	done     chan struct{}
 	once     sync.Once
+
+	hb heartbeatLog
 }
 
 // DialWS opens a WebSocket to the endpoint with the query. A refused
@@ -132,6 +134,7 @@ func (w *WSConn) readLoop() {
 			return
 		}
 		f := Frame{At: w.c.rec.Since(), Binary: mt == websocket.BinaryMessage, Data: data}
+		noteWSFrame(&w.hb, f.At, mt, data, true)
 		f.Packet, f.ParseErr = engineio.ParseFrame(w.c.version, f.Binary, data)
 		kind := "text"
 		if f.Binary {
@@ -271,6 +274,7 @@ func (w *WSConn) write(mt int, b []byte) error {
 		kind = "binary"
 	}
 	w.c.rec.Add(w.id, DirC2S, KindWSFrame, fmt.Sprintf("%s frame %dB", kind, len(b)), b)
+	noteWSFrame(&w.hb, w.c.rec.Since(), mt, b, false)
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	_ = w.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
