@@ -206,6 +206,11 @@ func sioSilenceVariants() []variant {
 		{"disconnect-custom-ignored-v4", "a v4 DISCONNECT for /custom ends that namespace", framework.SIO4,
 			wrapped(sio4(), func(h http.Handler) http.Handler { return rewriteSIOPosts(h, ignoreDisconnect("/custom", false)) }),
 			"area:disconnect && transport:polling", []string{"SIO-DISC-01"}},
+		// SIO-ENC-03 reads 41/custom (no comma) as leaving /custom; the
+		// same deferred DISCONNECT breaks it.
+		{"disconnect-custom-deferred-encoding", "41/custom without a comma is a DISCONNECT for /custom", framework.SIO5,
+			wrapped(sio5(), func(h http.Handler) http.Handler { return rewriteSIOPosts(h, ignoreDisconnect("/custom", true)) }),
+			"area:packet && transport:polling && !extended", []string{"SIO-ENC-03"}},
 		{"stale-ack-stalls-session", "a stale ACK is ignored and the session goes on", framework.SIO5,
 			wrapped(sio5(), func(h http.Handler) http.Handler { return rewriteSIOPosts(h, deadAfter(ackWithArgs(`["late"]`))) }),
 			"area:ack && transport:polling && extended", []string{"SIO-ACK-09"}},

@@ -60,16 +60,20 @@ func encodingV5(s *framework.Suite) {
 				Expect(b.Raw).To(Equal(`2["message-back","x"]`))
 			}, tr)
 
+			// A rejoin after "41/custom" would not show that the
+			// DISCONNECT was read: a server that ignores it and takes a
+			// second CONNECT passes too. An EVENT for the namespace left
+			// must close the session (SIO-NSP-05), so that shows it.
 			s.It("SIO-ENC-03", "accepts a namespace ended by the end of the packet without a comma", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
-				e.Expect(`40/custom → 40/custom,{"sid"...}; 41/custom leaves it`)
+				e.Expect(`40/custom → 40/custom,{"sid"...}; 41/custom leaves it, so that 42/custom,["message","x"] then closes the session`)
 				sendText(ctx, ss, "0/custom")
 				joined(ctx, e, ss, "/custom")
+				e.Observe("40/custom was read as a CONNECT to /custom")
 				sendText(ctx, ss, "1/custom")
 				barrier(ctx, e, ss)
-				sendText(ctx, ss, "0/custom")
-				joined(ctx, e, ss, "/custom")
-				e.Observe("joined, left and joined /custom again")
+				sendBad(ctx, e, ss, `2/custom,["message","siospec-left"]`)
+				expectEndedWithout(ctx, e, ss, "an EVENT on /custom after 41/custom (41/custom must have been read as leaving /custom)")
 			}, tr)
 
 			// "A namespace starts with / and cannot contain ,; there is no

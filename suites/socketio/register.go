@@ -346,13 +346,36 @@ func expectAck(p sio.Packet, nsp string, id uint64) {
 	Expect(p.ID).To(Equal(id), "ack id of %s", p)
 }
 
-// requireExtended skips the spec as unsupported unless the server acks
-// ext:hello on "/" (which the session must have joined). A
-// message-with-ack sent right after decides without waiting for a timeout:
-// packets are handled in order, so its ack arriving first means ext:hello
-// is not implemented.
+// requireExtended makes sure the server answers the extended contract on
+// "/" (which the session must have joined) before a spec relies on it. The
+// preflight probed the target once (framework.Target.Extended):
+//
+//   - no: the spec is unsupported at once, without a probe of its own;
+//   - yes: the spec sends ext:hello and, if it goes unanswered, fails: the
+//     server answered ext:hello in the preflight but not now;
+//   - unknown (no preflight ran, or it could not decide): the spec probes
+//     and is unsupported when ext:hello goes unanswered.
+//
+// The probe sends a message-with-ack right after ext:hello, which decides
+// without waiting for a timeout: packets are handled in order, so its ack
+// arriving first means ext:hello is not implemented.
 func requireExtended(ctx context.Context, e *framework.Env, s *Session) {
 	GinkgoHelper()
+	pre := framework.ExtendedUnknown
+	if e.Cfg.Target != nil {
+		pre = e.Cfg.Target.Extended
+	}
+	if pre == framework.ExtendedNo {
+		Skip("unsupported: server does not implement the siospec extended contract (ext:hello unanswered in the preflight)")
+	}
+	unanswered := func(how string) {
+		GinkgoHelper()
+		if pre == framework.ExtendedYes {
+			e.Observe("the server answered ext:hello in the preflight but not now: %s", how)
+			Fail("the server answered ext:hello in the preflight but not now: " + how)
+		}
+		Skip("unsupported: server does not implement the siospec extended contract (" + how + ")")
+	}
 	hello, probe := s.AckID(), s.AckID()
 	h, _ := sio.NewEvent("/", "ext:hello")
 	m, _ := sio.NewEvent("/", "message-with-ack", "siospec-ext-probe")
@@ -363,18 +386,21 @@ func requireExtended(ctx context.Context, e *framework.Env, s *Session) {
 	defer cancel()
 	for {
 		p, err := s.Next(cctx)
+		if err == nil && cctx.Err() != nil {
+			err = cctx.Err() // packets kept coming, none of them the ack
+		}
 		if err != nil {
 			if s.Ended() != nil {
 				Expect(err).NotTo(HaveOccurred(), "the session ended while probing ext:hello")
 			}
-			Skip(fmt.Sprintf("unsupported: server does not implement the siospec extended contract (ext:hello unanswered within %v)", w.Max.Round(time.Millisecond)))
+			unanswered(fmt.Sprintf("ext:hello unanswered within %v", w.Max.Round(time.Millisecond)))
 		}
 		if p.Type != sio.Ack || !p.HasID {
 			continue
 		}
 		switch p.ID {
 		case probe:
-			Skip("unsupported: server does not implement the siospec extended contract (ext:hello unanswered)")
+			unanswered("ext:hello unanswered: the message-with-ack sent after it was acked first")
 		case hello:
 			Expect(string(p.Data)).To(Equal(`[{"extended":1}]`), "ext:hello ack")
 			// Consume the probe's ack, which comes next.
