@@ -109,7 +109,9 @@ func Register(s *framework.Suite, suites ...framework.Proto) {
 // cfg.Suites (cfg.For, unless the caller set an entry) and preflights each
 // target that has no Target yet, concurrently, within
 // framework.PreflightTimeout. A failing target is returned as a
-// *framework.PreflightError naming its suite.
+// *framework.PreflightError naming its suite. A Socket.IO target is then
+// asked once whether it implements the extended contract (within another
+// framework.PreflightTimeout); the answer is Target.Extended.
 func Resolve(ctx context.Context, cfg *framework.Config) error {
 	if cfg.Targets == nil {
 		cfg.Targets = map[framework.Proto]*framework.Config{}
@@ -142,6 +144,9 @@ func Resolve(ctx context.Context, cfg *framework.Config) error {
 				pe.Suite = strings.ToLower(string(p))
 			}
 			errs[i], t.Target = err, tgt
+			if err == nil && p.IsSocketIO() {
+				probeExtended(ctx, t)
+			}
 		}()
 	}
 	wg.Wait()
@@ -151,6 +156,21 @@ func Resolve(ctx context.Context, cfg *framework.Config) error {
 		}
 	}
 	return nil
+}
+
+// probeExtended asks the Socket.IO target of t (preflighted) once whether
+// it implements the extended contract and records the answer in t.Target,
+// so that its extended specs need no probe of their own. The probe takes
+// at most framework.PreflightTimeout (and ends with ctx); a probe that
+// cannot decide leaves Extended unknown and says why in ExtendedProbe.
+func probeExtended(ctx context.Context, t *framework.Config) {
+	ctx, cancel := context.WithTimeout(ctx, framework.PreflightTimeout)
+	defer cancel()
+	ext, err := socketio.ProbeExtended(ctx, t)
+	t.Target.Extended = ext
+	if err != nil {
+		t.Target.Extended, t.Target.ExtendedProbe = framework.ExtendedUnknown, err.Error()
+	}
 }
 
 var (

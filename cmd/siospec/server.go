@@ -164,7 +164,9 @@ listed on stderr and in the reports.
 		return exitUsage
 	}
 
-	pctx, cancel := context.WithTimeout(ctx, framework.PreflightTimeout)
+	// The Engine.IO preflight, then the Socket.IO extended-contract probe,
+	// each within framework.PreflightTimeout.
+	pctx, cancel := context.WithTimeout(ctx, 2*framework.PreflightTimeout)
 	err := suites.Resolve(pctx, &cfg)
 	cancel()
 	if err != nil {
@@ -180,6 +182,9 @@ listed on stderr and in the reports.
 		t := cfg.Targets[p]
 		name := strings.ToLower(string(p))
 		fmt.Fprintf(stdout, "preflight %s: %s\n", name, t.Target)
+		if t.Target.ExtendedProbe != "" {
+			fmt.Fprintf(stderr, "siospec server: %s: the extended-contract probe could not decide (%s); each extended spec probes for itself\n", name, t.Target.ExtendedProbe)
+		}
 		targets = append(targets, name+"="+t.Target.Endpoint)
 		for k, v := range t.Target.Summary() {
 			pre[name+"."+k] = v

@@ -28,11 +28,42 @@ type Target struct {
 	MaxPayload   int64
 	// HasMaxPayload is false when the open packet left maxPayload out.
 	HasMaxPayload bool
+	// Extended is what the Socket.IO preflight found about the siospec
+	// extended contract (ext:hello on "/"); ExtendedUnknown for Engine.IO
+	// targets and when the probe did not run or could not decide.
+	Extended Extended
+	// ExtendedProbe says why the probe could not decide, when it ran and
+	// Extended is ExtendedUnknown.
+	ExtendedProbe string
 }
 
-// Summary returns the preflight findings as key/value pairs for reports.
+// Extended is the answer of a Socket.IO target to the extended-contract
+// probe.
+type Extended string
+
+// The probe's answers.
+const (
+	// ExtendedUnknown: not probed (an Engine.IO target, a run without a
+	// preflight) or the probe failed; specs then probe for themselves.
+	ExtendedUnknown Extended = ""
+	// ExtendedYes: the server acknowledged ext:hello. A spec whose
+	// extended exchange goes unanswered later fails.
+	ExtendedYes Extended = "yes"
+	// ExtendedNo: the server did not acknowledge ext:hello (it acked a
+	// message sent after it first, or nothing within the reply window).
+	// Specs that need the contract are unsupported.
+	ExtendedNo Extended = "no"
+)
+
+// probed reports whether the Socket.IO probe ran (with or without an
+// answer).
+func (t *Target) probed() bool { return t.Extended != ExtendedUnknown || t.ExtendedProbe != "" }
+
+// Summary returns the preflight findings as key/value pairs for reports;
+// "extended" (yes, no or unknown, with "extendedProbe" saying why) only for
+// targets the Socket.IO probe asked.
 func (t *Target) Summary() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"endpoint":     t.Endpoint,
 		"eio":          strconv.Itoa(t.EIO),
 		"transports":   strings.Join(t.Transports, ","),
@@ -41,6 +72,14 @@ func (t *Target) Summary() map[string]string {
 		"pingTimeout":  t.PingTimeout.String(),
 		"maxPayload":   strconv.FormatInt(t.MaxPayload, 10),
 	}
+	if t.probed() {
+		m["extended"] = string(t.Extended)
+		if t.Extended == ExtendedUnknown {
+			m["extended"] = "unknown"
+			m["extendedProbe"] = t.ExtendedProbe
+		}
+	}
+	return m
 }
 
 // String renders the findings on one line.
@@ -49,8 +88,15 @@ func (t *Target) String() string {
 	if !t.HasMaxPayload {
 		mp = "absent"
 	}
-	return fmt.Sprintf("Engine.IO v%d at %s: transports %s, upgrades [%s], pingInterval %v, pingTimeout %v, maxPayload %s",
+	s := fmt.Sprintf("Engine.IO v%d at %s: transports %s, upgrades [%s], pingInterval %v, pingTimeout %v, maxPayload %s",
 		t.EIO, t.Endpoint, strings.Join(t.Transports, "+"), strings.Join(t.Upgrades, ","), t.PingInterval, t.PingTimeout, mp)
+	switch {
+	case t.Extended != ExtendedUnknown:
+		s += ", extended contract " + string(t.Extended)
+	case t.probed():
+		s += ", extended contract unknown (" + t.ExtendedProbe + ")"
+	}
+	return s
 }
 
 // PreflightError explains why the target is not usable: what was tried and

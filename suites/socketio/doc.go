@@ -23,8 +23,13 @@
 // Behaviour the official fixture cannot show (server-initiated events,
 // rooms, broadcasts, server-side disconnects, server-to-client acks) uses
 // the extended contract of testees/node/CONTRACT.md. Such specs carry the
-// label "extended" and are skipped as "unsupported: ..." when the server
-// does not acknowledge ext:hello.
+// label "extended". The runner's preflight asks each Socket.IO target once
+// ([ProbeExtended]: ext:hello on "/") and records the answer in
+// framework.Target.Extended and the report header. When the server did not
+// acknowledge ext:hello there, the extended specs are skipped as
+// "unsupported: ..." at once; when it did, a spec whose ext:hello goes
+// unanswered later fails. Without a preflight each extended spec probes for
+// itself and is unsupported on no answer.
 //
 // # Protocol revisions
 //
