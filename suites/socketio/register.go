@@ -366,7 +366,7 @@ func requireExtended(ctx context.Context, e *framework.Env, s *Session) {
 		pre = e.Cfg.Target.Extended
 	}
 	if pre == framework.ExtendedNo {
-		Skip("unsupported: server does not implement the siospec extended contract (ext:hello unanswered in the preflight)")
+		Skip("unsupported: no siospec extended contract (preflight: ext:hello unanswered)")
 	}
 	unanswered := func(how string) {
 		GinkgoHelper()
