@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -152,6 +153,45 @@ func TestDiffUnsupported(t *testing.T) {
 			if p := strings.SplitN(l, " ", 3); len(p) < 3 || !slices.Contains([]string{"eio4", "eio3", "sio5", "sio4"}, p[0]) || !strings.HasSuffix(l, " ["+p[1]+"]") {
 				t.Errorf("%s: malformed line %q", f, l)
 			}
+		}
+	}
+}
+
+// fakeReporter records what checkUnsupported reports.
+type fakeReporter struct{ errs []string }
+
+func (f *fakeReporter) Helper() {}
+func (f *fakeReporter) Errorf(format string, args ...any) {
+	f.errs = append(f.errs, fmt.Sprintf(format, args...))
+}
+func (f *fakeReporter) Fatalf(format string, args ...any) { f.Errorf(format, args...) }
+
+// TestCheckUnsupported: the pinned files accept the verdicts they list and
+// fail, both ways, on one spec more or one spec less.
+func TestCheckUnsupported(t *testing.T) {
+	for _, file := range []string{unsupportedReference, unsupportedNode} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vs []verdict
+		for _, l := range pinnedLines(string(b)) {
+			p := strings.SplitN(l, " ", 3)
+			vs = append(vs, verdict{Proto: strings.ToUpper(p[0]), ID: p[1], Text: p[2], State: types.SpecStateSkipped, Failure: "unsupported: pinned"})
+		}
+		vs = append(vs, verdict{Proto: "SIO5", ID: "SIO-ACK-01", Text: "passes [SIO-ACK-01]", State: types.SpecStatePassed})
+		checkUnsupported(t, vs, file)
+
+		var less fakeReporter
+		checkUnsupported(&less, vs[1:], file)
+		if len(less.errs) != 2 || !strings.Contains(less.errs[0], "pinned in "+file+" but not unsupported") {
+			t.Errorf("%s, one spec less: %q", file, less.errs)
+		}
+		var more fakeReporter
+		extra := verdict{Proto: "SIO5", ID: "SIO-CONN-06", Text: "x [SIO-CONN-06]", State: types.SpecStateSkipped, Failure: "unsupported: no ext"}
+		checkUnsupported(&more, append(slices.Clone(vs), extra), file)
+		if len(more.errs) != 2 || !strings.Contains(more.errs[0], "unsupported but not pinned in "+file+": sio5 SIO-CONN-06 x [SIO-CONN-06]") {
+			t.Errorf("%s, one spec more: %q", file, more.errs)
 		}
 	}
 }
