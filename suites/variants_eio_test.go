@@ -22,14 +22,29 @@ import (
 // timeout would have hidden from a harness that went silent while it
 // waited: the session lives on until the heartbeat ends it.
 
+// frameEdit decides the fate of one WebSocket message relayed for the
+// upgrade request r: fromClient tells its direction, mt and b are its type
+// and bytes. It returns the bytes to pass on (b itself, or a rewrite) and
+// false to drop the message.
+type frameEdit func(r *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool)
+
+// dropClient turns a predicate on the client's messages into a frameEdit
+// that drops the messages it matches and passes everything else.
+func dropClient(drop func(r *http.Request, mt int, b []byte) bool) frameEdit {
+	return func(r *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
+		return b, !fromClient || !drop(r, mt, b)
+	}
+}
+
 // frameFilter relays WebSocket sessions to a fixture served on its own
-// listener, dropping the client's frames for which drop returns true;
-// every other request goes straight to the fixture. It breaks rules about
-// what a server does with a frame without touching the reference code.
+// listener, passing every message in either direction through edit; every
+// other request goes straight to the fixture. It breaks rules about what a
+// server does with, or sends in, a frame without touching the reference
+// code.
 type frameFilter struct {
 	fx    fixture.Fixture
 	inner *httptest.Server
-	drop  func(r *http.Request, mt int, b []byte) bool
+	edit  frameEdit
 	// swallowPolls, when set, answers "ok" to a polling POST of a session
 	// whose WebSocket is open (instead of the fixture's 400).
 	swallowPolls bool
@@ -41,16 +56,16 @@ type frameFilter struct {
 	wg    sync.WaitGroup
 }
 
-// filterFrames builds a variant from a fixture and a frame filter.
-func filterFrames(fx fixture.Fixture, drop func(r *http.Request, mt int, b []byte) bool) func() (http.Handler, func()) {
+// filterFrames builds a variant from a fixture and a frame edit.
+func filterFrames(fx fixture.Fixture, edit frameEdit) func() (http.Handler, func()) {
 	return func() (http.Handler, func()) {
-		f := newFrameFilter(fx, drop)
+		f := newFrameFilter(fx, edit)
 		return f, f.stop
 	}
 }
 
-func newFrameFilter(fx fixture.Fixture, drop func(r *http.Request, mt int, b []byte) bool) *frameFilter {
-	return &frameFilter{fx: fx, inner: httptest.NewServer(fx), drop: drop, live: map[string]int{},
+func newFrameFilter(fx fixture.Fixture, edit frameEdit) *frameFilter {
+	return &frameFilter{fx: fx, inner: httptest.NewServer(fx), edit: edit, live: map[string]int{},
 		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
 }
 
@@ -118,7 +133,7 @@ func (f *frameFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.live[sid]++
 	f.mu.Unlock()
 	f.wg.Add(2)
-	relay := func(from, to *websocket.Conn, filter bool) {
+	relay := func(from, to *websocket.Conn, fromClient bool) {
 		defer f.wg.Done()
 		defer func() {
 			_ = from.Close()
@@ -136,7 +151,8 @@ func (f *frameFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if filter && f.drop(r, mt, b) {
+			b, keep := f.edit(r, fromClient, mt, b)
+			if !keep {
 				continue
 			}
 			if err := to.WriteMessage(mt, b); err != nil {
@@ -203,7 +219,7 @@ func badV3PayloadIgnored(next http.Handler) http.Handler {
 // open, its polling POSTs are answered "ok" and dropped instead of being
 // refused with 400; once the session ended they get the fixture's 400.
 func upgradedPollAccepted() (http.Handler, func()) {
-	f := newFrameFilter(fixture.NewEIO4(nil), func(*http.Request, int, []byte) bool { return false })
+	f := newFrameFilter(fixture.NewEIO4(proofFixtureOptions()), func(_ *http.Request, _ bool, _ int, b []byte) ([]byte, bool) { return b, true })
 	f.swallowPolls = true
 	return f, f.stop
 }
@@ -211,17 +227,17 @@ func upgradedPollAccepted() (http.Handler, func()) {
 // sessionEndVariants are the variants whose rule is "the session ends";
 // each was passed by the specs while they waited in silence.
 func sessionEndVariants() []variant {
-	eio4 := func() fixture.Fixture { return fixture.NewEIO4(nil) }
-	eio3 := func() fixture.Fixture { return fixture.NewEIO3(nil) }
+	eio4 := func() fixture.Fixture { return fixture.NewEIO4(proofFixtureOptions()) }
+	eio3 := func() fixture.Fixture { return fixture.NewEIO3(proofFixtureOptions()) }
 	return []variant{
 		{"v3-bad-payload-ignored", "a malformed v3 payload ends the session", framework.EIO3,
 			wrapped(eio3(), badV3PayloadIgnored), "area:polling", []string{"EIO3-10"}},
 		{"invalid-frame-ignored", "an invalid packet on a WebSocket ends the session", framework.EIO4,
-			filterFrames(eio4(), undecodableFrame), "area:websocket || area:packet", []string{"EIO-PKT-03", "EIO-WS-06"}},
+			filterFrames(eio4(), dropClient(undecodableFrame)), "area:websocket || area:packet", []string{"EIO-PKT-03", "EIO-WS-06"}},
 		{"v3-invalid-frame-ignored", "an invalid packet on a v3 WebSocket ends the session", framework.EIO3,
-			filterFrames(eio3(), undecodableFrame), "transport:websocket", []string{"EIO-WS-06"}},
+			filterFrames(eio3(), dropClient(undecodableFrame)), "transport:websocket", []string{"EIO-WS-06"}},
 		{"client-ping-ignored", "a v4 server that receives a client ping ends the session", framework.EIO4,
-			filterFrames(eio4(), clientPing), "area:heartbeat", []string{"EIO-HB-06"}},
+			filterFrames(eio4(), dropClient(clientPing)), "area:heartbeat", []string{"EIO-HB-06"}},
 		{"upgraded-poll-accepted", "polling on a session that moved to WebSocket gets 400", framework.EIO4,
 			upgradedPollAccepted, "area:polling", []string{"EIO-POLL-16"}},
 	}
