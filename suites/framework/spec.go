@@ -130,6 +130,20 @@ func (e *Env) Observe(format string, args ...any) {
 // Budget records the timing window a spec judged against.
 func (e *Env) Budget(w Window) { e.budget = w.String() }
 
+// InWindow reports whether the measured duration d lies within w, records
+// w as the spec's budget, and, when d fits only because measured scheduling
+// lateness widened w, says so in the observed text: the report shows that
+// the verdict relied on a widened tolerance.
+func (e *Env) InWindow(w Window, d time.Duration) bool {
+	e.Budget(w)
+	if w.Widened(d) {
+		e.Observe("%v lies outside %v..%v and passed only through the allowance for this machine's measured scheduling lateness",
+			d.Round(time.Millisecond), w.BaseMin.Round(time.Millisecond), w.BaseMax.Round(time.Millisecond))
+		e.Rec.Note(fmt.Sprintf("verdict relied on a widened tolerance: %v in %v", d.Round(time.Millisecond), w))
+	}
+	return w.Contains(d)
+}
+
 // Measured records a measured duration.
 func (e *Env) Measured(what string, d time.Duration) {
 	e.measured = fmt.Sprintf("%s after %v", what, d.Round(time.Millisecond))

@@ -33,16 +33,31 @@ func (t Timing) Scaled(d time.Duration) time.Duration {
 }
 
 // Grace returns the slack added to a budget before a late event counts as a
-// miss.
+// miss: the scaled grace plus the measured lateness (capped, see slack).
 func (t Timing) Grace(budget time.Duration) time.Duration {
-	return t.Scaled(max(graceFloor, budget*gracePct/100)) + t.Slack
+	return t.baseGrace(budget) + t.slack(budget)
+}
+
+func (t Timing) baseGrace(budget time.Duration) time.Duration {
+	return t.Scaled(max(graceFloor, budget*gracePct/100))
+}
+
+// slack returns the measured scheduling lateness that a window around
+// budget may absorb: at most half the budget (at least the grace floor),
+// so that a loaded machine cannot widen a window until a wrong timing fits.
+func (t Timing) slack(budget time.Duration) time.Duration {
+	return min(t.Slack, max(graceFloor, budget/2))
 }
 
 // Tolerance returns how much earlier than a budget an event may happen and
 // still count as on time: max(50ms, 25% of the budget). It is not scaled,
 // because a slow machine makes events late, not early.
 func (t Timing) Tolerance(budget time.Duration) time.Duration {
-	return max(50*time.Millisecond, budget/4) + t.Slack
+	return t.baseTolerance(budget) + t.slack(budget)
+}
+
+func (t Timing) baseTolerance(budget time.Duration) time.Duration {
+	return max(50*time.Millisecond, budget/4)
 }
 
 // replyCap bounds Reply's budget: a server cannot buy itself more time to
@@ -68,10 +83,21 @@ type Window struct {
 	Min, Max time.Duration
 	// Why explains how the window was derived, for the siospec.budget entry.
 	Why string
+	// BaseMin and BaseMax bound the window before measured scheduling
+	// lateness widened it; equal to Min and Max on a quiet machine.
+	BaseMin, BaseMax time.Duration
 }
 
 // Contains reports whether d lies within the window.
 func (w Window) Contains(d time.Duration) bool { return d >= w.Min && d <= w.Max }
+
+// Widened reports whether d lies within the window only thanks to the
+// measured scheduling lateness: inside [Min, Max], outside [BaseMin,
+// BaseMax]. A window built without a base (BaseMax zero) is never
+// widened.
+func (w Window) Widened(d time.Duration) bool {
+	return w.BaseMax > 0 && w.Contains(d) && (d < w.BaseMin || d > w.BaseMax)
+}
 
 // String renders the window for reports.
 func (w Window) String() string {
@@ -82,16 +108,22 @@ func (w Window) String() string {
 func (t Timing) Around(budget time.Duration, what string) Window {
 	g := t.Grace(budget)
 	return Window{
-		Min: max(0, budget-t.Tolerance(budget)),
-		Max: t.Scaled(budget) + g,
-		Why: fmt.Sprintf("%s %v ×%g, tolerance %v, grace %v%s", what, budget, t.scale(), t.Tolerance(budget), g, t.slackNote()),
+		Min:     max(0, budget-t.Tolerance(budget)),
+		Max:     t.Scaled(budget) + g,
+		BaseMin: max(0, budget-t.baseTolerance(budget)),
+		BaseMax: t.Scaled(budget) + t.baseGrace(budget),
+		Why:     fmt.Sprintf("%s %v ×%g, tolerance %v, grace %v%s", what, budget, t.scale(), t.Tolerance(budget), g, t.slackNote(budget)),
 	}
 }
 
 // Within returns the window [0, budget + grace].
 func (t Timing) Within(budget time.Duration, what string) Window {
 	g := t.Grace(budget)
-	return Window{Max: t.Scaled(budget) + g, Why: fmt.Sprintf("%s %v ×%g + grace %v%s", what, budget, t.scale(), g, t.slackNote())}
+	return Window{
+		Max:     t.Scaled(budget) + g,
+		BaseMax: t.Scaled(budget) + t.baseGrace(budget),
+		Why:     fmt.Sprintf("%s %v ×%g + grace %v%s", what, budget, t.scale(), g, t.slackNote(budget)),
+	}
 }
 
 func (t Timing) scale() float64 {
@@ -101,9 +133,12 @@ func (t Timing) scale() float64 {
 	return t.Scale
 }
 
-func (t Timing) slackNote() string {
+func (t Timing) slackNote(budget time.Duration) string {
 	if t.Slack <= 0 {
 		return ""
+	}
+	if s := t.slack(budget); s < t.Slack {
+		return fmt.Sprintf(" (incl. measured scheduling lateness %v, capped from %v)", s.Round(time.Millisecond), t.Slack.Round(time.Millisecond))
 	}
 	return fmt.Sprintf(" (incl. measured scheduling lateness %v)", t.Slack.Round(time.Millisecond))
 }
