@@ -1,10 +1,12 @@
 package suites
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/eioserver"
 	"github.com/siospec/siospec/reference/sioserver"
@@ -12,44 +14,54 @@ import (
 )
 
 // TestNodeSIO5CSR runs the recovery specs against socket.io 4.8.4 with
-// connection state recovery on (testdata/sio5-csr.js): none may be
-// unsupported or fail.
+// connection state recovery on (testdata/sio5-csr.js, with the proofs'
+// heartbeat): none may be unsupported or fail.
 func TestNodeSIO5CSR(t *testing.T) {
 	skipProof(t)
+	needNode(t)
 	t.Parallel() // mostly waiting on protocol timers; the runs are independent
-	u := startNodeScript(t, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"))
-	c := framework.Config{URL: u}
-	cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}}
-	vs, _ := runSuites(t, cfg, "area:recovery")
-	checkProof(t, vs, nil, true)
+	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+		u := startNodeScript(a, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"), proofNodeArgs...)
+		c := framework.Config{URL: u}
+		cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}, ConnectTimeout: prooftest.ConnectTimeout}
+		vs, _ := runSuites(a, cfg, "area:recovery")
+		checkProof(a, vs, nil, true)
+	})
 }
 
 // TestGoSIO5CSR runs the recovery specs against the Go reference server
-// with recovery on (newGoCSR).
+// with recovery on (newGoCSR, with the proofs' heartbeat).
 func TestGoSIO5CSR(t *testing.T) {
 	skipProof(t)
 	t.Parallel() // mostly waiting on protocol timers; the runs are independent
-	srv := newGoCSR()
-	u := serve(t, srv, func() { _ = srv.Close(t.Context()) })
-	c := framework.Config{URL: u}
-	cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}}
-	vs, _ := runSuites(t, cfg, "area:recovery")
-	checkProof(t, vs, nil, true)
+	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+		srv := newGoCSR(prooftest.PingInterval, prooftest.PingTimeout, prooftest.ConnectTimeout)
+		u := serve(a, srv, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Close(ctx)
+		})
+		c := framework.Config{URL: u}
+		cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}, ConnectTimeout: prooftest.ConnectTimeout}
+		vs, _ := runSuites(a, cfg, "area:recovery")
+		checkProof(a, vs, nil, true)
+	})
 }
 
 // newGoCSR is the Go reference server with connection state recovery on,
 // serving the parts of FX-SIO5 and of the extended contract that the
-// NODE-CSR specs use (the counterpart of testdata/sio5-csr.js).
-func newGoCSR() *sioserver.Server {
+// NODE-CSR specs use (the counterpart of testdata/sio5-csr.js), with the
+// given heartbeat and connectTimeout.
+func newGoCSR(pingInterval, pingTimeout, connectTimeout time.Duration) *sioserver.Server {
 	srv := sioserver.NewServer(&sioserver.Options{
 		Options: eioserver.Options{
 			Path:              "/socket.io/",
-			PingInterval:      300 * time.Millisecond,
-			PingTimeout:       200 * time.Millisecond,
+			PingInterval:      pingInterval,
+			PingTimeout:       pingTimeout,
 			MaxHTTPBufferSize: 1e6,
 			Transports:        []string{eioserver.TransportPolling, eioserver.TransportWebSocket},
 		},
-		ConnectTimeout:          time.Second,
+		ConnectTimeout:          connectTimeout,
 		ConnectionStateRecovery: &sioserver.RecoveryOptions{},
 	})
 	srv.Sockets().OnConnection(func(s *sioserver.Socket) {

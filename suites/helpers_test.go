@@ -2,6 +2,7 @@ package suites
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,12 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/internal/prooftest"
+	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reports"
 	"github.com/siospec/siospec/suites/framework"
 )
@@ -25,12 +29,44 @@ type verdict struct {
 	State           types.SpecState
 	Failure         string
 	Labels          []string
+	RunTime         time.Duration
+}
+
+// tb is what the proof helpers need of a test or of one attempt at a
+// proof (*testing.T, *prooftest.Attempt).
+type tb interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	Context() context.Context
+}
+
+var (
+	_ tb = (*testing.T)(nil)
+	_ tb = (*prooftest.Attempt)(nil)
+)
+
+// proofNodeArgs gives a Node fixture the whole-target proofs' heartbeat and
+// connectTimeout (prooftest.PingInterval, PingTimeout, ConnectTimeout; the
+// fixtures without a connectTimeout ignore it).
+var proofNodeArgs = []string{
+	"--ping-interval", strconv.FormatInt(prooftest.PingInterval.Milliseconds(), 10),
+	"--ping-timeout", strconv.FormatInt(prooftest.PingTimeout.Milliseconds(), 10),
+	"--connect-timeout", strconv.FormatInt(prooftest.ConnectTimeout.Milliseconds(), 10),
+}
+
+// proofFixtureOptions gives an in-process fixture the whole-target proofs'
+// heartbeat.
+func proofFixtureOptions() *fixture.Options {
+	return &fixture.Options{PingInterval: prooftest.PingInterval, PingTimeout: prooftest.PingTimeout}
 }
 
 // runSuites runs cfg's suites through RunServer in child processes of this
 // test binary (ChildMain in TestMain) with the label filter, and returns
 // the verdicts of the specs that ran and the wall time.
-func runSuites(t *testing.T, cfg framework.Config, filter string) ([]verdict, time.Duration) {
+func runSuites(t tb, cfg framework.Config, filter string) ([]verdict, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	rep, err := RunServer(t.Context(), cfg, &RunOptions{LabelFilter: filter, Procs: 4, Timeout: 5 * time.Minute})
@@ -49,7 +85,7 @@ func verdictsOf(r types.Report) []verdict {
 		if s.LeafNodeType != types.NodeTypeIt || s.State == types.SpecStateSkipped && s.Failure.Message == "" && s.RunTime == 0 {
 			continue
 		}
-		v := verdict{Text: s.FullText(), State: s.State, Failure: s.Failure.Message, Labels: s.Labels()}
+		v := verdict{Text: s.FullText(), State: s.State, Failure: s.Failure.Message, Labels: s.Labels(), RunTime: s.RunTime}
 		for _, l := range s.Labels() {
 			if id, ok := strings.CutPrefix(l, "req:"); ok {
 				v.ID = id
@@ -69,35 +105,45 @@ func verdictsOf(r types.Report) []verdict {
 	return vs
 }
 
+// needNode skips the test when Node or testees/node/node_modules is
+// missing: the Node proofs cannot run on this machine.
+func needNode(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not on PATH; install Node 20 to run the Node proofs")
+	}
+	if _, err := os.Stat(filepath.Join("..", "testees", "node", "node_modules", "engine.io")); err != nil {
+		t.Skip("testees/node/node_modules is missing; run `npm ci` in testees/node")
+	}
+}
+
 // startNode starts a Node fixture (testees/node/fixtures/NAME.js --port 0)
 // and returns its base URL; the process is stopped by PID at cleanup.
-func startNode(t *testing.T, name string, args ...string) string {
+// Callers check needNode first.
+func startNode(t tb, name string, args ...string) string {
 	t.Helper()
 	return startNodeScript(t, filepath.Join("fixtures", name+".js"), args...)
 }
 
 // startNodeScript starts node SCRIPT --port 0 ARGS in testees/node (SCRIPT
 // relative to that directory) and returns the base URL it reports.
-func startNodeScript(t *testing.T, script string, args ...string) string {
+func startNodeScript(t tb, script string, args ...string) string {
 	t.Helper()
 	name := filepath.Base(script)
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not on PATH; install Node 20 to run the Node proofs")
+		t.Fatalf("node is not on PATH: %v", err)
 	}
 	root := filepath.Join("..", "testees", "node")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "engine.io")); err != nil {
-		t.Skip("testees/node/node_modules is missing; run `npm ci` in testees/node")
-	}
 	cmd := exec.Command(node, append([]string{script, "--port", "0"}, args...)...)
 	cmd.Dir = root
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
@@ -113,9 +159,11 @@ func startNodeScript(t *testing.T, script string, args ...string) string {
 		wg.Wait()
 	})
 	lines := make(chan string, 1)
+	eof := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer close(eof)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			select {
@@ -124,17 +172,23 @@ func startNodeScript(t *testing.T, script string, args ...string) string {
 			}
 		}
 	}()
+	var l string
 	select {
-	case l := <-lines:
-		u, ok := strings.CutPrefix(l, "listening ")
-		if !ok {
-			t.Fatalf("unexpected fixture output %q", l)
+	case l = <-lines:
+	case <-eof:
+		select {
+		case l = <-lines:
+		default:
+			t.Fatalf("fixture %s %q closed its output before reporting that it listens (see its stderr above)", name, args)
 		}
-		return u
 	case <-time.After(10 * time.Second):
 		t.Fatalf("fixture %s did not report listening within 10s", name)
 	}
-	return ""
+	u, ok := strings.CutPrefix(l, "listening ")
+	if !ok {
+		t.Fatalf("fixture %s: unexpected output %q", name, l)
+	}
+	return u
 }
 
 // loadExpected reads an expected-failures file in the format of
@@ -172,7 +226,7 @@ func verdictTable(vs []verdict) string {
 
 // serve serves h on a 127.0.0.1 port until the test ends (stop, when set,
 // runs first, e.g. the fixture's Close) and returns its base URL.
-func serve(t *testing.T, h http.Handler, stop func()) string {
+func serve(t tb, h http.Handler, stop func()) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -184,30 +238,3 @@ func serve(t *testing.T, h http.Handler, stop func()) string {
 	})
 	return srv.URL
 }
-
-// cpuPressure returns the share of time in which runnable tasks waited
-// for a CPU over the last 10 s or 60 s, whichever is higher (Linux PSI
-// "some avg10"/"avg60", 0..100), or -1 when unknown.
-func cpuPressure() float64 {
-	b, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	worst := -1.0
-	for _, f := range strings.Fields(line) {
-		for _, k := range []string{"avg10=", "avg60="} {
-			if v, ok := strings.CutPrefix(f, k); ok {
-				var x float64
-				if _, err := fmt.Sscanf(v, "%g", &x); err == nil {
-					worst = max(worst, x)
-				}
-			}
-		}
-	}
-	return worst
-}
-
-// overloadedPressure is the CPU pressure above which the fixtures' 300 ms
-// heartbeat cannot be kept: events arrive hundreds of milliseconds late.
-const overloadedPressure = 50

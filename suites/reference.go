@@ -19,6 +19,16 @@ type ReferenceOptions struct {
 	// Wrap, when set, wraps each suite's fixture handler (self-proofs use
 	// it to break one rule). Default: the fixture as it is.
 	Wrap func(p framework.Proto, h http.Handler) http.Handler
+	// PingInterval and PingTimeout replace the fixtures' heartbeat when
+	// positive: the self-proofs serve a slower one, which the specs judge
+	// as well since they derive every budget from the advertised values.
+	// Default: the official contract's (fixture.PingInterval,
+	// fixture.PingTimeout).
+	PingInterval, PingTimeout time.Duration
+	// ConnectTimeout replaces the Socket.IO v5 fixture's connectTimeout
+	// when positive; Configure then tells the suites. Default: the
+	// official contract's (fixture.ConnectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // Reference is the built-in reference: one in-process fixture per suite,
@@ -27,11 +37,12 @@ type ReferenceOptions struct {
 // its v4 equivalent (fixture.NewSIO4) for sio4, the Socket.IO ones with the
 // extended contract.
 type Reference struct {
-	jitter *framework.JitterMonitor
-	urls   map[framework.Proto]string
-	close  []func(context.Context) error
-	once   sync.Once
-	err    error
+	jitter         *framework.JitterMonitor
+	connectTimeout time.Duration
+	urls           map[framework.Proto]string
+	close          []func(context.Context) error
+	once           sync.Once
+	err            error
 }
 
 // StartReference starts the reference fixtures and returns once they
@@ -48,18 +59,19 @@ func StartReference(opts *ReferenceOptions) (*Reference, error) {
 	// loaded machine a Go process whose only activity is a 300 ms timer
 	// can wake hundreds of milliseconds late, and the fixtures' heartbeat
 	// timers would drift by that much.
-	r := &Reference{urls: map[framework.Proto]string{}, jitter: framework.StartJitterMonitor()}
+	r := &Reference{urls: map[framework.Proto]string{}, jitter: framework.StartJitterMonitor(), connectTimeout: o.ConnectTimeout}
+	fo := fixture.Options{PingInterval: o.PingInterval, PingTimeout: o.PingTimeout}
 	for _, p := range o.Suites {
 		var fx fixture.Fixture
 		switch p {
 		case framework.EIO4:
-			fx = fixture.NewEIO4(nil)
+			fx = fixture.NewEIO4(&fo)
 		case framework.EIO3:
-			fx = fixture.NewEIO3(nil)
+			fx = fixture.NewEIO3(&fo)
 		case framework.SIO5:
-			fx = fixture.NewSIO5(nil)
+			fx = fixture.NewSIO5(&fixture.SIOOptions{Options: fo, ConnectTimeout: o.ConnectTimeout})
 		case framework.SIO4:
-			fx = fixture.NewSIO4(nil)
+			fx = fixture.NewSIO4(&fixture.SIOOptions{Options: fo})
 		default:
 			continue
 		}
@@ -95,9 +107,13 @@ func StartReference(opts *ReferenceOptions) (*Reference, error) {
 func (r *Reference) URL(p framework.Proto) string { return r.urls[p] }
 
 // Configure points cfg at the reference: one resolved target per served
-// suite (cfg.For with the fixture's URL), and cfg.Suites defaulting to
-// the served suites.
+// suite (cfg.For with the fixture's URL), cfg.Suites defaulting to the
+// served suites, and cfg.ConnectTimeout set to the fixtures' when they were
+// started with one of their own (ReferenceOptions.ConnectTimeout).
 func (r *Reference) Configure(cfg *framework.Config) {
+	if r.connectTimeout > 0 {
+		cfg.ConnectTimeout = r.connectTimeout
+	}
 	if len(cfg.Suites) == 0 {
 		for _, p := range framework.AllSuites {
 			if r.urls[p] != "" {

@@ -14,8 +14,10 @@ import (
 
 // TestRepeat is the flake hunt: with SIOSPEC_REPEAT=N it runs every suite N
 // times in a row against the built-in reference and against Node's
-// fixtures (SIOSPEC_REPEAT_TARGET=reference or node limits it to one) and
-// requires every run to give every spec the same verdict as the first run.
+// fixtures, both with the proofs' heartbeat as TestReference and
+// TestNodeFixtures run them (SIOSPEC_REPEAT_TARGET=reference or node limits
+// it to one), without retries, and requires every run to give every spec
+// the same verdict as the first run.
 // It is not part of the default `go test`:
 //
 //	SIOSPEC_REPEAT=20 go test -race -run TestRepeat -timeout 90m -v ./suites
@@ -28,12 +30,13 @@ func TestRepeat(t *testing.T) {
 	which := os.Getenv("SIOSPEC_REPEAT_TARGET")
 	if which == "" || which == "reference" {
 		t.Run("reference", func(t *testing.T) {
-			cfg := startReference(t, nil)
+			cfg := startReference(t, proofReference())
 			repeat(t, n, cfg)
 		})
 	}
 	if which == "" || which == "node" {
 		t.Run("node", func(t *testing.T) {
+			needNode(t)
 			cfg := startNodeTargets(t, framework.AllSuites)
 			repeat(t, n, cfg)
 		})

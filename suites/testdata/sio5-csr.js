@@ -4,7 +4,7 @@
 // NODE-CSR specs of suites/socketio (run by suites/csr_test.go). It reuses the fixtures' own handlers
 // from testees/node/fixtures/lib.js; only the recovery option differs.
 //
-// Usage: node suites/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1] [--ping-interval MS] [--ping-timeout MS]
+// Usage: node suites/testdata/sio5-csr.js [--port 0] [--host 127.0.0.1] [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
 
 const path = require("node:path");
 const root = path.join(__dirname, "..", "..", "testees", "node");
@@ -21,7 +21,7 @@ lib.serve(opts, (httpServer) => {
     pingInterval: opts.pingInterval,
     pingTimeout: opts.pingTimeout,
     maxHttpBufferSize: lib.MAX_PAYLOAD,
-    connectTimeout: lib.CONNECT_TIMEOUT,
+    connectTimeout: opts.connectTimeout,
     cors: { origin: "*" },
     connectionStateRecovery: {},
   });
