@@ -306,14 +306,16 @@ func eioHandshakeVariants() []variant {
 				}
 				return false
 			}), "area:url", []string{"EIO-URL-06"}},
-		// The handshake is broken for every polling session, so the
-		// neighbours are the WebSocket handshakes.
-		{"handshake-noop-first", "a polling handshake answers 200 with a body that starts with the open packet", framework.EIO4,
+		// A handshake whose open packet is malformed fails the preflight,
+		// which is the same check; this one names a sid that was never
+		// registered, so every polling session is broken and the neighbours
+		// are the WebSocket handshakes.
+		{"handshake-sid-not-registered", "a polling handshake opens the session its open packet names", framework.EIO4,
 			pollEdit(eio4(), func(r *http.Request, body []byte) []byte {
 				if !handshake(r) {
 					return body
 				}
-				return append([]byte("6\x1e"), body...)
+				return openSID.ReplaceAll(body, []byte(`"sid":"siospec-unregistered-$1"`))
 			}), "req:EIO-HS-01 || (area:handshake && transport:websocket)", []string{"EIO-HS-01"}},
 		{"polling-handshake-without-upgrades", "a polling handshake advertises the websocket upgrade", framework.EIO4,
 			pollEdit(eio4(), func(r *http.Request, body []byte) []byte {

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -19,12 +20,22 @@ var openKeys = []string{"maxPayload", "pingInterval", "pingTimeout", "sid", "upg
 func handshakeV4(s *framework.Suite) {
 	Describe("handshake", func() {
 		s.It("EIO-HS-01", "opens a session for a polling GET without sid with 200 and a body starting with the open packet", func(ctx context.Context, e *framework.Env) {
-			e.Expect("GET ?EIO=4&transport=polling → 200, body starts with 0{...}")
+			e.Expect("GET ?EIO=4&transport=polling → 200, body starts with 0{...}; POST 1 for its sid → 200")
 			r, err := e.C.Get(ctx, e.C.PollQuery())
 			Expect(err).NotTo(HaveOccurred())
 			e.Observe("%d %q", r.Status, r.Body)
 			Expect(r.Status).To(Equal(http.StatusOK))
 			Expect(string(r.Body)).To(HavePrefix("0{"))
+			// The answer must open a session, not only describe one: the
+			// sid it names is live, so a close posted for it is accepted.
+			pkts, err := e.C.DecodePayload(r)
+			Expect(err).NotTo(HaveOccurred(), "handshake body")
+			op, err := engineio.ParseOpen(pkts[0].Data)
+			Expect(err).NotTo(HaveOccurred(), "open packet")
+			c, err := e.C.Do(ctx, framework.Request{Method: http.MethodPost, Query: e.C.PollQuery("sid", op.SID), Body: e.C.EncodePayload(pkt(engineio.Close, ""))})
+			Expect(err).NotTo(HaveOccurred())
+			e.Observe("POST close for sid %q → %d %q", op.SID, c.Status, c.Body)
+			Expect(c.Status).To(Equal(http.StatusOK), "the sid of the open packet must name a live session")
 		}, framework.Polling)
 
 		s.PerTransport(both, func(tr framework.Transport) {
