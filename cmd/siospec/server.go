@@ -42,6 +42,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
 		procs          = fs.Int("procs", 4, "run the suites in up to N child processes, one per target (suites sharing a server run in one); 0 runs them in this process, one spec after another")
 		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
+		refInterval    = fs.Duration("reference-ping-interval", 0, "without a URL: the built-in reference's pingInterval (default 300ms, the official contract; --connect-timeout sets its connectTimeout)")
+		refTimeout     = fs.Duration("reference-ping-timeout", 0, "without a URL: the built-in reference's pingTimeout (default 200ms, the official contract)")
 	)
 	fs.Var(&focus, "focus", "run only specs whose full text matches this regular expression (repeatable)")
 	fs.Usage = func() {
@@ -100,6 +102,10 @@ listed on stderr and in the reports.
 		fmt.Fprintf(stderr, "siospec server: --procs must be 0 or more, got %d\n", *procs)
 		return exitUsage
 	}
+	if *refInterval < 0 || *refTimeout < 0 || (*refInterval > 0 || *refTimeout > 0) && cfg.HasTarget() {
+		fmt.Fprintln(stderr, "siospec server: --reference-ping-interval and --reference-ping-timeout tune the built-in reference: positive, and only without a URL")
+		return exitUsage
+	}
 	cfg.Normalize()
 	if err := cfg.Validate(false); err != nil {
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
@@ -151,7 +157,7 @@ listed on stderr and in the reports.
 	}
 
 	if !cfg.HasTarget() {
-		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: cfg.Suites})
+		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: cfg.Suites, PingInterval: *refInterval, PingTimeout: *refTimeout, ConnectTimeout: cfg.ConnectTimeout})
 		if err != nil {
 			fmt.Fprintf(stderr, "siospec server: start the reference fixtures: %v\n", err)
 			return exitHarness

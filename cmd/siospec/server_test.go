@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/suites"
 )
@@ -27,36 +29,56 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestServerReference is `make conformance`: every suite against the
-// built-in reference, exit 0, the four report files written.
+// TestServerReference is `make conformance` with the proofs' timing
+// (prooftest: pingInterval, pingTimeout and connectTimeout through
+// --reference-ping-interval, --reference-ping-timeout and
+// --connect-timeout): every suite against the built-in reference, exit 0,
+// the four report files written. A failed attempt is retried once
+// (prooftest.Run), then fails the test.
 func TestServerReference(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the full reference run takes about 25 s")
+		t.Skip("-short: the full reference run takes about 50 s")
 	}
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	start := time.Now()
-	code := run(t.Context(), []string{"server", "--report-dir", dir}, &stdout, &stderr)
-	wall := time.Since(start)
-	if code == exitFailures && cpuPressure() > 50 {
-		t.Skipf("exit code 1 with CPU pressure %.0f%%: the fixtures' 300 ms heartbeat cannot be kept on an overloaded machine\n%s", cpuPressure(), failLines(stdout.String()))
-	}
-	if code != exitOK {
-		t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-	for _, f := range []string{"report.json", "junit.xml", "summary.md", "index.html"} {
-		st, err := os.Stat(filepath.Join(dir, f))
-		if err != nil || st.Size() == 0 {
-			t.Errorf("%s: %v (size %v)", f, err, st)
+	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+		dir, err := os.MkdirTemp("", "siospec-server-reference-")
+		if err != nil {
+			a.Fatalf("%v", err)
 		}
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "report.json"))
-	for _, p := range []string{`"proto": "EIO4"`, `"proto": "EIO3"`, `"proto": "SIO5"`, `"proto": "SIO4"`} {
-		if !bytes.Contains(b, []byte(p)) && !bytes.Contains(b, []byte(strings.ReplaceAll(p, " ", ""))) {
-			t.Errorf("report.json has no spec with %s: one report must cover every suite", p)
+		a.Cleanup(func() { _ = os.RemoveAll(dir) })
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := run(a.Context(), []string{"server", "--report-dir", dir,
+			"--reference-ping-interval", prooftest.PingInterval.String(),
+			"--reference-ping-timeout", prooftest.PingTimeout.String(),
+			"--connect-timeout", prooftest.ConnectTimeout.String()}, &stdout, &stderr)
+		wall := time.Since(start)
+		if code != exitOK {
+			a.Fatalf("exit code %d, want 0\n%s\nstderr:\n%s", code, failLines(stdout.String()), lastLines(stderr.String(), 20))
 		}
-	}
-	t.Logf("reference run: %v\n%s", wall.Round(time.Millisecond), lastLines(stdout.String(), 3))
+		b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+		if err != nil {
+			a.Fatalf("report.json: %v", err)
+		}
+		for _, f := range []string{"report.json", "junit.xml", "summary.md", "index.html"} {
+			st, err := os.Stat(filepath.Join(dir, f))
+			if err != nil || st.Size() == 0 {
+				a.Errorf("%s: %v (size %v)", f, err, st)
+			}
+		}
+		for _, p := range []string{`"proto": "EIO4"`, `"proto": "EIO3"`, `"proto": "SIO5"`, `"proto": "SIO4"`} {
+			if !bytes.Contains(b, []byte(p)) && !bytes.Contains(b, []byte(strings.ReplaceAll(p, " ", ""))) {
+				a.Errorf("report.json has no spec with %s: one report must cover every suite", p)
+			}
+		}
+		// The reference served the proofs' heartbeat: every preflight
+		// line says so.
+		heartbeat := fmt.Sprintf("pingInterval %v, pingTimeout %v", prooftest.PingInterval, prooftest.PingTimeout)
+		if n := strings.Count(stdout.String(), heartbeat); n != 4 {
+			a.Errorf("%d preflight lines show %q, want 4:\n%s", n, heartbeat, stdout.String())
+		}
+		a.Judged(1)
+		a.Logf("reference run: %v\n%s", wall.Round(time.Millisecond), lastLines(stdout.String(), 3))
+	})
 }
 
 // TestServerClosedPort: a target that refuses connections fails the
@@ -92,6 +114,8 @@ func TestServerUsage(t *testing.T) {
 		{"server", "--label-filter", "((("},
 		{"server", "--procs", "-1"},
 		{"server", "extra"},
+		{"server", "--url", "http://127.0.0.1:1", "--reference-ping-interval", "1s"},
+		{"server", "--reference-ping-timeout", "-1s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), args, &stdout, &stderr); code != exitUsage {
@@ -157,27 +181,6 @@ func lastLines(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
-}
-
-// cpuPressure returns the higher of Linux PSI "some avg10" and "avg60" for
-// the CPU (0..100), or -1 when unknown.
-func cpuPressure() float64 {
-	b, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	worst := -1.0
-	for _, f := range strings.Fields(line) {
-		for _, k := range []string{"avg10=", "avg60="} {
-			if v, ok := strings.CutPrefix(f, k); ok {
-				if x, err := strconv.ParseFloat(v, 64); err == nil {
-					worst = max(worst, x)
-				}
-			}
-		}
-	}
-	return worst
 }
 
 func failLines(s string) string {
