@@ -15,17 +15,22 @@ func eventV5(s *framework.Suite) {
 		s.PerTransport(both, func(tr framework.Transport) {
 			// "An EVENT payload is a non-empty JSON array: element 0 is the
 			// event name, the rest are arguments."
+			// An event without arguments is the edge: its array holds the
+			// name alone, never the bare name.
 			s.It("SIO-EVT-01", "sends events whose payload is a non-empty array led by the event name", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
 				sendText(ctx, ss, "0")
 				next(ctx, e, ss, "CONNECT reply")
 				p := next(ctx, e, ss, "auth event")
-				e.Expect("the auth event's payload: an array whose first element is the string \"auth\"")
-				e.Observe("%s", p)
+				e.Expect(`the auth event's payload: an array whose first element is the string "auth"; 42["message"] (no arguments) → 42["message-back"]`)
 				var arr []any
 				Expect(p.Unmarshal(&arr)).To(Succeed())
 				Expect(arr).NotTo(BeEmpty())
 				Expect(arr[0]).To(Equal("auth"))
+				sendText(ctx, ss, `2["message"]`)
+				r := nextRaw(ctx, e, ss, "message-back without arguments")
+				e.Observe("%s, then %q", p, r.Raw)
+				Expect(r.Raw).To(Equal(`2["message-back"]`), "an event without arguments is an array holding the name")
 			}, tr)
 
 			// "A payload that is not an array, or is empty, → close."
