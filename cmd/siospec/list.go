@@ -15,13 +15,15 @@ import (
 )
 
 // runList implements `siospec list`: the server-binding requirements of
-// the catalogue and the specs of every suite (eio4, eio3, sio5, sio4) that
-// cover them, without contacting any target (a Ginkgo dry run).
+// the registry (docs/requirements.md) and the specs of every suite (eio4,
+// eio3, sio5, sio4) that cover them, each with its file:line in the
+// repository, without contacting any target (a Ginkgo dry run, the same
+// data suites/conformance.yaml is generated from).
 func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("siospec list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	labelFilter := fs.String("label-filter", "", "list only specs matching this Ginkgo label filter (and the requirements they cover)")
-	specs := fs.Bool("specs", true, "list each requirement's specs under it")
+	specs := fs.Bool("specs", true, "list each requirement's specs under it, with file:line")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: siospec list [--label-filter EXPR] [--specs=false]")
 		fs.PrintDefaults()
@@ -60,7 +62,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		nspecs++
 		for _, l := range s.Labels() {
 			if id, ok := strings.CutPrefix(l, "req:"); ok {
-				byID[id] = append(byID[id], s.FullText())
+				byID[id] = append(byID[id], suites.SpecLocation(s)+"  "+s.FullText())
 			}
 			if p, ok := strings.CutPrefix(l, "proto:"); ok {
 				bySuite[p]++
