@@ -558,6 +558,26 @@ func lenientAckID(t string) []string {
 	return []string{t[:digits] + t[digits+open:]}
 }
 
+// ackTwice breaks the "once" of SIO-ACK-01: every text ACK is sent twice,
+// as by a server that acks from both the handler's return and its
+// callback.
+func ackTwice(t string) []string {
+	if strings.HasPrefix(t, "3") {
+		return []string{t, t}
+	}
+	return []string{t}
+}
+
+// namespaceReason breaks the reason part of SIO-DISC-07: the
+// disconnects of a closed session are reported with the reason of a
+// client's namespace DISCONNECT instead of the Engine.IO one.
+func namespaceReason(t string) []string {
+	if !strings.Contains(t, `["ext:disconnected"`) {
+		return []string{t}
+	}
+	return []string{strings.Replace(t, `"reason":"transport close"`, `"reason":"client namespace disconnect"`, 1)}
+}
+
 func sioPacketVariants() []variant {
 	sio5 := func() fixture.Fixture { return fixture.NewSIO5(&fixture.SIOOptions{Options: *proofFixtureOptions()}) }
 	// SIO-BIN-06 (EDGE) is left out: the reference closes on 50-[...], as
@@ -583,6 +603,12 @@ func sioPacketVariants() []variant {
 		{"ack-id-in-a-byte", "an EVENT with an id is acknowledged with that id", framework.SIO5,
 			relayPackets(sio5(), toClient(ackIDInAByte)),
 			acks, []string{"SIO-ACK-01"}},
+		// NODE-ACK-02 reads the acks of a burst one after the other, so
+		// the second ack of each event shows there too: both specs judge
+		// "one ack per event".
+		{"ack-sent-twice", "an EVENT with an id is acknowledged once", framework.SIO5,
+			relayPackets(sio5(), toClient(stateless(textEdit(ackTwice)))),
+			acks, []string{"NODE-ACK-02", "SIO-ACK-01"}},
 		{"empty-ack-without-payload", "an ACK without arguments carries []", framework.SIO5,
 			relayPackets(sio5(), toClient(stateless(replaceText(regexp.MustCompile(`^3(/[^,]*,)?(\d+)\[\]$`), "3${1}${2}")))),
 			acks, []string{"SIO-ACK-02"}},
@@ -638,6 +664,9 @@ func sioPacketVariants() []variant {
 				}
 				return []string{t}
 			})))),
+			"area:disconnect && extended", []string{"SIO-DISC-07"}},
+		{"closed-session-namespace-reason", "the namespaces of a closed session disconnect with the Engine.IO reason", framework.SIO5,
+			relayPackets(sio5(), toClient(stateless(textEdit(namespaceReason)))),
 			"area:disconnect && extended", []string{"SIO-DISC-07"}},
 	}
 }
