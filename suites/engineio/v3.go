@@ -21,13 +21,17 @@ var b64 = []string{"b64", "1"}
 // run's client speaks EIO=3.
 func v3Specs(s *framework.Suite) {
 	Describe("handshake", func() {
-		s.It("EIO3-01", "answers EIO=3 with a v3 length-prefixed polling payload", func(ctx context.Context, e *framework.Env) {
-			r, err := e.C.Get(ctx, e.C.PollQuery(b64...))
-			Expect(err).NotTo(HaveOccurred())
-			e.Expect(`200 "<len>:0{...}"`)
-			e.Observe("%d %q", r.Status, r.Body)
-			Expect(r.Status).To(Equal(http.StatusOK))
-			Expect(string(r.Body)).To(MatchRegexp(`^\d+:0\{`))
+		s.It("EIO3-01", "answers EIO=3 with a v3 length-prefixed polling payload, with b64=1 or without", func(ctx context.Context, e *framework.Env) {
+			e.Expect(`200 "<len>:0{...}" for ?EIO=3&transport=polling&b64=1 and for ?EIO=3&transport=polling`)
+			// EIO=3 alone selects v3: a server that reads a request
+			// without b64=1 as v4 fails the second handshake.
+			for _, extra := range [][]string{b64, nil} {
+				r, err := e.C.Get(ctx, e.C.PollQuery(extra...))
+				Expect(err).NotTo(HaveOccurred())
+				e.Observe("%v: %d %q", extra, r.Status, r.Body)
+				Expect(r.Status).To(Equal(http.StatusOK))
+				Expect(string(r.Body)).To(MatchRegexp(`^\d+:0\{`), "query extra %v", extra)
+			}
 		}, framework.Polling)
 
 		s.It("EIO3-03", "counts the length prefix in UTF-16 code units of the packet", func(ctx context.Context, e *framework.Env) {
@@ -105,8 +109,12 @@ func v3Specs(s *framework.Suite) {
 	})
 
 	Describe("HTTP long-polling", func() {
-		s.It("EIO3-03", "echoes a length-prefixed text packet", func(ctx context.Context, e *framework.Env) {
-			expectV3Echo(ctx, e, b64, "6:4hello", []byte("6:4hello"))
+		s.It("EIO3-03", "echoes length-prefixed text packets, non-ASCII ones counted in UTF-16 code units", func(ctx context.Context, e *framework.Env) {
+			// "4€😀" is 8 UTF-8 bytes but 4 UTF-16 code units (😀 is a
+			// surrogate pair): only a payload with non-ASCII text tells a
+			// length in code units from one in bytes or in code points.
+			body := "6:4hello4:4€😀"
+			expectV3Echo(ctx, e, b64, body, []byte(body))
 		}, framework.Polling)
 
 		s.It("EIO-POLL-03", "sends every buffered v3 packet in one GET response, in order", func(ctx context.Context, e *framework.Env) {
