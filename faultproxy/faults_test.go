@@ -12,17 +12,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siospec/siospec/internal/prooftest"
 )
 
-// slack is added to the upper bound of every timing check: 2 s, or 6 s when
-// the machine is overloaded (load average above twice the CPU count) as the
-// tests start. Lower bounds, what a fault must at least cost, never move.
-var slack = func() time.Duration {
-	if _, over := overloaded(); over {
-		return 6 * time.Second
-	}
-	return 2 * time.Second
-}()
+// slack is added to the upper bound of every timing check: the fixed
+// prooftest.Slack, whatever the machine's load. Lower bounds, what a fault
+// must at least cost, never move.
+const slack = prooftest.Slack
 
 func addFault(t *testing.T, p *Proxy, f Fault) *Handle {
 	t.Helper()
