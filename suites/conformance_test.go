@@ -40,6 +40,7 @@ var configNeeded = map[string]string{
 // confSpec is one spec of a requirement in conformance.yaml.
 type confSpec struct {
 	Text      string
+	Leaf      string
 	File      string
 	Line      int
 	Proto     string
@@ -104,6 +105,7 @@ func buildConformance(t *testing.T, reg *framework.Registry, specs []types.SpecR
 		}
 		bySpecID[ids[0]] = append(bySpecID[ids[0]], confSpec{
 			Text:      s.FullText(),
+			Leaf:      s.LeafNodeText,
 			File:      SpecFile(s),
 			Line:      s.LeafNodeLocation.LineNumber,
 			Proto:     proto,
@@ -239,30 +241,54 @@ func loadConformance(t *testing.T, specs []types.SpecReport) ([]confEntry, killM
 	return buildConformance(t, reg, specs, kills, noVar), km
 }
 
-// TestConformanceYAML checks that suites/conformance.yaml is what the spec
-// tree, the registry and the broken variants make of it today; -update
-// rewrites it. Whoever changes a spec (even its line), a requirement or a
-// variant regenerates the file in the same commit.
+// requirementsDocPath is docs/requirements.md from the package directory.
+const requirementsDocPath = "../" + RequirementsDoc
+
+// TestConformanceYAML checks that suites/conformance.yaml and
+// docs/requirements.md are what the spec tree, the registry and the broken
+// variants make of them today; -update rewrites both. Whoever changes a
+// spec (even its line), a requirement or a variant regenerates them in the
+// same commit.
 func TestConformanceYAML(t *testing.T) {
 	entries, km := loadConformance(t, dryRun(t))
-	got := renderConformance(entries, km)
-	path := filepath.Base(ConformanceFile) // the test runs in suites/
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
+	for _, err := range checkUncoveredWhy(entries) {
+		t.Error(err)
+	}
+	for _, e := range entries {
+		if !slices.ContainsFunc(areaTitles, func(a struct{ area, title string }) bool { return a.area == e.Req.Area }) {
+			t.Errorf("%s has area %q, which areaTitles (conformance_doc_test.go) does not name: docs/requirements.md would leave it out", e.Req.ID, e.Req.Area)
 		}
-		t.Logf("wrote %s: %d requirements; kill matrix %s", ConformanceFile, len(entries), km.figure())
-		return
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v; generate it with: %s", err, conformanceRegen)
+	files := []struct {
+		path, name string
+		got        []byte
+	}{
+		{filepath.Base(ConformanceFile), ConformanceFile, renderConformance(entries, km)}, // the test runs in suites/
+		{requirementsDocPath, RequirementsDoc, renderRequirementsDoc(entries)},
 	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s is stale: a spec (its text or file:line), a requirement or a broken variant changed.\n"+
-			"Review the difference and regenerate it with:\n\t%s\n%s",
-			ConformanceFile, conformanceRegen, diffRegion(string(want), string(got)))
+	for _, f := range files {
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f.path, f.got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s", f.name)
+			continue
+		}
+		want, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Errorf("%v; generate it with: %s", err, conformanceRegen)
+			continue
+		}
+		if !bytes.Equal(want, f.got) {
+			t.Errorf("%s is stale: a spec (its text or file:line), a requirement or a broken variant changed.\n"+
+				"Review the difference and regenerate it with:\n\t%s\n%s",
+				f.name, conformanceRegen, diffRegion(string(want), string(f.got)))
+		}
 	}
+	t.Logf("%d requirements; kill matrix %s", len(entries), km.figure())
 }
 
 // diffRegion shows where two texts differ: the lines between their common
