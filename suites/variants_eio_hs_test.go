@@ -1,9 +1,12 @@
 package suites
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -249,6 +252,93 @@ func withPollEdit(build func() (http.Handler, func()), edit func(r *http.Request
 	}
 }
 
+// controlPongAsHeartbeat breaks EIO-WS-07: the fixture's WebSocket reads a
+// client's control pong as an Engine.IO pong ("3"), as a server that takes
+// any pong for a heartbeat answer does. The wrapper hands the fixture a
+// hijacked connection whose inbound frames it rewrites; no relay is
+// involved, so the fixture's own framing stays on the wire.
+func controlPongAsHeartbeat(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !websocket.IsWebSocketUpgrade(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&pongHijacker{ResponseWriter: w}, r)
+	})
+}
+
+// pongHijacker hands out a connection whose control pongs read as "3".
+type pongHijacker struct{ http.ResponseWriter }
+
+func (h *pongHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	pc := &pongConn{Conn: c, src: brw.Reader}
+	return pc, bufio.NewReadWriter(bufio.NewReader(pc), bufio.NewWriter(pc)), nil
+}
+
+// pongConn reads whole client frames from src and passes them on, a
+// control pong (opcode 0xA) turned into the masked text frame "3".
+type pongConn struct {
+	net.Conn
+	src *bufio.Reader
+	out []byte
+}
+
+func (c *pongConn) Read(p []byte) (int, error) {
+	if len(c.out) == 0 {
+		f, err := c.frame()
+		if err != nil {
+			return 0, err
+		}
+		c.out = f
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	return n, nil
+}
+
+// frame reads the next frame, rewriting a control pong.
+func (c *pongConn) frame() ([]byte, error) {
+	head := make([]byte, 2, 14)
+	if _, err := io.ReadFull(c.src, head); err != nil {
+		return nil, err
+	}
+	n := uint64(head[1] & 0x7f)
+	switch n {
+	case 126, 127:
+		ext := make([]byte, map[uint64]int{126: 2, 127: 8}[n])
+		if _, err := io.ReadFull(c.src, ext); err != nil {
+			return nil, err
+		}
+		head = append(head, ext...)
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | uint64(b)
+		}
+	}
+	var mask []byte
+	if head[1]&0x80 != 0 {
+		mask = make([]byte, 4)
+		if _, err := io.ReadFull(c.src, mask); err != nil {
+			return nil, err
+		}
+	}
+	if n > fixture.MaxPayload+16 {
+		return nil, errors.New("frame too large for the variant")
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(c.src, payload); err != nil {
+		return nil, err
+	}
+	if head[0]&0x0f == websocket.PongMessage && len(mask) == 4 {
+		return []byte{0x80 | websocket.TextMessage, 0x80 | 1, mask[0], mask[1], mask[2], mask[3], '3' ^ mask[0]}, nil
+	}
+	return slices.Concat(head, mask, payload), nil
+}
+
 // knownQuery is what a strict server accepts in a query.
 var knownQuery = []string{"EIO", "transport", "sid", "t", "b64", "j"}
 
@@ -412,6 +502,8 @@ func eioHandshakeVariants() []variant {
 			}), "area:websocket", []string{"EIO-WS-03"}},
 		{"second-probe-answered", "a second WebSocket for a session is closed and the first keeps working", framework.EIO4,
 			secondProbeAnswered, "area:websocket", []string{"EIO-WS-05"}},
+		{"control-pong-as-heartbeat", "WebSocket control pongs are not the Engine.IO heartbeat", framework.EIO4,
+			wrapped(eio4(), controlPongAsHeartbeat), "area:websocket", []string{"EIO-WS-07"}},
 		{"max-payload-off-by-one", "a POST body of exactly maxPayload bytes is accepted", framework.EIO4,
 			pre(eio4(), func(w http.ResponseWriter, r *http.Request) bool {
 				if _, ok := isPolling(r, http.MethodPost); !ok || r.ContentLength < fixture.MaxPayload {
