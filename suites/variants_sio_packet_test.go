@@ -612,9 +612,19 @@ func sioPacketVariants() []variant {
 		{"empty-ack-without-payload", "an ACK without arguments carries []", framework.SIO5,
 			relayPackets(sio5(), toClient(stateless(replaceText(regexp.MustCompile(`^3(/[^,]*,)?(\d+)\[\]$`), "3${1}${2}")))),
 			acks, []string{"SIO-ACK-02"}},
+		// SIO-ACK-04 compares its ack's payload (["zero"]) exactly, so it
+		// sees the shape too.
+		{"single-ack-argument-bare", "an ACK payload is an array, also for one argument", framework.SIO5,
+			relayPackets(sio5(), toClient(stateless(replaceText(regexp.MustCompile(`^3(/[^,]*,)?(\d+)\[("[^"]*")\]$`), "3${1}${2}${3}")))),
+			acks, []string{"SIO-ACK-02", "SIO-ACK-04"}},
 		{"binary-ack-as-base64", "ack arguments with binary go in a BINARY_ACK", framework.SIO5,
 			relayPackets(sio5(), toClient(binaryGroup(headerOfType('6'), binaryAckAsBase64))),
 			acks, []string{"SIO-ACK-03"}},
+		// The server side of the same rule: a client's BINARY_ACK reaches
+		// the callback with its placeholder unresolved.
+		{"client-binary-ack-unresolved", "a BINARY_ACK's attachments reach the ack callback", framework.SIO5,
+			relayPackets(sio5(), toServer(binaryGroup(headerOfType('6'), asPlainEvent))),
+			"area:ack && extended", []string{"SIO-ACK-03"}},
 		// A lenient parser reads the id's digits (none in "abc") and skips
 		// to the payload: the EVENT is handled without an id.
 		{"malformed-ack-id-skipped", "a malformed ack id closes the session", framework.SIO5,

@@ -157,14 +157,19 @@ func ackV5(s *framework.Suite) {
 			}, tr)
 
 			// "The ACK payload is a JSON array, possibly empty ([])."
-			s.It("SIO-ACK-02", "sends an empty array as the payload of an ACK without arguments", func(ctx context.Context, e *framework.Env) {
+			// The edges of "an array": no argument, and one argument that
+			// an encoder might send unwrapped.
+			s.It("SIO-ACK-02", "sends an ACK payload as an array: empty without arguments, wrapping a single argument", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
 				join(ctx, e, ss, "/", nil)
-				e.Expect(`421["message-with-ack"] → 431[]`)
+				e.Expect(`421["message-with-ack"] → 431[]; 422["message-with-ack","one"] → 432["one"]`)
 				sendText(ctx, ss, `21["message-with-ack"]`)
 				r := nextRaw(ctx, e, ss, "ACK 1")
-				e.Observe("%q", r.Raw)
+				sendText(ctx, ss, `22["message-with-ack","one"]`)
+				r2 := nextRaw(ctx, e, ss, "ACK 2")
+				e.Observe("%q, %q", r.Raw, r2.Raw)
 				Expect(r.Raw).To(Equal(`31[]`))
+				Expect(r2.Raw).To(Equal(`32["one"]`))
 			}, tr)
 
 			// "Id 0 is valid."
