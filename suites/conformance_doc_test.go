@@ -29,7 +29,7 @@ var uncoveredWhy = map[string]string{
 	"SIO-NSP-09":   "Not checked: dynamic namespaces need a server configuration the fixture contract does not have.",
 }
 
-// areaTitles names the registry areas in the order of the catalogue.
+// areaTitles names the registry areas in registry order.
 var areaTitles = []struct{ area, title string }{
 	{"url", "Endpoint and query"},
 	{"handshake", "Handshake"},

@@ -56,9 +56,10 @@
 // # Self-proofs
 //
 // The plain tests of this package check the spec tree against the
-// requirement registry (TestRequirementCoverage, over a Ginkgo dry run and
-// testdata/covered-ids.golden: every server-binding MUST or SHOULD of
-// Engine.IO and Socket.IO has a spec), run every suite against the
+// requirement registry (TestRequirementCoverage, over a Ginkgo dry run:
+// every server-binding MUST or SHOULD of Engine.IO and Socket.IO has a
+// spec; TestConformanceYAML keeps conformance.yaml and docs/requirements.md
+// current; TestKillMatrix and TestTransportMatrix), run every suite against the
 // reference (TestReference) and against Node's fixtures (TestNodeFixtures,
 // TestNodeSIO5NoExt, TestNodeSIO5CSR, with the documented deviations of
 // testdata/expected-failures-node*.txt), and against deliberately broken

@@ -20,7 +20,7 @@ import (
 const serveShutdownTimeout = 5 * time.Second
 
 // runServe implements "siospec serve": the reference server in fixture mode
-// (catalogue 3.1) on --addr. It prints "listening http://ADDR" once it
+// (testees/node/CONTRACT.md) on --addr. It prints "listening http://ADDR" once it
 // listens and runs until ctx is cancelled (SIGINT/SIGTERM); it returns 0
 // then, 4 on usage errors and 2 when it cannot listen or serve.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {

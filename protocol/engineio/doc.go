@@ -8,8 +8,8 @@
 // prefixed "N:packet" text payloads counted in UTF-16 code units, "b4" +
 // base64 binary packets, and the XHR2 binary payload with its 0/1 marker,
 // decimal length digits and 0xFF), the open packet, and the HTTP error codes.
-// Requirement IDs such as EIO-POLL-02 refer to siospec's requirements
-// catalogue.
+// Requirement IDs such as EIO-POLL-02 are stated in
+// docs/requirements.md.
 //
 // # Strictness
 //

@@ -5,8 +5,8 @@
 // BINARY_EVENT or BINARY_ACK is followed by its attachments, one Engine.IO
 // binary message each (SIO-ENC-01). This package handles the packet text and
 // the attachments; package engineio handles the messages around them.
-// Requirement IDs such as SIO-ENC-02 refer to siospec's requirements
-// catalogue.
+// Requirement IDs such as SIO-ENC-02 are stated in
+// docs/requirements.md.
 //
 // # Wire form
 //

@@ -2,8 +2,8 @@
 // revisions 4 and 3 (socket.io 2.x servers). It speaks HTTP long-polling
 // and WebSocket, upgrades from one to the other with the probe handshake,
 // and keeps the heartbeat. The Socket.IO client is built on top of it.
-// Requirement IDs (EIO-POLL-17, ...) refer to siospec's requirements
-// catalogue; every wire rule goes through package protocol/engineio.
+// Requirement IDs (EIO-POLL-17, ...) name protocol rules
+// (docs/requirements.md states those a server must follow); every wire rule goes through package protocol/engineio.
 //
 // # Model
 //

@@ -1,7 +1,7 @@
 // Package eioserver is siospec's reference Engine.IO server: protocol
 // revisions 4 and (optionally) 3 over HTTP long-polling and WebSocket,
 // with the polling-to-WebSocket upgrade, behaving on the wire like Node's
-// engine.io 6.6 wherever a peer can tell (catalogue section 1 and 4.1).
+// engine.io 6.6 wherever a peer can tell (the Engine.IO rules of docs/requirements.md).
 //
 // # Use
 //

@@ -3,7 +3,7 @@ package eioserver
 import "errors"
 
 // Close reasons passed to the OnClose handler of a [Session]. They are Node's
-// engine.io strings (catalogue 4.5, NODE-DR-03) plus Socket.IO's
+// engine.io strings (docs/requirements.md#NODE-DR-03) plus Socket.IO's
 // "server shutting down" for [Server.Close].
 const (
 	// ReasonTransportClose: the peer closed the transport (WebSocket closed,

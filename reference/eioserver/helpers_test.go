@@ -19,7 +19,7 @@ import (
 	"github.com/siospec/siospec/protocol/engineio"
 )
 
-// Fixture timings (catalogue 3.1).
+// Fixture timings (testees/node/CONTRACT.md).
 const (
 	testPingInterval = 300 * time.Millisecond
 	testPingTimeout  = 200 * time.Millisecond

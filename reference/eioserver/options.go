@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Default option values, Node's engine.io 6.6 defaults (catalogue 4.1).
+// Default option values, Node's engine.io 6.6 defaults.
 const (
 	DefaultPath                 = "/engine.io/"
 	DefaultPingInterval         = 25 * time.Second

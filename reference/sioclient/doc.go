@@ -4,7 +4,8 @@
 // wherever a server can tell, and is built on package reference/eioclient
 // (the Engine.IO session) and package protocol/socketio (every packet is
 // encoded and decoded there). Requirement IDs (SIO-CONN-13, NODE-RECON-02,
-// ...) refer to siospec's requirements catalogue.
+// ...) name protocol rules (docs/requirements.md states those a server
+// must follow).
 //
 // # Model
 //

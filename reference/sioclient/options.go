@@ -18,7 +18,7 @@ type Clock = eioclient.Clock
 // Timer is a one-shot timer created by a Clock.
 type Timer = eioclient.Timer
 
-// Defaults of ManagerOptions, Node's values (catalogue 4.1).
+// Defaults of ManagerOptions, Node's values.
 const (
 	DefaultPath                 = "/socket.io/"
 	DefaultReconnectionDelay    = 1000 * time.Millisecond

@@ -17,7 +17,8 @@ var errQueueFull = errors.New("sioserver: engine send queue full")
 
 // client is the Socket.IO side of one Engine.IO session (Node's Client): it
 // decodes the session's messages, routes packets to the namespace sockets
-// and enforces the connection rules of catalogue 2.3 and 2.9.
+// and enforces the connect and error rules of docs/requirements.md
+// (SIO-CONN-*, SIO-ERR-*).
 type client struct {
 	reg     *registry
 	conn    engineSession

@@ -11,7 +11,7 @@ import (
 	"github.com/siospec/siospec/protocol/socketio"
 )
 
-// fixtureSetup installs the FX-SIO5 handlers (catalogue 3.1).
+// fixtureSetup installs the sio5 fixture handlers (testees/node/CONTRACT.md).
 func fixtureSetup(s *Server) {
 	s.Sockets().OnConnection(func(so *Socket) {
 		_ = so.Emit("auth", so.Handshake().Auth)

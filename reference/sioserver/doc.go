@@ -2,7 +2,7 @@
 // (socket.io 3.x/4.x clients over Engine.IO v4) and, with
 // Options.AllowEIO3, protocol v4 (socket.io 2.x clients over Engine.IO v3),
 // on top of package eioserver. On the wire it behaves like Node's socket.io
-// 4.8.4 wherever a peer can tell (catalogue sections 2 and 4); in v4 mode
+// 4.8.4 wherever a peer can tell (the Socket.IO rules of docs/requirements.md); in v4 mode
 // like socket.io 2.5.1.
 //
 // # Model

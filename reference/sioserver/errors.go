@@ -6,7 +6,7 @@ import (
 )
 
 // Disconnect reasons passed to [Socket.OnDisconnect] handlers. They are the
-// server-side strings of Node's socket.io 4.8 (catalogue 4.5, NODE-DR-01);
+// server-side strings of Node's socket.io 4.8 (docs/requirements.md#NODE-DR-01);
 // Engine.IO-level reasons ("transport close", "ping timeout", "transport
 // error", "parse error", "forced close", "server shutting down") are passed
 // through unchanged from the engine.

@@ -13,7 +13,7 @@ import (
 	"github.com/siospec/siospec/reference/eioserver"
 )
 
-// Default option values (Node's socket.io 4.8 defaults, catalogue 4.1).
+// Default option values (Node's socket.io 4.8 defaults).
 const (
 	DefaultPath           = "/socket.io/"
 	DefaultConnectTimeout = 45 * time.Second
@@ -25,7 +25,7 @@ type Options struct {
 	// Options are the Engine.IO options. Path defaults to "/socket.io/"
 	// (not eioserver's "/engine.io/"); OnSession is reserved for the
 	// Socket.IO layer and ignored. AllowEIO3 admits socket.io 2.x clients,
-	// which then speak Socket.IO protocol v4 (catalogue 2.10).
+	// which then speak Socket.IO protocol v4 (docs/requirements.md#SIO4-01).
 	eioserver.Options
 	// ConnectTimeout closes a session that has not joined any namespace
 	// this long after its handshake (SIO-CONN-08). Default 45s.

@@ -167,7 +167,8 @@ func quiesce(ctx context.Context, e *framework.Env, s *framework.PollSession) {
 // parkGet answers the heartbeat (quiesce), then issues a GET for the
 // session in the background and checks that the server holds it
 // (EIO-POLL-01) for a short window, so that a request sent afterwards
-// really overlaps it (catalogue errata 4).
+// really overlaps it; otherwise the server may handle the later request
+// first (docs/requirements.md#EIO-CLOSE-01).
 func parkGet(ctx context.Context, e *framework.Env, s *framework.PollSession) *pending {
 	GinkgoHelper()
 	quiesce(ctx, e, s)

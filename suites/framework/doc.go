@@ -1,6 +1,6 @@
 // Package framework is the machinery under siospec's server conformance
 // suites: the requirement registry (every server-binding ID of
-// protocol-requirements.md with its level, protocol, area and source), the
+// docs/requirements.md with its level, protocol, area and source), the
 // It wrapper that turns an ID into Ginkgo labels and a bracketed spec-text
 // tag, the run configuration, the timing budgets derived from the target's
 // handshake, the preflight check, and a raw Engine.IO client for specs.
@@ -20,5 +20,5 @@
 // A Client, its sessions and its WebSocket connections are safe for
 // concurrent use. Each WSConn runs one reader goroutine that Close stops and
 // waits for. The package keeps no mutable global state; the requirement
-// catalogue is a read-only table.
+// registry is a read-only table.
 package framework

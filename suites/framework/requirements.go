@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// Level is the requirement level of a catalogued requirement.
+// Level is the requirement level of a registered requirement.
 type Level string
 
-// Requirement levels (catalogue 0.2). NOTE entries of the catalogue are
-// recorded as EDGE: they document behaviour and never gate.
+// Requirement levels (docs/requirements.md). Rules that only note
+// behaviour are recorded as EDGE: they document behaviour and never gate.
 const (
 	MUST   Level = "MUST"
 	SHOULD Level = "SHOULD"
@@ -58,14 +58,14 @@ func (p Proto) DefaultPath() string {
 // Bind tells which side a requirement binds.
 type Bind string
 
-// Binding sides (catalogue 0.2).
+// Binding sides (docs/requirements.md).
 const (
 	BindServer Bind = "S"
 	BindBoth   Bind = "B"
 )
 
-// Requirement is one server-binding entry of the requirements catalogue
-// (protocol-requirements.md), summarised in siospec's own words.
+// Requirement is one server-binding requirement, summarised in siospec's
+// own words; docs/requirements.md states every one.
 type Requirement struct {
 	ID      string
 	Bind    Bind
@@ -73,7 +73,7 @@ type Requirement struct {
 	Proto   Proto
 	Area    string
 	Summary string
-	// Source holds the catalogue's source letters: P spec text, T official
+	// Source holds the requirement's source letters: P spec text, T official
 	// suite, N Node source, I interop issues.
 	Source string
 }
@@ -93,7 +93,7 @@ func (g *Registry) Lookup(id string) (Requirement, bool) {
 	return r, ok
 }
 
-// All returns every requirement in catalogue order.
+// All returns every requirement in registry order.
 func (g *Registry) All() []Requirement {
 	out := make([]Requirement, 0, len(g.order))
 	for _, id := range g.order {
@@ -102,8 +102,8 @@ func (g *Registry) All() []Requirement {
 	return out
 }
 
-// Requirements returns the registry of every server-binding requirement of
-// the catalogue (sections 1, 2, 4 and the v3/v4 deltas). Each call builds a
+// Requirements returns the registry of every server-binding requirement
+// (Engine.IO v4 and v3, Socket.IO v5 and v4, Node behaviour; docs/requirements.md). Each call builds a
 // fresh value; callers may keep it.
 func Requirements() *Registry {
 	g := &Registry{byID: make(map[string]Requirement, len(catalogue))}
@@ -140,7 +140,7 @@ func req(id string, bind Bind, lvl Level, proto Proto, area, summary, src string
 const s, b = BindServer, BindBoth
 
 // catalogue lists the server-binding requirements. Summaries are siospec's
-// paraphrase; the catalogue text is authoritative.
+// own words; docs/requirements.md is generated from them.
 var catalogue = []Requirement{
 	// 1.1 Endpoint and query parameters.
 	req("EIO-URL-01", s, MUST, EIO4, "url", "Engine.IO lives under one configurable path prefix; requests outside it are not served as Engine.IO.", "P,N"),

@@ -2,9 +2,9 @@
 // protocol v5 (socket.io 3.x/4.x over Engine.IO v4) and protocol v4
 // (socket.io 1.x/2.x over Engine.IO v3). Register declares them in the
 // Ginkgo tree of the calling test or runner; every spec checks one
-// requirement of protocol-requirements.md section 2 or 4 (its ID ends the
+// Socket.IO requirement of docs/requirements.md (its ID ends the
 // spec text and is its req: label) against a black-box server that follows
-// the FX-SIO5 fixture contract (catalogue 3.1), reached with the raw
+// the sio5 fixture contract (testees/node/CONTRACT.md), reached with the raw
 // Engine.IO client of package framework.
 //
 // # Socket.IO layer
