@@ -70,10 +70,11 @@ func connectV5(s *framework.Suite, opts Options) {
 			// "If the first Socket.IO packet for a namespace is not a
 			// CONNECT, close the EIO connection."
 			s.It("SIO-CONN-07", "closes the session when the first packet is an EVENT instead of a CONNECT", func(ctx context.Context, e *framework.Env) {
+				opened := e.Rec.Since()
 				ss := open(ctx, e, tr)
-				e.Expect(`42["message","x"] before any CONNECT → close`)
+				e.Expect(`42["message","x"] before any CONNECT → close, before connectTimeout could end the session`)
 				sendBad(ctx, e, ss, `2["message","x"]`)
-				expectClosed(ctx, e, ss, "EVENT before CONNECT")
+				expectClosedBeforeConnectTimeout(ctx, e, ss, opened, "EVENT before CONNECT")
 			}, tr)
 
 			// "If no namespace is joined within connectTimeout, close."
@@ -100,9 +101,10 @@ func connectV5(s *framework.Suite, opts Options) {
 				e.Expect("each of %q → close", cases)
 				for _, c := range cases {
 					By(c)
+					opened := e.Rec.Since()
 					ss := open(ctx, e, tr)
 					sendBad(ctx, e, ss, c)
-					expectClosed(ctx, e, ss, "CONNECT payload 4"+c)
+					expectClosedBeforeConnectTimeout(ctx, e, ss, opened, "CONNECT payload 4"+c)
 				}
 			}, tr)
 
@@ -158,6 +160,26 @@ func connectV5(s *framework.Suite, opts Options) {
 			}, tr, extended)
 		})
 	})
+}
+
+// expectClosedBeforeConnectTimeout asserts that the server ends a session
+// that joined no namespace because of the packet just sent: within the
+// close window, and before connectTimeout (counted from opened, taken
+// before the handshake) could have ended it for having joined nothing. A
+// server that ignores the packet is closed by connectTimeout, which is no
+// proof when the close window is as long as connectTimeout.
+func expectClosedBeforeConnectTimeout(ctx context.Context, e *framework.Env, s *Session, opened time.Duration, why string) {
+	GinkgoHelper()
+	ct := e.Cfg.ConnectTimeout
+	if ct <= 0 {
+		ct = DefaultConnectTimeout
+	}
+	w := e.Timing.Around(ct, "connectTimeout")
+	expectClosed(ctx, e, s, why)
+	end := s.Ended()
+	after := end.At - opened
+	e.Observe("closed %v after the handshake began; connectTimeout %v could close from %v on", after.Round(time.Millisecond), ct, w.Min.Round(time.Millisecond))
+	Expect(after).To(BeNumerically("<", w.Min), "%s: the session ended when connectTimeout (%s) may have closed it, so the close does not show that the packet was refused", why, w)
 }
 
 // connectSpecTimeout bounds the connectTimeout spec: the usual spec timeout

@@ -204,10 +204,11 @@ func errorsV5(s *framework.Suite) {
 			// "Any Socket.IO decode or validation failure closes the EIO
 			// connection."
 			s.It("SIO-ERR-01", "closes the session when the first packet does not decode", func(ctx context.Context, e *framework.Env) {
+				opened := e.Rec.Since()
 				ss := open(ctx, e, tr)
-				e.Expect("4abc before any CONNECT → close")
+				e.Expect("4abc before any CONNECT → close, before connectTimeout could end the session")
 				sendBad(ctx, e, ss, "abc")
-				expectClosed(ctx, e, ss, "undecodable first packet")
+				expectClosedBeforeConnectTimeout(ctx, e, ss, opened, "undecodable first packet")
 			}, tr)
 
 			// "A v5 CONNECT_ERROR payload is an object {message, data?}."
