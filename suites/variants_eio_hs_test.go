@@ -132,6 +132,9 @@ func asciiOnly(b []byte) []byte {
 	return b
 }
 
+// openPingInterval matches the pingInterval of an open packet.
+var openPingInterval = regexp.MustCompile(`"pingInterval":\d+`)
+
 // unpaddedBase64 strips the '=' padding of every b<base64> record.
 var unpaddedBase64 = regexp.MustCompile(`((?:^|\x1e)b[A-Za-z0-9+/]*)=+`)
 
@@ -419,7 +422,7 @@ func eioHandshakeVariants() []variant {
 				if !bytes.HasPrefix(b, []byte("0{")) {
 					return b
 				}
-				return regexp.MustCompile(`"pingInterval":\d+`).ReplaceAll(b, []byte(`"pingInterval":25000`))
+				return openPingInterval.ReplaceAll(b, []byte(`"pingInterval":25000`))
 			})), "area:handshake", []string{"EIO-HS-04"}},
 		{"sequential-sids", "session ids are unique, unpredictable and URL-safe", framework.EIO4,
 			func() (http.Handler, func()) {
