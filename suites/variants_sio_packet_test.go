@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -372,6 +373,60 @@ func numberedLastFirst(header string, bins [][]byte) []engineio.Packet {
 	return group(h, rev)
 }
 
+// numberedBreadthFirst breaks SIO-BIN-01 where it matters, with nested
+// binary values: a BINARY_EVENT's placeholders are numbered level by level
+// (every value of the outer array before those nested in it), not in
+// depth-first order; the attachments follow that numbering, so the decoded
+// values are right. A flat argument list numbers alike either way.
+func numberedBreadthFirst(header string, bins [][]byte) []engineio.Packet {
+	locs := placeholderNum.FindAllStringSubmatchIndex(header, -1)
+	depths := make([]int, len(locs))
+	depth, inString, escaped, li := 0, false, false, 0
+	for i := 0; i < len(header) && li < len(locs); i++ {
+		if i == locs[li][0] {
+			depths[li] = depth
+			li++
+		}
+		c := header[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	order := make([]int, len(locs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return depths[a] - depths[b] })
+	rank := make([]int, len(locs))
+	for r, i := range order {
+		rank[i] = r
+	}
+	out := make([][]byte, len(bins))
+	var h strings.Builder
+	last := 0
+	for i, l := range locs {
+		k, _ := strconv.Atoi(header[l[2]:l[3]])
+		if k < len(bins) && rank[i] < len(out) {
+			out[rank[i]] = bins[k]
+		}
+		h.WriteString(header[last:l[0]])
+		fmt.Fprintf(&h, `{"_placeholder":true,"num":%d}`, rank[i])
+		last = l[1]
+	}
+	h.WriteString(header[last:])
+	return group(h.String(), out)
+}
+
 // attachmentsReversed breaks SIO-BIN-02: the attachments follow the
 // header last-first, not in placeholder order.
 func attachmentsReversed(header string, bins [][]byte) []engineio.Packet {
@@ -632,6 +687,9 @@ func sioPacketVariants() []variant {
 			acks, []string{"SIO-ACK-06"}},
 		{"placeholders-numbered-last-first", "placeholders are numbered in depth-first order", framework.SIO5,
 			relayPackets(sio5(), toClient(binaryGroup(headerOfType('5'), numberedLastFirst))),
+			bins, []string{"SIO-BIN-01"}},
+		{"placeholders-numbered-breadth-first", "placeholders are numbered in depth-first order, nested values too", framework.SIO5,
+			relayPackets(sio5(), toClient(binaryGroup(headerOfType('5'), numberedBreadthFirst))),
 			bins, []string{"SIO-BIN-01"}},
 		{"attachments-reversed", "attachments follow in placeholder order", framework.SIO5,
 			relayPackets(sio5(), toClient(binaryGroup(headerOfType('5'), attachmentsReversed))),

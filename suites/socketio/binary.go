@@ -39,10 +39,16 @@ func binaryV5(s *framework.Suite) {
 			s.It("SIO-BIN-01", "sends binary arguments as a BINARY_EVENT with placeholders numbered in order", func(ctx context.Context, e *framework.Env) {
 				ss := open(ctx, e, tr)
 				join(ctx, e, ss, "/", nil)
-				e.Expect(`452-["message",ph0,ph1]+01 02 03+04 05 06 → 452-["message-back",ph0,ph1]`)
+				e.Expect(`452-["message",ph0,ph1]+01 02 03+04 05 06 → 452-["message-back",ph0,ph1]; 452-["message",{"a":ph0},ph1] → 452-["message-back",{"a":ph0},ph1]`)
 				r := binaryEcho(ctx, e, ss)
-				e.Observe("%q", r.Raw)
+				// A flat list numbers alike in any traversal; a binary value
+				// nested before a shallower one tells depth-first (0 for the
+				// nested one) from level order.
+				sendText(ctx, ss, `52-["message",{"a":`+ph0+`},`+ph1+`]`, bin1, bin2)
+				nested := nextRaw(ctx, e, ss, "message-back with a nested attachment")
+				e.Observe("%q, then %q", r.Raw, nested.Raw)
 				Expect(r.Raw).To(Equal(`52-["message-back",` + ph0 + `,` + ph1 + `]`))
+				Expect(nested.Raw).To(Equal(`52-["message-back",{"a":`+ph0+`},`+ph1+`]`), "placeholders numbered in depth-first order")
 			}, tr)
 
 			// "The header gives the attachment count N-, and exactly N
