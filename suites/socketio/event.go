@@ -165,8 +165,12 @@ func ackV5(s *framework.Suite) {
 				e.Expect(`421["message-with-ack"] → 431[]; 422["message-with-ack","one"] → 432["one"]`)
 				sendText(ctx, ss, `21["message-with-ack"]`)
 				r := nextRaw(ctx, e, ss, "ACK 1")
-				sendText(ctx, ss, `22["message-with-ack","one"]`)
-				r2 := nextRaw(ctx, e, ss, "ACK 2")
+				// A session of its own: the shape is judged here, the
+				// number of acks per event by SIO-ACK-01.
+				s2 := open(ctx, e, tr)
+				join(ctx, e, s2, "/", nil)
+				sendText(ctx, s2, `22["message-with-ack","one"]`)
+				r2 := nextRaw(ctx, e, s2, "ACK 2")
 				e.Observe("%q, %q", r.Raw, r2.Raw)
 				Expect(r.Raw).To(Equal(`31[]`))
 				Expect(r2.Raw).To(Equal(`32["one"]`))
