@@ -272,6 +272,50 @@ func trailingSeparator(next http.Handler) http.Handler {
 	})
 }
 
+// flushAtPing breaks EIO-POLL-01's "until a packet exists": a GET that the
+// server held is not answered when a message is queued; the messages go out
+// with the next packet of another kind (the ping, a noop, a close), in the
+// same response.
+func flushAtPing(next http.Handler) http.Handler {
+	onlyMessages := func(body []byte) bool {
+		pkts, err := engineio.DecodePayload(engineio.V4, false, body)
+		if err != nil || len(pkts) == 0 {
+			return false
+		}
+		for _, p := range pkts {
+			if p.Type != engineio.Message {
+				return false
+			}
+		}
+		return true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sid, ok := isPolling(r, http.MethodGet); !ok || sid == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t0 := time.Now()
+		status, h, body := bufferResponse(next, r)
+		if status != http.StatusOK || time.Since(t0) < 20*time.Millisecond {
+			writeResponse(w, status, h, body)
+			return
+		}
+		// Bounded: each round waits for the fixture's next packet, and the
+		// ping comes within pingInterval.
+		for range 100 {
+			if !onlyMessages(body) || r.Context().Err() != nil {
+				break
+			}
+			st, _, more := bufferResponse(next, r)
+			if st != http.StatusOK {
+				break
+			}
+			body = append(append(body, engineio.RecordSeparator), more...)
+		}
+		writeResponse(w, status, h, body)
+	})
+}
+
 // capPollGET breaks EIO-POLL-03: a GET response carries at most n packets;
 // the rest wait, in order, for the next GET of the session, which gets
 // them at once.
@@ -551,6 +595,8 @@ func eioTransportVariants() []variant {
 		{"poll-get-answered-early", "a GET on an idle session is held until a packet exists, at the latest the next ping", framework.EIO4,
 			newPollHolder(eio4(), prooftest.PingInterval/3, false),
 			"area:polling && !req:EIO-POLL-07 && !req:EIO-POLL-20", []string{"EIO-POLL-01"}},
+		{"parked-get-flushed-at-ping", "a held GET is answered once a packet exists, not only at the next ping", framework.EIO4,
+			wrapped(eio4(), flushAtPing), "area:polling", []string{"EIO-POLL-01"}},
 		// EIO-POLL-03 compares the exact body of a three-packet response,
 		// as the official suite does, and EIO-POLL-05's 200-packet echo
 		// comes in multi-packet responses that the harness cannot split

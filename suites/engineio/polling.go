@@ -38,6 +38,31 @@ func pollingV4(s *framework.Suite) {
 			Expect(w.Contains(took)).To(BeTrue(), "GET answered after %v, outside %v", took, w)
 		}, framework.Polling)
 
+		s.It("EIO-POLL-01", "answers a held GET as soon as a packet is queued, before the next ping", func(ctx context.Context, e *framework.Env) {
+			sess := openPoll(ctx, e)
+			// parkGet answers the heartbeat first: the next ping is a whole
+			// pingInterval away, so an answer well before it can only be
+			// for the message.
+			parked := parkGet(ctx, e, sess)
+			posted := time.Now()
+			Expect(sess.Post(ctx, msg("wake"))).To(HaveField("Status", http.StatusOK))
+			tol := e.Timing.Tolerance(e.Timing.PingInterval)
+			w := framework.Window{
+				Max: max(e.Timing.PingInterval/2, e.Timing.PingInterval-tol),
+				Why: fmt.Sprintf("before the next ping can be due: max(pingInterval/2, pingInterval − tolerance %v)", tol),
+			}
+			e.Expect("the held GET → 4wake, without waiting for the next ping")
+			e.Budget(w)
+			parked.wait(ctx, w.Max)
+			took := parked.at.Sub(posted)
+			e.Measured("held GET answered after the POST", took)
+			e.Observe("held GET %d %v", status(parked.resp), parked.pkts)
+			Expect(parked.err).NotTo(HaveOccurred())
+			Expect(status(parked.resp)).To(Equal(http.StatusOK))
+			Expect(parked.pkts).To(Equal([]engineio.Packet{msg("wake")}))
+			Expect(w.Contains(took)).To(BeTrue(), "held GET answered %v after the POST, outside %v", took, w)
+		}, framework.Polling)
+
 		s.It("EIO-POLL-02", "joins the packets of a payload with 0x1E and nothing at either end", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			Expect(sess.Post(ctx, msg("a"), msg("b"))).To(HaveField("Status", http.StatusOK))
