@@ -292,6 +292,11 @@ func sioConnectVariants() []variant {
 		{"namespace-comma-dropped", "the namespace is followed by a comma before the payload", framework.SIO5,
 			gets(sio5(), regexp.MustCompile(`(^|\x1e)4([02])(/[^,\x1e]*),([\[{])`), "${1}4${2}${3}${4}"),
 			"transport:polling && !extended && (req:SIO-ENC-02 || area:connect || req:SIO-NSP-04)", []string{"SIO-ENC-02"}},
+		// Only ACKs in a custom namespace show it: the extended ext:watch
+		// on /custom provokes one.
+		{"ack-id-before-namespace", "the ack id follows the namespace and its comma", framework.SIO5,
+			gets(sio5(), regexp.MustCompile(`(^|\x1e)43(/[^,\x1e]*),(\d+)`), "${1}43${3}${2},"),
+			"area:packet && transport:polling", []string{"SIO-ENC-02"}},
 		{"namespace-to-last-comma", "a namespace ends at the first comma", framework.SIO5,
 			postsAndGets(sio5(), commaNamespaceRead, regexp.MustCompile(`%2C`), ","),
 			"area:packet && transport:polling && !extended", []string{"SIO-ENC-04"}},

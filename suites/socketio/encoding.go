@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -44,6 +45,22 @@ func encodingV5(s *framework.Suite) {
 				Expect(a.Raw).To(MatchRegexp(`^0/custom,\{"sid":"[^"]+"\}$`))
 				Expect(b.Raw).To(Equal(`2/custom,["auth",{}]`))
 			}, tr)
+
+			// The same order for an ACK: namespace, comma, ack id, JSON.
+			// The official contract gives /custom no event with an ack;
+			// the extended ext:watch on /custom acks with no arguments.
+			s.It("SIO-ENC-02", "writes the ack id after the namespace and its comma in a custom namespace's ACK", func(ctx context.Context, e *framework.Env) {
+				ss := open(ctx, e, tr)
+				join(ctx, e, ss, "/", nil)
+				requireExtended(ctx, e, ss)
+				join(ctx, e, ss, "/custom", nil)
+				id := ss.AckID()
+				e.Expect(`42/custom,%d["ext:watch"] → exactly 43/custom,%d[]`, id, id)
+				sendText(ctx, ss, fmt.Sprintf(`2/custom,%d["ext:watch"]`, id))
+				r := nextRaw(ctx, e, ss, "ACK of ext:watch in /custom")
+				e.Observe("%q", r.Raw)
+				Expect(r.Raw).To(Equal(fmt.Sprintf(`3/custom,%d[]`, id)))
+			}, tr, extended)
 
 			// "Encoders leave out the namespace /. Decoders accept / spelled
 			// out, and a namespace ended by end-of-string with no comma."
