@@ -118,8 +118,18 @@ func pollingV4(s *framework.Suite) {
 			}
 			Expect(sess.Post(ctx, pk...)).To(HaveField("Status", http.StatusOK))
 			c := framework.AsConn(sess)
+			// Each echo is queued once the POST is answered: a missing one
+			// fails within the reply window, not at the spec's timeout.
+			win := e.Timing.Reply("each echo")
+			e.Budget(win)
+			next := func() engineio.Packet {
+				GinkgoHelper()
+				cctx, cancel := context.WithTimeout(ctx, win.Max)
+				defer cancel()
+				return nextMessage(cctx, c)
+			}
 			for i := range n {
-				p := nextMessage(ctx, c)
+				p := next()
 				Expect(string(p.Data)).To(Equal(fmt.Sprintf("m%03d", i)), "message %d of %d", i, n)
 			}
 			e.Observe("all %d messages echoed in order", n)

@@ -141,7 +141,11 @@ func upgradeSpecs(s *framework.Suite) {
 		Expect(nextMessage(ctx, wsOnly(w, sess))).To(Equal(msg("one")))
 		w2, _, err := e.C.DialWS(ctx, e.C.WSQuery(sess.Query()...), nil)
 		if err == nil {
-			ce, err := w2.WaitClosed(ctx)
+			win := e.Timing.Reply("the second WebSocket closed")
+			e.Budget(win)
+			cctx, cancel := context.WithTimeout(ctx, win.Max)
+			defer cancel()
+			ce, err := w2.WaitClosed(cctx)
 			Expect(err).NotTo(HaveOccurred(), "the second WebSocket must be closed")
 			e.Observe("second WebSocket closed (code %d)", ce.Code)
 		} else {
@@ -202,8 +206,12 @@ func upgradeSpecs(s *framework.Suite) {
 		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
 		Expect(w.Send(msg("m4"))).To(Succeed())
 		wc := wsOnly(w, sess)
+		win := e.Timing.Reply("the messages still owed after the upgrade")
+		e.Budget(win)
+		cctx, cancel := context.WithTimeout(ctx, win.Max)
+		defer cancel()
 		for len(got) < 4 {
-			got = append(got, string(nextMessage(ctx, wc).Data))
+			got = append(got, string(nextMessage(cctx, wc).Data))
 		}
 		e.Expect("echoes m1 m2 m3 m4, each once, in order, over polling then WebSocket")
 		e.Observe("%q", got)
