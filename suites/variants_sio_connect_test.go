@@ -310,6 +310,13 @@ func sioConnectVariants() []variant {
 				return errors.Is(err, sio.ErrInvalidJSON) && strings.HasPrefix(text, "2")
 			})),
 			"area:packet && transport:polling && !extended", []string{"SIO-ENC-06"}},
+		// A server that reads an ACK's arguments only when a callback
+		// waits for its id never sees the bad JSON of a stray ACK.
+		{"malformed-ack-ignored", "an ACK with malformed JSON closes the session", framework.SIO5,
+			posts(sio5(), ignoreSIO(func(_ *sioPostState, text string, _ sio.Packet, err error) bool {
+				return errors.Is(err, sio.ErrInvalidJSON) && strings.HasPrefix(text, "3")
+			})),
+			"area:packet && transport:polling && !extended", []string{"SIO-ENC-06"}},
 		// Before a CONNECT an unknown type still closes (SIO-ERR-01).
 		{"unknown-type-ignored-when-joined", "an unknown packet type closes the session", framework.SIO5,
 			posts(sio5(), ignoreSIO(func(st *sioPostState, _ string, _ sio.Packet, err error) bool {
@@ -335,6 +342,13 @@ func sioConnectVariants() []variant {
 		{"event-before-connect-ignored", "an EVENT before any CONNECT closes the session", framework.SIO5,
 			posts(sio5(), ignoreSIO(func(st *sioPostState, _ string, p sio.Packet, err error) bool {
 				return err == nil && p.Type == sio.Event && len(st.joined) == 0
+			})),
+			"(area:connect || area:errors) && transport:polling && !extended", []string{"SIO-CONN-07"}},
+		// A server that hands ACKs to its ack table before it checks the
+		// session's state drops an ACK whose id it never issued.
+		{"ack-before-connect-ignored", "an ACK before any CONNECT closes the session", framework.SIO5,
+			posts(sio5(), ignoreSIO(func(st *sioPostState, _ string, p sio.Packet, err error) bool {
+				return err == nil && p.Type == sio.Ack && len(st.joined) == 0
 			})),
 			"(area:connect || area:errors) && transport:polling && !extended", []string{"SIO-CONN-07"}},
 		{"connect-timeout-tripled", "a session that joins nothing is closed after connectTimeout", framework.SIO5,
@@ -364,6 +378,11 @@ func sioConnectVariants() []variant {
 		{"unjoined-namespace-packet-ignored", "a packet for a namespace not joined closes the session", framework.SIO5,
 			posts(sio5(), ignoreSIO(func(st *sioPostState, _ string, p sio.Packet, err error) bool {
 				return err == nil && p.Type != sio.Connect && len(st.joined) > 0 && !st.joined[p.Namespace()]
+			})),
+			"area:namespace && transport:polling && !extended", []string{"SIO-NSP-05"}},
+		{"ack-for-unjoined-namespace-ignored", "an ACK for a namespace not joined closes the session", framework.SIO5,
+			posts(sio5(), ignoreSIO(func(st *sioPostState, _ string, p sio.Packet, err error) bool {
+				return err == nil && p.Type == sio.Ack && len(st.joined) > 0 && !st.joined[p.Namespace()]
 			})),
 			"area:namespace && transport:polling && !extended", []string{"SIO-NSP-05"}},
 		{"leave-custom-drops-main-rooms", "leaving one namespace leaves the others untouched", framework.SIO5,

@@ -73,12 +73,18 @@ func namespaceV5(s *framework.Suite, opts Options) {
 
 			// "Any non-CONNECT packet for a namespace not joined (or already
 			// left) → close the EIO connection."
-			s.It("SIO-NSP-05", "closes the session on an EVENT for a namespace that was not joined", func(ctx context.Context, e *framework.Env) {
-				ss := open(ctx, e, tr)
-				join(ctx, e, ss, "/", nil)
-				e.Expect(`42/custom,["message","x"] without joining /custom → close`)
-				sendBad(ctx, e, ss, `2/custom,["message","x"]`)
-				expectClosed(ctx, e, ss, "EVENT for a namespace not joined")
+			// An ACK too: a server that looks ACKs up by id before it
+			// checks the namespace would drop one it never asked for.
+			s.It("SIO-NSP-05", "closes the session on an EVENT or an ACK for a namespace that was not joined", func(ctx context.Context, e *framework.Env) {
+				cases := []string{`2/custom,["message","x"]`, `3/custom,1[]`}
+				e.Expect("each of 4%q after joining / but not /custom → close", cases)
+				for _, c := range cases {
+					By(c)
+					ss := open(ctx, e, tr)
+					join(ctx, e, ss, "/", nil)
+					sendBad(ctx, e, ss, c)
+					expectClosed(ctx, e, ss, "4"+c+" for a namespace not joined")
+				}
 			}, tr)
 
 			s.It("SIO-NSP-05", "closes the session on an EVENT for a namespace the client has left", func(ctx context.Context, e *framework.Env) {
