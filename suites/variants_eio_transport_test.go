@@ -493,6 +493,61 @@ func bufferLostOnProbe(u *upgradeWatch, w http.ResponseWriter, r *http.Request) 
 	return true
 }
 
+// queuedLostOnUpgrade breaks EIO-UPG-06's flush: what the server queued on
+// polling while the session probed (the echoes of messages POSTed then) is
+// dropped at the upgrade instead of going out on the WebSocket.
+type queuedLostOnUpgrade struct {
+	mu       sync.Mutex
+	queued   map[string][]string // sid → echoes queued on polling during the probe
+	upgraded map[string]bool
+}
+
+func (q *queuedLostOnUpgrade) hook(u *upgradeWatch, w http.ResponseWriter, r *http.Request) bool {
+	sid, ok := isPolling(r, http.MethodPost)
+	if !ok || !u.f.isLive(sid) || u.isUpgraded(sid) {
+		return false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return true
+	}
+	if pkts, err := engineio.DecodePayload(engineio.V4, false, body); err == nil {
+		q.mu.Lock()
+		for _, p := range pkts {
+			if p.Type == engineio.Message && !p.Binary {
+				q.queued[sid] = append(q.queued[sid], "4"+string(p.Data))
+			}
+		}
+		q.mu.Unlock()
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	u.f.ServeHTTP(w, r)
+	return true
+}
+
+func (q *queuedLostOnUpgrade) edit(r *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
+	sid := r.URL.Query().Get("sid")
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if fromClient {
+		if mt == websocket.TextMessage && len(b) > 0 && b[0] == '5' {
+			q.upgraded[sid] = true
+		}
+		return b, true
+	}
+	if !q.upgraded[sid] || mt != websocket.TextMessage {
+		return b, true
+	}
+	for i, m := range q.queued[sid] {
+		if m == string(b) {
+			q.queued[sid] = append(q.queued[sid][:i:i], q.queued[sid][i+1:]...)
+			return b, false
+		}
+	}
+	return b, true
+}
+
 // bareProbePong breaks EIO-UPG-03: the probe is answered with a bare pong
 // "3" instead of "3probe".
 func bareProbePong(_ *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
@@ -630,6 +685,12 @@ func eioTransportVariants() []variant {
 		{"upgrade-packet-ignored", "after the upgrade packet the session runs on the WebSocket", framework.EIO4,
 			filterFrames(eio4(), dropClient(upgradePacket(false))),
 			"area:upgrade && (req:EIO-UPG-03 || req:EIO-UPG-04 || req:EIO-UPG-06 || req:EIO-UPG-09)", []string{"EIO-UPG-06"}},
+		{"queued-lost-on-upgrade", "at the upgrade the packets queued on polling go out on the WebSocket", framework.EIO4,
+			func() (http.Handler, func()) {
+				q := &queuedLostOnUpgrade{queued: map[string][]string{}, upgraded: map[string]bool{}}
+				return watchUpgrades(eio4(), q.edit, q.hook)()
+			},
+			upg, []string{"EIO-UPG-06"}},
 		{"upgraded-get-noop", "polling with an upgraded sid gets 400", framework.EIO4,
 			watchUpgrades(eio4(), nil, upgradedGETNoop), upg, []string{"EIO-UPG-07"}},
 		{"second-websocket-held", "another WebSocket with an upgraded sid is closed", framework.EIO4,

@@ -121,6 +121,33 @@ func upgradeSpecs(s *framework.Suite) {
 		Expect(p).To(Equal(msg("hello")))
 	}, up)
 
+	s.It("EIO-UPG-06", "flushes over the WebSocket what it queued on polling during the probe, in order", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		w, err := sess.Probe(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.NextPacket(ctx)).To(Equal(pkt(engineio.Pong, "probe")))
+		// The GET during the probe takes the noop (EIO-UPG-04); the echoes
+		// of the POST after it can only wait in the polling queue, since no
+		// GET follows.
+		_, _, err = sess.Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sess.Post(ctx, msg("q1"), msg("q2"))).To(HaveField("Status", http.StatusOK))
+		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
+		Expect(w.Send(msg("ws"))).To(Succeed())
+		win := e.Timing.Reply("the queued echoes and the WebSocket's own")
+		e.Expect("4q1, 4q2 (queued on polling), then 4ws, all on the WebSocket")
+		e.Budget(win)
+		cctx, cancel := context.WithTimeout(ctx, win.Max)
+		defer cancel()
+		wc := wsOnly(w, sess)
+		var got []string
+		for len(got) < 3 {
+			got = append(got, string(nextMessage(cctx, wc).Data))
+		}
+		e.Observe("%q", got)
+		Expect(got).To(Equal([]string{"q1", "q2", "ws"}))
+	}, up)
+
 	s.It("EIO-UPG-07", "refuses a polling GET with 400 once the session is upgraded", func(ctx context.Context, e *framework.Env) {
 		sess := openPoll(ctx, e)
 		w, err := sess.Upgrade(ctx)
