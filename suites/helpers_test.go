@@ -57,6 +57,14 @@ var proofNodeArgs = []string{
 	"--connect-timeout", strconv.FormatInt(prooftest.ConnectTimeout.Milliseconds(), 10),
 }
 
+// wholeRunBudget bounds the wall time of one run of every suite against a
+// target with the proofs' timing (TestReference, TestNodeFixtures): about
+// 48 s against the reference and 50 s against Node on an idle 2-core
+// machine, where the eio4 and sio5 children's heartbeat and silence specs
+// wait multiples of pingInterval (18 s and 30 s with the contract's
+// 300/200 ms).
+const wholeRunBudget = 75 * time.Second
+
 // proofFixtureOptions gives an in-process fixture the whole-target proofs'
 // heartbeat.
 func proofFixtureOptions() *fixture.Options {

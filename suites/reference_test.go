@@ -25,12 +25,6 @@ func startReference(t tb, opts *ReferenceOptions) framework.Config {
 	return cfg
 }
 
-// referenceBudget bounds the wall time of TestReference's run: about 48 s
-// on an idle 2-core machine with the proofs' heartbeat (the eio4 and sio5
-// children, whose heartbeat and silence specs wait multiples of
-// pingInterval, take that long; 18 s with the contract's 300/200 ms).
-const referenceBudget = 75 * time.Second
-
 // proofReference is the built-in reference with the proofs' heartbeat and
 // connectTimeout.
 func proofReference() *ReferenceOptions {
@@ -50,8 +44,8 @@ func TestReference(t *testing.T) {
 		vs, wall := runSuites(a, cfg, "")
 		checkProof(a, vs, nil, false)
 		a.Logf("reference: %d specs, wall time %v\n%s\nslowest specs:\n%s", len(vs), wall.Round(time.Millisecond), countTable(vs), slowest(vs, 10))
-		if wall > referenceBudget {
-			a.Errorf("the run took %v, budget %v", wall, referenceBudget)
+		if wall > wholeRunBudget {
+			a.Errorf("the run took %v, budget %v", wall, wholeRunBudget)
 		}
 	})
 }
