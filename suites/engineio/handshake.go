@@ -70,12 +70,15 @@ func handshakeV4(s *framework.Suite) {
 					Expect(up).To(BeEmpty())
 					return
 				}
-				e.Expect(`upgrades ["websocket"] on a polling handshake when WebSocket is enabled`)
-				if e.Cfg.Target != nil && !slices.Contains(e.Cfg.Target.Transports, "websocket") {
-					Expect(up).NotTo(ContainElement("websocket"), "WebSocket did not open a session in preflight")
+				// The fixture contract enables WebSocket, so a polling
+				// handshake must offer it, whatever the preflight saw.
+				ct := e.Cfg.Contract()
+				e.Expect(`upgrades ["websocket"] on a polling handshake (%s enables transports %v)`, ct.Name, ct.Transports)
+				if !slices.Contains(ct.Transports, "websocket") {
+					Expect(up).NotTo(ContainElement("websocket"), "%s does not enable WebSocket", ct.Name)
 					return
 				}
-				Expect(up).To(Equal([]string{"websocket"}))
+				Expect(up).To(Equal([]string{"websocket"}), ct.Requires("WebSocket, so the polling handshake must offer it"))
 			}, tr)
 		})
 
@@ -129,14 +132,31 @@ func handshakeV4(s *framework.Suite) {
 			Expect(errorCode(r.Body)).To(Equal(3))
 		})
 
+		// The fixture contract fixes the cookie (none on FX-EIO4, as
+		// engine.io 6 by default): a target that sets one deviates from
+		// it and fails; only a contract that leaves it open makes a
+		// cookie unsupported.
 		s.It("EIO-HS-10", "sets no session cookie unless one is configured", func(ctx context.Context, e *framework.Env) {
+			ct := e.Cfg.Contract()
 			sess := openPoll(ctx, e)
 			cookies := sess.HS.Response.Header.Values("Set-Cookie")
 			e.Observe("Set-Cookie %q", cookies)
-			if len(cookies) > 0 {
-				Skip("unsupported: the target is configured with a session cookie")
+			switch ct.Cookie {
+			case framework.Off:
+				e.Expect("no Set-Cookie on the handshake (%s configures no session cookie)", ct.Name)
+				if len(cookies) > 0 {
+					e.Observe("%s; the target set %q", ct.Requires("no session cookie"), cookies)
+				}
+				Expect(cookies).To(BeEmpty(), ct.Requires("no session cookie"))
+			case framework.On:
+				e.Expect("a Set-Cookie on the handshake (%s configures a session cookie)", ct.Name)
+				Expect(cookies).NotTo(BeEmpty(), ct.Requires("a session cookie"))
+			default:
+				if len(cookies) > 0 {
+					Skip(ct.Unsupported("does not fix the session cookie and the target sets one", "a server configured without one"))
+				}
+				Expect(cookies).To(BeEmpty())
 			}
-			Expect(cookies).To(BeEmpty())
 		}, framework.Polling)
 	})
 }

@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/websocket"
@@ -14,10 +15,22 @@ import (
 // maxPayloadCap bounds the bodies the limit specs build (16 MB).
 const maxPayloadCap = 16 << 20
 
-// maxPayload returns the target's advertised limit or skips the spec.
+// maxPayload returns the limit the specs judge against. Under a fixture
+// contract that fixes maxPayload (1 000 000 on FX-EIO4) it is the
+// contract's value, whatever the target advertises: an advertisement that
+// differs, or none, is noted in the observed text and fails EIO-LIMIT-01,
+// which judges the handshake field, while the other limit specs judge what
+// the target enforces. Only under a contract that leaves it open does the
+// advertised value count, the spec being unsupported without one.
 func maxPayload(e *framework.Env, h framework.Handshake) int {
 	GinkgoHelper()
 	mp := h.Open.MaxPayload
+	if ct := e.Cfg.Contract(); ct.MaxPayload > 0 {
+		if h.Open.OmitMaxPayload || mp != ct.MaxPayload {
+			e.Observe("%s; the target advertises %s", ct.Requires("maxPayload %d", ct.MaxPayload), advertised(h))
+		}
+		return int(ct.MaxPayload)
+	}
 	if h.Open.OmitMaxPayload || mp <= 0 {
 		Skip("unsupported: the target advertises no maxPayload")
 	}
@@ -27,15 +40,36 @@ func maxPayload(e *framework.Env, h framework.Handshake) int {
 	return int(mp)
 }
 
+// advertised renders the maxPayload of an open packet.
+func advertised(h framework.Handshake) string {
+	if h.Open.OmitMaxPayload {
+		return "none"
+	}
+	return strconv.FormatInt(h.Open.MaxPayload, 10)
+}
+
+// expectAdvertised fails the spec unless the open packet advertises the
+// contract's maxPayload (EIO-LIMIT-01: the handshake field is the limit).
+func expectAdvertised(e *framework.Env, h framework.Handshake, mp int) {
+	GinkgoHelper()
+	ct := e.Cfg.Contract()
+	if ct.MaxPayload == 0 {
+		return
+	}
+	Expect(h.Open.OmitMaxPayload).To(BeFalse(), ct.Requires("maxPayload %d in the open packet", ct.MaxPayload))
+	Expect(h.Open.MaxPayload).To(BeEquivalentTo(mp), ct.Requires("maxPayload %d in the open packet", ct.MaxPayload))
+}
+
 func limitsV4(s *framework.Suite) {
 	Describe("size limits", func() {
 		s.It("EIO-LIMIT-01", "accepts a POST body of exactly maxPayload bytes", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			mp := maxPayload(e, sess.HS)
+			e.Expect("maxPayload %d advertised; POST of %d bytes → 200 ok", mp, mp)
+			expectAdvertised(e, sess.HS, mp)
 			body := "4" + strings.Repeat("x", mp-1)
 			r, err := sess.PostRaw(ctx, []byte(body), nil)
 			Expect(err).NotTo(HaveOccurred())
-			e.Expect("POST of %d bytes → 200 ok", mp)
 			e.Observe("%d %q", r.Status, r.Body)
 			Expect(r.Status).To(Equal(http.StatusOK))
 			p := nextMessage(ctx, framework.AsConn(sess))

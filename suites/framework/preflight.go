@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +37,47 @@ type Target struct {
 	// ExtendedProbe says why the probe could not decide, when it ran and
 	// Extended is ExtendedUnknown.
 	ExtendedProbe string
+
+	// What the target showed of the options a fixture contract fixes
+	// (Contract), for the report: recorded here, judged by the specs.
+	//
+	// Cookies names the cookies the polling handshake set.
+	Cookies []string
+	// CORSOrigin is the Access-Control-Allow-Origin of the polling
+	// handshake, sent with the Origin PreflightOrigin; empty when absent.
+	CORSOrigin string
+	// CORSCredentials is true when that answer also had
+	// Access-Control-Allow-Credentials: true.
+	CORSCredentials bool
+	// AllowEIO3 says whether a polling handshake with EIO=3 opened a
+	// session (always ShownYes for a v3 target).
+	AllowEIO3 Shown
+	// JSONP says whether a polling handshake with j=0 was answered with a
+	// JSONP script.
+	JSONP Shown
 }
+
+// Shown is what the preflight saw of an option: yes, no, or unknown when
+// its probe got no answer.
+type Shown string
+
+// The preflight's answers about an option.
+const (
+	ShownUnknown Shown = ""
+	ShownYes     Shown = "yes"
+	ShownNo      Shown = "no"
+)
+
+func (s Shown) orUnknown() string {
+	if s == ShownUnknown {
+		return "unknown"
+	}
+	return string(s)
+}
+
+// PreflightOrigin is the Origin header of the preflight's handshake, so
+// that the answer shows the target's CORS configuration.
+const PreflightOrigin = "http://siospec.example"
 
 // Extended is the answer of a Socket.IO target to the extended-contract
 // probe.
@@ -64,13 +106,21 @@ func (t *Target) probed() bool { return t.Extended != ExtendedUnknown || t.Exten
 // targets the Socket.IO probe asked.
 func (t *Target) Summary() map[string]string {
 	m := map[string]string{
-		"endpoint":     t.Endpoint,
-		"eio":          strconv.Itoa(t.EIO),
-		"transports":   strings.Join(t.Transports, ","),
-		"upgrades":     strings.Join(t.Upgrades, ","),
-		"pingInterval": t.PingInterval.String(),
-		"pingTimeout":  t.PingTimeout.String(),
-		"maxPayload":   strconv.FormatInt(t.MaxPayload, 10),
+		"endpoint":        t.Endpoint,
+		"eio":             strconv.Itoa(t.EIO),
+		"transports":      strings.Join(t.Transports, ","),
+		"upgrades":        strings.Join(t.Upgrades, ","),
+		"pingInterval":    t.PingInterval.String(),
+		"pingTimeout":     t.PingTimeout.String(),
+		"maxPayload":      strconv.FormatInt(t.MaxPayload, 10),
+		"cookie":          orNone(strings.Join(t.Cookies, ",")),
+		"corsOrigin":      orNone(t.CORSOrigin),
+		"corsCredentials": strconv.FormatBool(t.CORSCredentials),
+		"allowEIO3":       t.AllowEIO3.orUnknown(),
+		"jsonp":           t.JSONP.orUnknown(),
+	}
+	if !t.HasMaxPayload {
+		m["maxPayload"] = "absent"
 	}
 	if t.probed() {
 		m["extended"] = string(t.Extended)
@@ -90,6 +140,8 @@ func (t *Target) String() string {
 	}
 	s := fmt.Sprintf("Engine.IO v%d at %s: transports %s, upgrades [%s], pingInterval %v, pingTimeout %v, maxPayload %s",
 		t.EIO, t.Endpoint, strings.Join(t.Transports, "+"), strings.Join(t.Upgrades, ","), t.PingInterval, t.PingTimeout, mp)
+	s += fmt.Sprintf(", cookie %s, CORS origin %s (credentials %v), EIO=3 accepted %s, JSONP %s",
+		orNone(strings.Join(t.Cookies, ",")), orNone(t.CORSOrigin), t.CORSCredentials, t.AllowEIO3.orUnknown(), t.JSONP.orUnknown())
 	switch {
 	case t.Extended != ExtendedUnknown:
 		s += ", extended contract " + string(t.Extended)
@@ -139,7 +191,7 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 		q.Set("b64", "1")
 	}
 	tried := "GET " + c.Endpoint().String() + "?" + q.Encode()
-	r, err := c.Get(ctx, q)
+	r, err := c.Do(ctx, Request{Query: q, Header: http.Header{"Origin": {PreflightOrigin}}})
 	if err != nil {
 		hint := "is the server running and listening on that host and port?"
 		if ctx.Err() != nil {
@@ -169,6 +221,10 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 	t := &Target{
 		Endpoint: c.Endpoint().String(), EIO: cfg.EIO, Transports: []string{"polling"}, Upgrades: op.Upgrades,
 		PingInterval: op.PingInterval, PingTimeout: op.PingTimeout, MaxPayload: op.MaxPayload, HasMaxPayload: !op.OmitMaxPayload,
+		CORSOrigin: r.Header.Get("Access-Control-Allow-Origin"), CORSCredentials: r.Header.Get("Access-Control-Allow-Credentials") == "true",
+	}
+	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+		t.Cookies = append(t.Cookies, ck.Name)
 	}
 	if op.PingInterval <= 0 || op.PingTimeout <= 0 {
 		return nil, &PreflightError{Tried: tried, Err: fmt.Errorf("pingInterval %v / pingTimeout %v", op.PingInterval, op.PingTimeout), Hint: "the heartbeat timings must be positive"}
@@ -182,7 +238,71 @@ func Preflight(ctx context.Context, cfg *Config) (*Target, error) {
 	}
 	// Close the polling session politely so it does not linger.
 	_, _ = c.Do(ctx, Request{Method: http.MethodPost, Query: c.PollQuery("sid", op.SID), Body: c.EncodePayload(engineio.TextPacket(engineio.Close, ""))})
+	t.AllowEIO3 = ShownYes
+	if c.version != engineio.V3 {
+		t.AllowEIO3 = probeEIO3(ctx, c)
+	}
+	t.JSONP = probeJSONP(ctx, c)
 	return t, nil
+}
+
+// probeTimeout bounds each of the preflight's configuration probes; a probe
+// without an answer in time records ShownUnknown.
+const probeTimeout = time.Second
+
+// probeEIO3 asks a v4 target for an EIO=3 polling handshake and closes the
+// session it opens.
+func probeEIO3(ctx context.Context, c *Client) Shown {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	r, err := c.Do(ctx, Request{RawQuery: "EIO=3&transport=polling&b64=1"})
+	if err != nil {
+		return ShownUnknown
+	}
+	pkts, err := engineio.DecodePayload(engineio.V3, false, r.Body)
+	if r.Status != http.StatusOK || err != nil || len(pkts) == 0 || pkts[0].Type != engineio.Open {
+		return ShownNo
+	}
+	if op, err := engineio.ParseOpen(pkts[0].Data); err == nil {
+		_, _ = c.Do(ctx, Request{Method: http.MethodPost, RawQuery: "EIO=3&transport=polling&b64=1&sid=" + url.QueryEscape(op.SID), Body: []byte("1:1")})
+	}
+	return ShownYes
+}
+
+// jsonpOpen matches the sid in a JSONP handshake script.
+var jsonpOpen = regexp.MustCompile(`^___eio\[0\]\(".*?\\"sid\\":\\"([^\\"]+)\\"`)
+
+// probeJSONP asks for a polling handshake with j=0 and closes the session a
+// JSONP script opens (a form-encoded close, as JSONP clients post).
+func probeJSONP(ctx context.Context, c *Client) Shown {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	q := c.PollQuery("j", "0")
+	if c.version == engineio.V3 {
+		q.Set("b64", "1")
+	}
+	r, err := c.Do(ctx, Request{Query: q})
+	if err != nil {
+		return ShownUnknown
+	}
+	if r.Status != http.StatusOK || !strings.HasPrefix(string(r.Body), "___eio") {
+		return ShownNo
+	}
+	if m := jsonpOpen.FindSubmatch(r.Body); m != nil {
+		q.Set("sid", string(m[1]))
+		body := "d=" + url.QueryEscape(string(c.EncodePayload(engineio.TextPacket(engineio.Close, ""))))
+		_, _ = c.Do(ctx, Request{Method: http.MethodPost, Query: q, Body: []byte(body),
+			Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}})
+	}
+	return ShownYes
+}
+
+// orNone returns s, or "none" when it is empty.
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func trim(b []byte) []byte {
