@@ -548,6 +548,35 @@ func (q *queuedLostOnUpgrade) edit(r *http.Request, fromClient bool, mt int, b [
 	return b, true
 }
 
+// staleGETEndsSession breaks the other half of EIO-UPG-07: a polling GET
+// for an upgraded session gets its 400, but the server also treats it as a
+// transport error and ends the session (here: the WebSocket's next client
+// frame reaches the fixture as an invalid packet, which ends it).
+type staleGETEndsSession struct {
+	mu     sync.Mutex
+	doomed map[string]bool
+}
+
+func (x *staleGETEndsSession) hook(u *upgradeWatch, w http.ResponseWriter, r *http.Request) bool {
+	sid, ok := isPolling(r, http.MethodGet)
+	if !ok || !u.isUpgraded(sid) || !u.f.isLive(sid) {
+		return false
+	}
+	x.mu.Lock()
+	x.doomed[sid] = true
+	x.mu.Unlock()
+	return false
+}
+
+func (x *staleGETEndsSession) edit(r *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if fromClient && x.doomed[r.URL.Query().Get("sid")] {
+		return []byte("x"), true
+	}
+	return b, true
+}
+
 // bareProbePong breaks EIO-UPG-03: the probe is answered with a bare pong
 // "3" instead of "3probe".
 func bareProbePong(_ *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
@@ -693,6 +722,12 @@ func eioTransportVariants() []variant {
 			upg, []string{"EIO-UPG-06"}},
 		{"upgraded-get-noop", "polling with an upgraded sid gets 400", framework.EIO4,
 			watchUpgrades(eio4(), nil, upgradedGETNoop), upg, []string{"EIO-UPG-07"}},
+		{"stale-get-ends-session", "polling with an upgraded sid gets 400 and the session lives on", framework.EIO4,
+			func() (http.Handler, func()) {
+				x := &staleGETEndsSession{doomed: map[string]bool{}}
+				return watchUpgrades(eio4(), x.edit, x.hook)()
+			},
+			upg, []string{"EIO-UPG-07"}},
 		{"second-websocket-held", "another WebSocket with an upgraded sid is closed", framework.EIO4,
 			watchUpgrades(eio4(), nil, secondWebSocketHeld), upg, []string{"EIO-UPG-08"}},
 		{"early-upgrade-ignored", "the upgrade packet is accepted right after 2probe", framework.EIO4,

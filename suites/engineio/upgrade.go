@@ -153,11 +153,23 @@ func upgradeSpecs(s *framework.Suite) {
 		w, err := sess.Upgrade(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(w.Send(msg("hello"))).To(Succeed())
-		Expect(nextMessage(ctx, wsOnly(w, sess))).To(Equal(msg("hello")), "the upgrade completed")
+		wc := wsOnly(w, sess)
+		Expect(nextMessage(ctx, wc)).To(Equal(msg("hello")), "the upgrade completed")
 		r, _, err := sess.Get(ctx)
 		Expect(err).NotTo(HaveOccurred())
+		e.Expect("GET → 400 while the session lives on over the WebSocket")
 		e.Observe("GET %d %q", r.Status, r.Body)
 		Expect(r.Status).To(Equal(http.StatusBadRequest))
+		// The refusal is about the transport: a server that also ended the
+		// session would pass a status check alone.
+		win := e.Timing.Reply("the WebSocket's echo after the refused GET")
+		e.Budget(win)
+		cctx, cancel := context.WithTimeout(ctx, win.Max)
+		defer cancel()
+		Expect(w.Send(msg("alive"))).To(Succeed())
+		p := nextMessage(cctx, wc)
+		e.Observe("WebSocket still carries the session: %v", p)
+		Expect(p).To(Equal(msg("alive")))
 	}, up)
 
 	s.It("EIO-UPG-08", "closes another WebSocket with the upgraded sid and keeps the first", func(ctx context.Context, e *framework.Env) {
