@@ -595,32 +595,64 @@ func upgradePacket(withData bool) func(*http.Request, int, []byte) bool {
 }
 
 // lateProbeAnswer breaks EIO-UPG-11: a server that answers the probe
-// asynchronously (here: probeDelay after it came) and ignores an upgrade
-// packet that arrives on the probe before its 3probe went out; a client
-// that waits for 3probe before it upgrades is not affected.
+// asynchronously and ignores an upgrade packet that arrives on the probe
+// before its 3probe went out; a client that waits for 3probe before it
+// upgrades is not affected. The relay holds the fixture's 3probe until the
+// client's next frame on that WebSocket has been judged, or for probeHold
+// when the client sends nothing (it waits for 3probe): so a client that
+// upgrades without waiting always meets the unanswered probe, however
+// late its frames come within probeHold.
 type lateProbeAnswer struct {
-	mu       sync.Mutex
-	answered map[*http.Request]bool
+	mu    sync.Mutex
+	conns map[*http.Request]*probeState
 }
 
-const probeDelay = 100 * time.Millisecond
+type probeState struct {
+	answered bool
+	next     chan struct{} // closed once the client's next frame was judged
+}
+
+const probeHold = 500 * time.Millisecond
+
+func (l *lateProbeAnswer) state(r *http.Request) *probeState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.conns[r]
+	if st == nil {
+		st = &probeState{next: make(chan struct{})}
+		l.conns[r] = st
+	}
+	return st
+}
 
 func (l *lateProbeAnswer) edit(r *http.Request, fromClient bool, mt int, b []byte) ([]byte, bool) {
 	if mt != websocket.TextMessage {
 		return b, true
 	}
+	st := l.state(r)
 	switch {
 	case !fromClient && string(b) == "3probe":
-		t := time.NewTimer(probeDelay)
-		<-t.C
+		t := time.NewTimer(probeHold)
+		defer t.Stop()
+		select {
+		case <-st.next:
+		case <-t.C:
+		}
 		l.mu.Lock()
-		l.answered[r] = true
+		st.answered = true
 		l.mu.Unlock()
-	case fromClient && len(b) > 0 && b[0] == '5':
+	case fromClient && string(b) != "2probe":
 		l.mu.Lock()
-		ok := l.answered[r]
+		ok := st.answered
+		select {
+		case <-st.next:
+		default:
+			close(st.next)
+		}
 		l.mu.Unlock()
-		return b, ok
+		if len(b) > 0 && b[0] == '5' {
+			return b, ok
+		}
 	}
 	return b, true
 }
@@ -732,7 +764,7 @@ func eioTransportVariants() []variant {
 			watchUpgrades(eio4(), nil, secondWebSocketHeld), upg, []string{"EIO-UPG-08"}},
 		{"early-upgrade-ignored", "the upgrade packet is accepted right after 2probe", framework.EIO4,
 			func() (http.Handler, func()) {
-				l := &lateProbeAnswer{answered: map[*http.Request]bool{}}
+				l := &lateProbeAnswer{conns: map[*http.Request]*probeState{}}
 				return filterFrames(eio4(), l.edit)()
 			},
 			upg, []string{"EIO-UPG-11"}},
