@@ -12,6 +12,7 @@ func allVariantSets() []variant {
 		eioTransportVariants, // variants_eio_transport_test.go
 		sioConnectVariants,   // variants_sio_connect_test.go
 		sioPacketVariants,    // variants_sio_packet_test.go
+		contractVariants,     // variants_contract_test.go
 	} {
 		out = append(out, set()...)
 	}
@@ -28,6 +29,7 @@ func noVariantSets() map[string]string {
 		eioTransportNoVariant,
 		sioConnectNoVariant,
 		sioPacketNoVariant,
+		contractNoVariant,
 	} {
 		for id, why := range set() {
 			out[id] = why
