@@ -349,9 +349,10 @@ func brokenVariants() []variant {
 				return fx, func() { _ = fx.Close(context.Background()) }
 			},
 			// EIO-HB-10 times the close of a client that never polls for
-			// the ping from the ping's schedule, so it judges the cadence
-			// too.
-			"area:heartbeat", []string{"EIO-HB-01", "EIO-HB-05", "EIO-HB-10"}},
+			// the ping from the ping's schedule, and EIO-HB-08 waits for
+			// the ping pingInterval after the last unsolicited pong, so
+			// both judge the cadence too.
+			"area:heartbeat", []string{"EIO-HB-01", "EIO-HB-05", "EIO-HB-08", "EIO-HB-10"}},
 		{"connect-reply-without-sid", "the CONNECT reply is {\"sid\":...}", framework.SIO5,
 			wrapped(sio5(), func(h http.Handler) http.Handler { return rewritePollGET(h, stripSIDRe, "${1}40${2}{}", false) }),
 			"area:connect && transport:polling && !extended", []string{"SIO-CONN-02", "SIO-CONN-03"}},
