@@ -18,7 +18,7 @@ func closeV4(s *framework.Suite) {
 			parked := parkGet(ctx, e, sess)
 			r, err := sess.Post(ctx, pkt(engineio.Close, ""))
 			Expect(err).NotTo(HaveOccurred())
-			parked.wait(ctx, time.Second)
+			parked.wait(ctx, e.Timing.Reply("the parked GET released").Max)
 			e.Expect(`POST "1" → 200 ok; the parked GET → 200 "6"; the next GET → 400`)
 			e.Observe("POST %d %q; parked GET %d %v", r.Status, r.Body, status(parked.resp), parked.pkts)
 			Expect(r.Status).To(Equal(http.StatusOK))

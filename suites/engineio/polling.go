@@ -35,7 +35,7 @@ func pollingV4(s *framework.Suite) {
 			e.Observe("%d %q", r.Status, r.Body)
 			Expect(r.Status).To(Equal(http.StatusOK))
 			Expect(pkts).To(Equal([]engineio.Packet{pkt(engineio.Ping, "")}))
-			Expect(w.Contains(took)).To(BeTrue(), "GET answered after %v, outside %v", took, w)
+			Expect(e.InWindow(w, took)).To(BeTrue(), "GET answered after %v, outside %v", took, w)
 		}, framework.Polling)
 
 		s.It("EIO-POLL-01", "answers a held GET as soon as a packet is queued, before the next ping", func(ctx context.Context, e *framework.Env) {
@@ -60,7 +60,7 @@ func pollingV4(s *framework.Suite) {
 			Expect(parked.err).NotTo(HaveOccurred())
 			Expect(status(parked.resp)).To(Equal(http.StatusOK))
 			Expect(parked.pkts).To(Equal([]engineio.Packet{msg("wake")}))
-			Expect(w.Contains(took)).To(BeTrue(), "held GET answered %v after the POST, outside %v", took, w)
+			Expect(e.InWindow(w, took)).To(BeTrue(), "held GET answered %v after the POST, outside %v", took, w)
 		}, framework.Polling)
 
 		s.It("EIO-POLL-02", "joins the packets of a payload with 0x1E and nothing at either end", func(ctx context.Context, e *framework.Env) {
@@ -330,7 +330,7 @@ func pollingV4(s *framework.Suite) {
 			sess := openPoll(ctx, e)
 			first := parkGet(ctx, e, sess)
 			_, _, _ = sess.Get(ctx, "t", "burst")
-			first.wait(ctx, time.Second)
+			first.wait(ctx, e.Timing.Reply("the parked GET released").Max)
 			e.Expect(`the parked GET → 200 "1" when a duplicate GET ends the session`)
 			e.Observe("parked GET %d %v", status(first.resp), first.pkts)
 			Expect(first.err).NotTo(HaveOccurred())

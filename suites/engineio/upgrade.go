@@ -57,7 +57,7 @@ func upgradeTimeoutSpec(s *framework.Suite) {
 		Expect(w.Closed()).NotTo(BeNil(), "the probe WebSocket is still open after %v", win.Max)
 		took := time.Since(probed)
 		e.Measured(fmt.Sprintf("probe closed (%d GETs meanwhile)", gets), took)
-		Expect(win.Contains(took)).To(BeTrue(), "probe closed %v after the probe, outside %v", took, win)
+		Expect(e.InWindow(win, took)).To(BeTrue(), "probe closed %v after the probe, outside %v", took, win)
 		Expect(sess.Post(ctx, msg("after"))).To(HaveField("Status", http.StatusOK))
 		Expect(nextMessage(ctx, framework.AsConn(sess))).To(Equal(msg("after")))
 	}, framework.Upgraded, Label("slow"), SpecTimeout(tm.Scaled(2*nodeUpgradeTimeout)+5*time.Second))
@@ -94,7 +94,7 @@ func upgradeSpecs(s *framework.Suite) {
 		e.Observe("%d %q", r.Status, r.Body)
 		Expect(r.Status).To(Equal(http.StatusOK))
 		Expect(pkts).To(ContainElement(pkt(engineio.Noop, "")))
-		Expect(win.Contains(took)).To(BeTrue(), "GET answered after %v, outside %v", took, win)
+		Expect(e.InWindow(win, took)).To(BeTrue(), "GET answered after %v, outside %v", took, win)
 		Expect(w.Send(pkt(engineio.Upgrade, ""))).To(Succeed())
 	}, up)
 
@@ -285,6 +285,6 @@ func heartbeatAcrossUpgrade(s *framework.Suite) {
 		e.Measured("first ping on the WebSocket", took)
 		e.Observe("%v", p)
 		Expect(p).To(Equal(pkt(engineio.Ping, "")))
-		Expect(win.Contains(took)).To(BeTrue(), fmt.Sprintf("first ping after %v, outside %v", took, win))
+		Expect(e.InWindow(win, took)).To(BeTrue(), fmt.Sprintf("first ping after %v, outside %v", took, win))
 	}, framework.Upgraded)
 }
