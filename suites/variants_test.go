@@ -373,22 +373,44 @@ func brokenVariants() []variant {
 // retried once on a fresh fixture (prooftest.Run), then fails the test.
 func TestBrokenVariants(t *testing.T) {
 	skipProof(t)
-	for _, v := range brokenVariants() {
-		t.Run(v.name, func(t *testing.T) {
-			t.Parallel()
-			prooftest.Run(t, nil, func(a *prooftest.Attempt) {
-				// A variant's fixture is built with the list; a retry needs
-				// a fresh one (fixtures start no goroutine before serving,
-				// so the rest of the fresh list is garbage, not a leak).
-				x := v
-				if a.N() > 1 {
-					x = variantNamed(a, v.name)
-				}
-				judgeVariant(a, x)
-			})
-		})
+	t.Parallel() // mostly waiting on protocol timers, as the other proofs
+	// The variants run variantWorkers at a time, whatever -parallel says
+	// (subtests that do not call t.Parallel are not bound by it): each
+	// mostly waits on its specs' timers.
+	all := brokenVariants()
+	next := make(chan variant)
+	var wg sync.WaitGroup
+	for range min(variantWorkers, len(all)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := range next {
+				t.Run(v.name, func(t *testing.T) {
+					prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+						// A variant's fixture is built with the list; a
+						// retry needs a fresh one (fixtures start no
+						// goroutine before serving, so the rest of the
+						// fresh list is garbage, not a leak).
+						x := v
+						if a.N() > 1 {
+							x = variantNamed(a, v.name)
+						}
+						judgeVariant(a, x)
+					})
+				})
+			}
+		}()
 	}
+	for _, v := range all {
+		next <- v
+	}
+	close(next)
+	wg.Wait()
 }
+
+// variantWorkers is how many broken variants TestBrokenVariants runs at
+// once.
+const variantWorkers = 6
 
 // variantNamed returns a freshly built broken variant by name.
 func variantNamed(t tb, name string) variant {
