@@ -58,6 +58,7 @@ func TestNodeFixtures(t *testing.T) {
 		cfg := startNodeTargets(a, framework.AllSuites)
 		vs, wall := runSuites(a, cfg, "")
 		checkProof(a, vs, expected, false)
+		checkUnsupported(a, vs, unsupportedNode)
 		a.Logf("Node fixtures: %d specs, wall time %v\n%s\nslowest specs:\n%s", len(vs), wall.Round(time.Millisecond), countTable(vs), slowest(vs, 10))
 		if wall > wholeRunBudget {
 			a.Errorf("the run took %v, budget %v", wall, wholeRunBudget)

@@ -43,6 +43,7 @@ func TestReference(t *testing.T) {
 		cfg := startReference(a, proofReference())
 		vs, wall := runSuites(a, cfg, "")
 		checkProof(a, vs, nil, false)
+		checkUnsupported(a, vs, unsupportedReference)
 		a.Logf("reference: %d specs, wall time %v\n%s\nslowest specs:\n%s", len(vs), wall.Round(time.Millisecond), countTable(vs), slowest(vs, 10))
 		if wall > wholeRunBudget {
 			a.Errorf("the run took %v, budget %v", wall, wholeRunBudget)
