@@ -13,24 +13,7 @@ import (
 
 func closeV4(s *framework.Suite) {
 	Describe("close", func() {
-		s.It("EIO-CLOSE-01", "ends a polling session on a close packet, releasing the parked GET with a noop and answering ok", func(ctx context.Context, e *framework.Env) {
-			sess := openPoll(ctx, e)
-			parked := parkGet(ctx, e, sess)
-			r, err := sess.Post(ctx, pkt(engineio.Close, ""))
-			Expect(err).NotTo(HaveOccurred())
-			parked.wait(ctx, e.Timing.Reply("the parked GET released").Max)
-			e.Expect(`POST "1" → 200 ok; the parked GET → 200 "6"; the next GET → 400`)
-			e.Observe("POST %d %q; parked GET %d %v", r.Status, r.Body, status(parked.resp), parked.pkts)
-			Expect(r.Status).To(Equal(http.StatusOK))
-			Expect(r.Body).To(Equal(okBody))
-			Expect(parked.err).NotTo(HaveOccurred())
-			Expect(status(parked.resp)).To(Equal(http.StatusOK))
-			Expect(parked.pkts).To(Equal([]engineio.Packet{pkt(engineio.Noop, "")}))
-			g, _, err := sess.Get(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			e.Observe("next GET %d", g.Status)
-			Expect(g.Status).To(Equal(http.StatusBadRequest))
-		}, framework.Polling)
+		CloseOnPolling(s)
 
 		closeOnWS(s)
 
@@ -87,35 +70,37 @@ func closeOnWS(s *framework.Suite) { CloseOnWebSocket(s) }
 // pingInterval+pingTimeout+grace does not. The report's measured time and
 // observed text tell which of the two happened.
 func CloseOnWebSocket(s *framework.Suite) {
-	s.It("EIO-CLOSE-03", "ends a WebSocket session on a close packet, at the latest through the heartbeat within pingInterval+pingTimeout", func(ctx context.Context, e *framework.Env) {
-		c := open(ctx, e, framework.WebSocket)
-		wp := e.Timing.Within(e.Timing.PingInterval, "the first heartbeat within pingInterval")
-		hctx, cancel := context.WithTimeout(ctx, wp.Max)
-		defer cancel()
-		if e.C.Version() == engineio.V3 {
-			Expect(c.Send(ctx, pkt(engineio.Ping, ""))).To(Succeed())
-			p, err := c.Next(hctx)
-			Expect(err).NotTo(HaveOccurred(), "the pong to the client's ping (%s)", wp)
-			Expect(p.Type).To(Equal(engineio.Pong), "the answer to a v3 client ping")
-		} else {
-			p, err := c.Next(hctx)
-			Expect(err).NotTo(HaveOccurred(), "the server's first ping (%s)", wp)
-			Expect(p.Type).To(Equal(engineio.Ping), "the first packet after the open packet on an idle session")
-			Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
-		}
-		Expect(c.Send(ctx, pkt(engineio.Close, ""))).To(Succeed())
-		sent := e.Rec.Since()
-		hb := e.Timing.PingInterval + e.Timing.PingTimeout
-		w := e.Timing.Within(hb, "pingInterval+pingTimeout after the close packet")
-		e.Expect(`after "1" (the client silent from then on) the WebSocket closes: at once conforms; through the heartbeat (Node ignores "1" on WebSocket) within pingInterval+pingTimeout conforms too`)
-		e.Budget(w)
-		how := expectEndedSilent(ctx, c, w.Max, "the session must end after a close packet, at the latest through the heartbeat")
-		d := e.Rec.Since() - sent
-		e.Measured(how, d)
-		if d < e.Timing.PingInterval-e.Timing.Tolerance(e.Timing.PingInterval) {
-			e.Observe("%s %v after the close packet: the server acted on it", how, d.Round(time.Millisecond))
-		} else {
-			e.Observe("%s %v after the close packet: through the heartbeat (the close packet was ignored, as Node does)", how, d.Round(time.Millisecond))
-		}
-	}, framework.WebSocket)
+	s.PerTransport([]framework.Transport{framework.WebSocket}, func(tr framework.Transport) {
+		s.It("EIO-CLOSE-03", "ends a WebSocket session on a close packet, at the latest through the heartbeat within pingInterval+pingTimeout", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, tr)
+			wp := e.Timing.Within(e.Timing.PingInterval, "the first heartbeat within pingInterval")
+			hctx, cancel := context.WithTimeout(ctx, wp.Max)
+			defer cancel()
+			if e.C.Version() == engineio.V3 {
+				Expect(c.Send(ctx, pkt(engineio.Ping, ""))).To(Succeed())
+				p, err := c.Next(hctx)
+				Expect(err).NotTo(HaveOccurred(), "the pong to the client's ping (%s)", wp)
+				Expect(p.Type).To(Equal(engineio.Pong), "the answer to a v3 client ping")
+			} else {
+				p, err := c.Next(hctx)
+				Expect(err).NotTo(HaveOccurred(), "the server's first ping (%s)", wp)
+				Expect(p.Type).To(Equal(engineio.Ping), "the first packet after the open packet on an idle session")
+				Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
+			}
+			Expect(c.Send(ctx, pkt(engineio.Close, ""))).To(Succeed())
+			sent := e.Rec.Since()
+			hb := e.Timing.PingInterval + e.Timing.PingTimeout
+			w := e.Timing.Within(hb, "pingInterval+pingTimeout after the close packet")
+			e.Expect(`after "1" (the client silent from then on) the WebSocket closes: at once conforms; through the heartbeat (Node ignores "1" on WebSocket) within pingInterval+pingTimeout conforms too`)
+			e.Budget(w)
+			how := expectEndedSilent(ctx, c, w.Max, "the session must end after a close packet, at the latest through the heartbeat")
+			d := e.Rec.Since() - sent
+			e.Measured(how, d)
+			if d < e.Timing.PingInterval-e.Timing.Tolerance(e.Timing.PingInterval) {
+				e.Observe("%s %v after the close packet: the server acted on it", how, d.Round(time.Millisecond))
+			} else {
+				e.Observe("%s %v after the close packet: through the heartbeat (the close packet was ignored, as Node does)", how, d.Round(time.Millisecond))
+			}
+		}, tr)
+	})
 }

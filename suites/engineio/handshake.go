@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -38,49 +37,7 @@ func handshakeV4(s *framework.Suite) {
 			Expect(c.Status).To(Equal(http.StatusOK), "the sid of the open packet must name a live session")
 		}, framework.Polling)
 
-		s.PerTransport(both, func(tr framework.Transport) {
-			s.It("EIO-HS-02", "sends an open packet whose JSON has exactly sid, upgrades, pingInterval, pingTimeout and maxPayload with the right types", func(ctx context.Context, e *framework.Env) {
-				c := open(ctx, e, tr)
-				raw := c.Handshake().Raw
-				e.Expect("keys exactly %v; sid string, upgrades string array, timings and maxPayload integers", openKeys)
-				e.Observe("%s", raw)
-				var m map[string]any
-				Expect(json.Unmarshal(raw, &m)).To(Succeed(), "open packet JSON")
-				keys := make([]string, 0, len(m))
-				for k := range m {
-					keys = append(keys, k)
-				}
-				slices.Sort(keys)
-				Expect(keys).To(Equal(openKeys), "key set of the open packet")
-				Expect(m["sid"]).To(BeAssignableToTypeOf(""))
-				Expect(m["upgrades"]).To(BeAssignableToTypeOf([]any{}))
-				for _, k := range []string{"pingInterval", "pingTimeout", "maxPayload"} {
-					Expect(m[k]).To(BeAssignableToTypeOf(float64(0)), k)
-					f := m[k].(float64)
-					Expect(f).To(Equal(float64(int64(f))), "%s must be an integer", k)
-				}
-			}, tr)
-
-			s.It("EIO-HS-03", "advertises only upgrades better than the transport in use", func(ctx context.Context, e *framework.Env) {
-				c := open(ctx, e, tr)
-				up := c.Handshake().Open.Upgrades
-				e.Observe("upgrades %q", up)
-				if tr == framework.WebSocket {
-					e.Expect("upgrades [] on a WebSocket handshake")
-					Expect(up).To(BeEmpty())
-					return
-				}
-				// The fixture contract enables WebSocket, so a polling
-				// handshake must offer it, whatever the preflight saw.
-				ct := e.Cfg.Contract()
-				e.Expect(`upgrades ["websocket"] on a polling handshake (%s enables transports %v)`, ct.Name, ct.Transports)
-				if !slices.Contains(ct.Transports, "websocket") {
-					Expect(up).NotTo(ContainElement("websocket"), "%s does not enable WebSocket", ct.Name)
-					return
-				}
-				Expect(up).To(Equal([]string{"websocket"}), ct.Requires("WebSocket, so the polling handshake must offer it"))
-			}, tr)
-		})
+		OpenPacket(s)
 
 		s.It("EIO-HS-04", "advertises the same heartbeat timings and maxPayload on every transport", func(ctx context.Context, e *framework.Env) {
 			p := open(ctx, e, framework.Polling).Handshake().Open
@@ -113,15 +70,7 @@ func handshakeV4(s *framework.Suite) {
 			Expect(sess.HS.Packets).To(HaveLen(1))
 		}, framework.Polling)
 
-		s.It("EIO-HS-07", "refuses to open a session with POST or PUT (400)", func(ctx context.Context, e *framework.Env) {
-			e.Expect("POST and PUT ?EIO=4&transport=polling without sid → 400")
-			for _, m := range []string{http.MethodPost, http.MethodPut} {
-				r, err := e.C.Do(ctx, framework.Request{Method: m, Query: e.C.PollQuery(), Body: []byte("4hello")})
-				Expect(err).NotTo(HaveOccurred())
-				e.Observe("%s → %d %q", m, r.Status, r.Body)
-				Expect(r.Status).To(Equal(http.StatusBadRequest), m)
-			}
-		}, framework.Polling)
+		HandshakeMethod(s)
 
 		s.It("EIO-HS-08", "answers a plain GET for transport=websocket without Upgrade with 400 code 3", func(ctx context.Context, e *framework.Env) {
 			r, err := e.C.Get(ctx, e.C.WSQuery())

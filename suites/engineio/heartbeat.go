@@ -14,55 +14,9 @@ import (
 
 func heartbeatV4(s *framework.Suite) {
 	Describe("heartbeat", func() {
+		ServerHeartbeat(s)
+
 		s.PerTransport(all, func(tr framework.Transport) {
-			s.It("EIO-HB-01", "pings every pingInterval, the first ping pingInterval after the open packet", func(ctx context.Context, e *framework.Env) {
-				// Each gap is measured from a moment before the server
-				// can have started its timer (before the handshake
-				// request, before the pong is sent), so a late observation
-				// can make a gap look long, never short.
-				last := time.Now()
-				c := open(ctx, e, tr)
-				win := e.Timing.Around(e.Timing.PingInterval, "pingInterval")
-				e.Expect("3 pings, each pingInterval after the open packet or the previous pong")
-				e.Budget(win)
-				for i := range 3 {
-					p, err := c.Next(ctx)
-					Expect(err).NotTo(HaveOccurred())
-					took := time.Since(last)
-					e.Observe("ping %d after %v: %v", i+1, took.Round(time.Millisecond), p)
-					Expect(p).To(beAPing(), "packet %d", i+1)
-					Expect(e.InWindow(win, took)).To(BeTrue(), "ping %d after %v, outside %v", i+1, took, win)
-					last = time.Now()
-					Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
-				}
-			}, tr)
-
-			s.It("EIO-HB-03", "ends the session when no pong arrives within pingTimeout of a ping", func(ctx context.Context, e *framework.Env) {
-				c := open(ctx, e, tr)
-				p, err := c.Next(ctx)
-				Expect(err).NotTo(HaveOccurred())
-				Expect(p).To(beAPing())
-				pingAt := e.Rec.Since()
-				win := e.Timing.Around(e.Timing.PingTimeout, "pingTimeout")
-				e.Expect("no pong: the session ends pingTimeout after the ping")
-				e.Budget(win)
-				how := expectEndedSilent(ctx, c, win.Max+e.Timing.Grace(win.Max), "the session must end")
-				end := e.Rec.Since()
-				if w := c.WS(); w != nil {
-					pingAt, end = lastFrameAt(w), w.ClosedAt()
-				}
-				took := end - pingAt
-				e.Measured("session ended ("+how+")", took)
-				// Late: judged from the ping as observed. Early: judged from
-				// the earliest moment the server can have sent the ping,
-				// pingInterval after the handshake request (transcript time
-				// 0), so a ping observed late cannot make the close look
-				// early.
-				Expect(took).To(BeNumerically("<=", win.Max), "ended %v after the ping, outside %v", took, win)
-				Expect(end-e.Timing.PingInterval).To(BeNumerically(">=", win.Min),
-					"ended %v after the open, earlier than pingInterval+pingTimeout allows (%v)", end, win)
-			}, tr)
-
 			s.It("EIO-HB-07", "sends pings without data", func(ctx context.Context, e *framework.Env) {
 				c := open(ctx, e, tr)
 				var raw string
@@ -163,4 +117,61 @@ func lastFrameAt(w *framework.WSConn) time.Duration {
 		return 0
 	}
 	return fs[len(fs)-1].At
+}
+
+// ServerHeartbeat declares EIO-HB-01 (a ping every pingInterval) and
+// EIO-HB-03 (the session ends pingTimeout after an unanswered ping) for a
+// v4 session in each transport state: polling, WebSocket, and a WebSocket
+// upgraded from polling, where a server that keeps its heartbeat on the
+// polling transport stops pinging.
+func ServerHeartbeat(s *framework.Suite) {
+	s.PerTransport(all, func(tr framework.Transport) {
+		s.It("EIO-HB-01", "pings every pingInterval, the first ping pingInterval after the open packet", func(ctx context.Context, e *framework.Env) {
+			// Each gap is measured from a moment before the server
+			// can have started its timer (before the handshake
+			// request, before the pong is sent), so a late observation
+			// can make a gap look long, never short.
+			last := time.Now()
+			c := open(ctx, e, tr)
+			win := e.Timing.Around(e.Timing.PingInterval, "pingInterval")
+			e.Expect("3 pings, each pingInterval after the open packet or the previous pong")
+			e.Budget(win)
+			for i := range 3 {
+				p, err := c.Next(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				took := time.Since(last)
+				e.Observe("ping %d after %v: %v", i+1, took.Round(time.Millisecond), p)
+				Expect(p).To(beAPing(), "packet %d", i+1)
+				Expect(e.InWindow(win, took)).To(BeTrue(), "ping %d after %v, outside %v", i+1, took, win)
+				last = time.Now()
+				Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
+			}
+		}, tr)
+
+		s.It("EIO-HB-03", "ends the session when no pong arrives within pingTimeout of a ping", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, tr)
+			p, err := c.Next(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(p).To(beAPing())
+			pingAt := e.Rec.Since()
+			win := e.Timing.Around(e.Timing.PingTimeout, "pingTimeout")
+			e.Expect("no pong: the session ends pingTimeout after the ping")
+			e.Budget(win)
+			how := expectEndedSilent(ctx, c, win.Max+e.Timing.Grace(win.Max), "the session must end")
+			end := e.Rec.Since()
+			if w := c.WS(); w != nil {
+				pingAt, end = lastFrameAt(w), w.ClosedAt()
+			}
+			took := end - pingAt
+			e.Measured("session ended ("+how+")", took)
+			// Late: judged from the ping as observed. Early: judged from
+			// the earliest moment the server can have sent the ping,
+			// pingInterval after the handshake request (transcript time
+			// 0), so a ping observed late cannot make the close look
+			// early.
+			Expect(took).To(BeNumerically("<=", win.Max), "ended %v after the ping, outside %v", took, win)
+			Expect(end-e.Timing.PingInterval).To(BeNumerically(">=", win.Min),
+				"ended %v after the open, earlier than pingInterval+pingTimeout allows (%v)", end, win)
+		}, tr)
+	})
 }

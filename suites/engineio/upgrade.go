@@ -110,16 +110,7 @@ func upgradeSpecs(s *framework.Suite) {
 		Expect(parked.pkts).To(ContainElement(pkt(engineio.Noop, "")))
 	}, up)
 
-	s.It("EIO-UPG-06", "moves the session to the WebSocket on the upgrade packet", func(ctx context.Context, e *framework.Env) {
-		sess := openPoll(ctx, e)
-		w, err := sess.Upgrade(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(w.Send(msg("hello"))).To(Succeed())
-		p := nextMessage(ctx, wsOnly(w, sess))
-		e.Expect("4hello echoed on the WebSocket")
-		e.Observe("%v", p)
-		Expect(p).To(Equal(msg("hello")))
-	}, up)
+	UpgradeMoves(s, nil)
 
 	s.It("EIO-UPG-06", "flushes over the WebSocket what it queued on polling during the probe, in order", func(ctx context.Context, e *framework.Env) {
 		sess := openPoll(ctx, e)
@@ -143,54 +134,6 @@ func upgradeSpecs(s *framework.Suite) {
 		}
 		e.Observe("%q", got)
 		Expect(got).To(Equal([]string{"q1", "q2", "ws"}))
-	}, up)
-
-	s.It("EIO-UPG-07", "refuses a polling GET with 400 once the session is upgraded", func(ctx context.Context, e *framework.Env) {
-		sess := openPoll(ctx, e)
-		w, err := sess.Upgrade(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(w.Send(msg("hello"))).To(Succeed())
-		wc := wsOnly(w, sess)
-		Expect(nextMessage(ctx, wc)).To(Equal(msg("hello")), "the upgrade completed")
-		r, _, err := sess.Get(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		e.Expect("GET → 400 while the session lives on over the WebSocket")
-		e.Observe("GET %d %q", r.Status, r.Body)
-		Expect(r.Status).To(Equal(http.StatusBadRequest))
-		// The refusal is about the transport: a server that also ended the
-		// session would pass a status check alone.
-		win := e.Timing.Reply("the WebSocket's echo after the refused GET")
-		e.Budget(win)
-		cctx, cancel := context.WithTimeout(ctx, win.Max)
-		defer cancel()
-		Expect(w.Send(msg("alive"))).To(Succeed())
-		p := nextMessage(cctx, wc)
-		e.Observe("WebSocket still carries the session: %v", p)
-		Expect(p).To(Equal(msg("alive")))
-	}, up)
-
-	s.It("EIO-UPG-08", "closes another WebSocket with the upgraded sid and keeps the first", func(ctx context.Context, e *framework.Env) {
-		sess := openPoll(ctx, e)
-		w, err := sess.Upgrade(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(w.Send(msg("one"))).To(Succeed())
-		Expect(nextMessage(ctx, wsOnly(w, sess))).To(Equal(msg("one")))
-		w2, _, err := e.C.DialWS(ctx, e.C.WSQuery(sess.Query()...), nil)
-		if err == nil {
-			win := e.Timing.Reply("the second WebSocket closed")
-			e.Budget(win)
-			cctx, cancel := context.WithTimeout(ctx, win.Max)
-			defer cancel()
-			ce, err := w2.WaitClosed(cctx)
-			Expect(err).NotTo(HaveOccurred(), "the second WebSocket must be closed")
-			e.Observe("second WebSocket closed (code %d)", ce.Code)
-		} else {
-			e.Observe("second WebSocket refused: %v", err)
-		}
-		Expect(w.Send(msg("hello"))).To(Succeed())
-		p := nextMessage(ctx, wsOnly(w, sess))
-		e.Observe("first WebSocket echo %v", p)
-		Expect(p).To(Equal(msg("hello")))
 	}, up)
 
 	s.It("EIO-UPG-09", "closes the probe WebSocket on a packet other than the upgrade and keeps polling", func(ctx context.Context, e *framework.Env) {

@@ -25,15 +25,7 @@ func urlV4(s *framework.Suite) {
 			Expect(r.Status == http.StatusOK && isOpenBody(r.Body)).To(BeFalse(), "a handshake was served outside the prefix")
 		})
 
-		s.It("EIO-URL-02", "refuses a polling handshake whose EIO is missing or not a number with 400", func(ctx context.Context, e *framework.Env) {
-			e.Expect("GET ?transport=polling and GET ?EIO=abc&transport=polling → 400")
-			for _, q := range []string{"transport=polling", "EIO=abc&transport=polling"} {
-				r, err := e.C.Do(ctx, framework.Request{RawQuery: q})
-				Expect(err).NotTo(HaveOccurred())
-				e.Observe("%s → %d %q", q, r.Status, r.Body)
-				Expect(r.Status).To(Equal(http.StatusBadRequest), q)
-			}
-		}, framework.Polling)
+		EIORequired(s)
 
 		// FX-EIO4 has allowEIO3 false, so a v4 target that opens a v3
 		// session deviates from the contract and fails; only a contract
@@ -57,15 +49,7 @@ func urlV4(s *framework.Suite) {
 			Expect(errorCode(r.Body)).To(Equal(5))
 		}, framework.Polling)
 
-		s.It("EIO-URL-04", "refuses a request whose transport is missing or unknown with 400", func(ctx context.Context, e *framework.Env) {
-			e.Expect("GET ?EIO=4 and GET ?EIO=4&transport=abc → 400")
-			for _, q := range []string{"EIO=" + e.C.Version().String(), "EIO=" + e.C.Version().String() + "&transport=abc"} {
-				r, err := e.C.Do(ctx, framework.Request{RawQuery: q})
-				Expect(err).NotTo(HaveOccurred())
-				e.Observe("%s → %d %q", q, r.Status, r.Body)
-				Expect(r.Status).To(Equal(http.StatusBadRequest), q)
-			}
-		}, framework.Polling)
+		TransportRequired(s)
 
 		s.It("EIO-URL-05", "treats a POST without sid as a failed handshake (400)", func(ctx context.Context, e *framework.Env) {
 			openPoll(ctx, e)

@@ -71,21 +71,8 @@ func v3Specs(s *framework.Suite) {
 			}, tr)
 		})
 
-		s.It("EIO-URL-04", "refuses a v3 request whose transport is missing or unknown with 400", func(ctx context.Context, e *framework.Env) {
-			for _, q := range []string{"EIO=3", "EIO=3&transport=abc"} {
-				r, err := e.C.Do(ctx, framework.Request{RawQuery: q})
-				Expect(err).NotTo(HaveOccurred())
-				e.Observe("%s → %d %q", q, r.Status, r.Body)
-				Expect(r.Status).To(Equal(http.StatusBadRequest), q)
-			}
-		}, framework.Polling)
-
-		s.It("EIO-HS-07", "refuses to open a v3 session with POST (400)", func(ctx context.Context, e *framework.Env) {
-			r, err := e.C.Do(ctx, framework.Request{Method: http.MethodPost, Query: e.C.PollQuery(b64...), Body: []byte("6:4hello")})
-			Expect(err).NotTo(HaveOccurred())
-			e.Observe("%d %q", r.Status, r.Body)
-			Expect(r.Status).To(Equal(http.StatusBadRequest))
-		}, framework.Polling)
+		TransportRequired(s)
+		HandshakeMethod(s)
 
 		s.It("EIO-URL-03", "opens a v3 WebSocket session when EIO is missing or not a number and v3 is enabled", func(ctx context.Context, e *framework.Env) {
 			for _, q := range []string{"transport=websocket", "EIO=abc&transport=websocket"} {
@@ -100,12 +87,7 @@ func v3Specs(s *framework.Suite) {
 			}
 		}, framework.WebSocket)
 
-		s.It("EIO-WS-03", "opens no v3 WebSocket session when the transport is missing or unknown", func(ctx context.Context, e *framework.Env) {
-			for _, q := range []string{"EIO=3", "EIO=3&transport=abc"} {
-				qv, _ := parseQuery(q)
-				e.Observe("%s: %s", q, expectNoWSSession(ctx, e, qv))
-			}
-		}, framework.WebSocket)
+		WebSocketTransportRequired(s)
 	})
 
 	Describe("HTTP long-polling", func() {

@@ -42,20 +42,8 @@ func websocketV4(s *framework.Suite) {
 			Expect(string(f2.Data)).To(Equal("4c"))
 		}, framework.WebSocket)
 
-		s.It("EIO-WS-03", "opens no session for a WebSocket request whose EIO is missing or not a number", func(ctx context.Context, e *framework.Env) {
-			e.Expect("for ?transport=websocket and ?EIO=abc&transport=websocket: upgrade refused, or the socket closes without an open packet")
-			for _, q := range []url.Values{e.C.Query("transport", "websocket"), e.C.Query("EIO", "abc", "transport", "websocket")} {
-				e.Observe("%s: %s", q.Encode(), expectNoWSSession(ctx, e, q))
-			}
-		}, framework.WebSocket)
-
-		s.It("EIO-WS-03", "opens no session for a WebSocket request whose transport is missing or unknown", func(ctx context.Context, e *framework.Env) {
-			e.Expect("for ?EIO=4 and ?EIO=4&transport=abc: upgrade refused, or the socket closes without an open packet")
-			v := e.C.Version().String()
-			for _, q := range []url.Values{e.C.Query("EIO", v), e.C.Query("EIO", v, "transport", "abc")} {
-				e.Observe("%s: %s", q.Encode(), expectNoWSSession(ctx, e, q))
-			}
-		}, framework.WebSocket)
+		WebSocketEIORequired(s)
+		WebSocketTransportRequired(s)
 
 		s.It("EIO-WS-04", "refuses a WebSocket upgrade naming an unknown sid", func(ctx context.Context, e *framework.Env) {
 			e.Observe("%s", expectNoWSSession(ctx, e, e.C.WSQuery("sid", bogusSID)))
