@@ -235,7 +235,7 @@ func sessionEndVariants() []variant {
 		{"invalid-frame-ignored", "an invalid packet on a WebSocket ends the session", framework.EIO4,
 			filterFrames(eio4(), dropClient(undecodableFrame)), "area:websocket || area:packet", []string{"EIO-PKT-03", "EIO-WS-06"}},
 		{"v3-invalid-frame-ignored", "an invalid packet on a v3 WebSocket ends the session", framework.EIO3,
-			filterFrames(eio3(), dropClient(undecodableFrame)), "transport:websocket", []string{"EIO-WS-06"}},
+			filterFrames(eio3(), dropClient(undecodableFrame)), "transport:websocket", []string{"EIO-PKT-03", "EIO-WS-06"}},
 		{"client-ping-ignored", "a v4 server that receives a client ping ends the session", framework.EIO4,
 			filterFrames(eio4(), dropClient(clientPing)), "area:heartbeat", []string{"EIO-HB-06"}},
 		{"upgraded-poll-accepted", "polling on a session that moved to WebSocket gets 400", framework.EIO4,

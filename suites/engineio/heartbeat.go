@@ -33,28 +33,35 @@ func heartbeatV4(s *framework.Suite) {
 				e.Observe("%q", raw)
 				Expect(raw).To(Equal("2"))
 			}, tr)
+
+			s.It("EIO-HB-05", "schedules the next ping pingInterval after a late pong", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				Expect(c.Next(ctx)).To(beAPing())
+				delay := e.Timing.PingTimeout / 2
+				e.Expect("pong %v late: the next ping pingInterval after the pong, not after the ping", delay)
+				e.Idle(ctx, delay)
+				Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
+				pongAt := time.Now()
+				win := e.Timing.Around(e.Timing.PingInterval, "pingInterval after the pong")
+				e.Budget(win)
+				cctx, cancel := context.WithTimeout(ctx, win.Max)
+				defer cancel()
+				p, err := c.Next(cctx)
+				Expect(err).NotTo(HaveOccurred(), "the next ping (%s)", win)
+				took := time.Since(pongAt)
+				e.Measured("next ping", took)
+				e.Observe("%v %v after the pong", p, took.Round(time.Millisecond))
+				Expect(p).To(beAPing())
+				Expect(e.InWindow(win, took)).To(BeTrue(), "next ping %v after the pong, outside %v", took, win)
+			}, tr)
+
+			s.It("EIO-HB-06", "ends a v4 session that receives a ping from the client", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				e.Expect(`after a client ping "2" (the wrong heartbeat direction in v4), the session ends`)
+				sendUnjudged(ctx, e, c, pkt(engineio.Ping, ""))
+				expectEnded(ctx, e, c, "the session must end")
+			}, tr)
 		})
-
-		s.It("EIO-HB-05", "schedules the next ping pingInterval after a late pong", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
-			Expect(c.Next(ctx)).To(beAPing())
-			delay := e.Timing.PingTimeout / 2
-			e.Idle(ctx, delay)
-			Expect(c.Send(ctx, pkt(engineio.Pong, ""))).To(Succeed())
-			pongAt := time.Now()
-			Expect(c.Next(ctx)).To(beAPing())
-			took := time.Since(pongAt)
-			win := e.Timing.Around(e.Timing.PingInterval, "pingInterval after the pong")
-			e.Budget(win)
-			e.Measured("next ping", took)
-			Expect(e.InWindow(win, took)).To(BeTrue(), "next ping %v after the pong, outside %v", took, win)
-		}, framework.WebSocket)
-
-		s.It("EIO-HB-06", "ends a v4 session that receives a ping from the client", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
-			Expect(c.Send(ctx, pkt(engineio.Ping, ""))).To(Succeed())
-			expectEnded(ctx, e, c, "the session must end")
-		}, framework.WebSocket)
 
 		s.It("EIO-HB-08", "postpones its next ping after an unsolicited pong", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)

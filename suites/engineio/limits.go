@@ -76,51 +76,95 @@ func limitsV4(s *framework.Suite) {
 			Expect(p.Data).To(HaveLen(mp - 1))
 		}, framework.Polling)
 
-		s.It("EIO-LIMIT-02", "answers a POST body over maxPayload with 413 and an empty body", func(ctx context.Context, e *framework.Env) {
-			sess := openPoll(ctx, e)
-			mp := maxPayload(e, sess.HS)
-			r, err := sess.PostRaw(ctx, []byte("4"+strings.Repeat("x", mp)), nil)
-			Expect(err).NotTo(HaveOccurred())
-			e.Expect("POST of %d bytes → 413, empty body", mp+1)
-			e.Observe("%d %q", r.Status, r.Body)
-			Expect(r.Status).To(Equal(http.StatusRequestEntityTooLarge))
-			Expect(r.Body).To(BeEmpty())
-		}, framework.Polling)
+		limitSpecs(s)
+	})
+}
 
+// limitSpecs declares the size-limit rules that hold for v4 and v3 alike,
+// in each transport state they concern. The limit is the contract's
+// maxPayload (maxPayload): a v3 open packet need not advertise one
+// (EIO3-08), FX-EIO3 fixes 1 000 000 as FX-EIO4 does.
+func limitSpecs(s *framework.Suite) {
+	s.It("EIO-LIMIT-02", "answers a POST body over maxPayload with 413 and an empty body", func(ctx context.Context, e *framework.Env) {
+		sess := openPoll(ctx, e)
+		mp := maxPayload(e, sess.HS)
+		body := e.C.EncodePayload(msg(strings.Repeat("x", mp)))
+		r, err := sess.PostRaw(ctx, body, nil)
+		Expect(err).NotTo(HaveOccurred())
+		e.Expect("POST of %d bytes → 413, empty body", len(body))
+		e.Observe("%d %q", r.Status, r.Body)
+		Expect(r.Status).To(Equal(http.StatusRequestEntityTooLarge))
+		Expect(r.Body).To(BeEmpty())
+	}, framework.Polling)
+
+	s.PerTransport(wsStates, func(tr framework.Transport) {
 		s.It("EIO-LIMIT-03", "closes a WebSocket with 1009 on a message over maxPayload", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
+			c := open(ctx, e, tr)
 			mp := maxPayload(e, c.Handshake())
+			e.Expect("a text frame of %d bytes → close 1009", mp+1)
 			_ = c.WS().SendText("4" + strings.Repeat("x", mp))
 			ce, err := c.WS().WaitClosed(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			e.Observe("close code %d", ce.Code)
 			Expect(ce.Code).To(Equal(websocket.CloseMessageTooBig))
-		}, framework.WebSocket)
+		}, tr)
+	})
 
-		s.It("EIO-LIMIT-05", "sends a polling response larger than maxPayload in one GET", func(ctx context.Context, e *framework.Env) {
-			sess := openPoll(ctx, e)
-			mp := maxPayload(e, sess.HS)
+	s.PerTransport(all, func(tr framework.Transport) {
+		s.It("EIO-LIMIT-05", "sends more than maxPayload bytes to the client without splitting or dropping", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, tr)
+			mp := maxPayload(e, c.Handshake())
 			chunk := strings.Repeat("y", mp/2)
-			for range 3 {
-				Expect(sess.Post(ctx, msg(chunk))).To(HaveField("Status", http.StatusOK))
+			if ps := c.Poll(); ps != nil && c.WS() == nil {
+				for range 3 {
+					Expect(ps.Post(ctx, msg(chunk))).To(HaveField("Status", http.StatusOK))
+				}
+				r, pkts, err := ps.Get(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				e.Expect("one GET carrying all three echoes (more than maxPayload %d bytes)", mp)
+				e.Observe("GET %d, %d bytes, %d packets", r.Status, len(r.Body), len(pkts))
+				Expect(pkts).To(HaveLen(3))
+				Expect(len(r.Body)).To(BeNumerically(">", mp))
+				return
 			}
-			r, pkts, err := sess.Get(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			e.Expect("one GET carrying all three echoes (%d bytes > maxPayload %d)", 3*(len(chunk)+1)+2, mp)
-			e.Observe("GET %d, %d bytes, %d packets", r.Status, len(r.Body), len(pkts))
-			Expect(pkts).To(HaveLen(3))
-			Expect(len(r.Body)).To(BeNumerically(">", mp))
-		}, framework.Polling)
+			// On a WebSocket every echo is a message of its own: what the
+			// rule forbids is a server that bounds what it has buffered
+			// for the client by maxPayload, dropping or closing.
+			e.Expect("three messages of %d bytes sent at once (more than maxPayload %d together): three intact echoes, in order", len(chunk)+1, mp)
+			for range 3 {
+				Expect(c.Send(ctx, msg(chunk))).To(Succeed())
+			}
+			w := e.Timing.Reply("the three echoes")
+			e.Budget(w)
+			cctx, cancel := context.WithTimeout(ctx, w.Max)
+			defer cancel()
+			for i := range 3 {
+				p := nextMessage(cctx, c)
+				Expect(p.Data).To(HaveLen(len(chunk)), "echo %d", i+1)
+				Expect(string(p.Data) == chunk).To(BeTrue(), "echo %d intact", i+1)
+			}
+			e.Observe("three echoes of %d bytes", len(chunk))
+		}, tr)
 
 		s.It("EIO-LIMIT-06", "counts the limit in UTF-8 bytes, not characters", func(ctx context.Context, e *framework.Env) {
-			sess := openPoll(ctx, e)
-			mp := maxPayload(e, sess.HS)
-			body := "4" + strings.Repeat("€", mp/3+1)
-			r, err := sess.PostRaw(ctx, []byte(body), nil)
+			c := open(ctx, e, tr)
+			mp := maxPayload(e, c.Handshake())
+			text := strings.Repeat("€", mp/3+1)
+			if ps := c.Poll(); ps != nil && c.WS() == nil {
+				body := e.C.EncodePayload(msg(text))
+				r, err := ps.PostRaw(ctx, body, nil)
+				Expect(err).NotTo(HaveOccurred())
+				e.Expect("a POST of %d characters but %d bytes → 413", len([]rune(string(body))), len(body))
+				e.Observe("%d", r.Status)
+				Expect(r.Status).To(Equal(http.StatusRequestEntityTooLarge))
+				return
+			}
+			e.Expect("a text frame of %d characters but %d bytes → close 1009", mp/3+2, 3*(mp/3+1)+1)
+			_ = c.WS().SendText("4" + text)
+			ce, err := c.WS().WaitClosed(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			e.Expect("%d characters but %d bytes → 413", mp/3+2, len(body))
-			e.Observe("%d", r.Status)
-			Expect(r.Status).To(Equal(http.StatusRequestEntityTooLarge))
-		}, framework.Polling)
+			e.Observe("close code %d", ce.Code)
+			Expect(ce.Code).To(Equal(websocket.CloseMessageTooBig))
+		}, tr)
 	})
 }

@@ -39,21 +39,9 @@ func packetV4(s *framework.Suite) {
 				Expect(p.Binary).To(BeFalse())
 				Expect(string(p.Data)).To(Equal(text))
 			}, tr)
-
-			s.It("EIO-PKT-03", "ends the session when a packet has an unknown type digit", func(ctx context.Context, e *framework.Env) {
-				c := open(ctx, e, tr)
-				e.Expect(`after "9hello", the session is gone`)
-				if p := c.Poll(); p != nil && c.WS() == nil {
-					r, err := p.PostRaw(ctx, []byte("9hello"), nil)
-					if err == nil {
-						e.Observe("POST → %d %q (not judged)", r.Status, r.Body)
-					}
-				} else {
-					Expect(c.WS().SendText("9hello")).To(Succeed())
-				}
-				expectEnded(ctx, e, c, "session must end on a parse error")
-			}, tr)
 		})
+
+		unknownTypeEnds(s)
 
 		s.It("EIO-PKT-04", "never sends open, pong or upgrade packets on an established session", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)
@@ -89,5 +77,30 @@ func packetV4(s *framework.Suite) {
 			e.Observe("%v", p)
 			Expect(p).To(Equal(msg("")))
 		}, framework.WebSocket)
+	})
+}
+
+// unknownTypeEnds declares EIO-PKT-03 for the suite's revision in each
+// transport state: a packet whose type digit is unknown ends the session.
+// On v3 polling the packet is framed with its length prefix, so that the
+// type, not the framing (EIO3-10), is what is wrong.
+func unknownTypeEnds(s *framework.Suite) {
+	s.PerTransport(all, func(tr framework.Transport) {
+		s.It("EIO-PKT-03", "ends the session when a packet has an unknown type digit", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, tr)
+			bad := engineio.TextPacket(engineio.PacketType(9), "hello")
+			if p := c.Poll(); p != nil && c.WS() == nil {
+				body := e.C.EncodePayload(bad)
+				e.Expect(`after a POST %q, the session is gone`, body)
+				r, err := p.PostRaw(ctx, body, nil)
+				if err == nil {
+					e.Observe("POST → %d %q (not judged)", r.Status, r.Body)
+				}
+			} else {
+				e.Expect(`after a text frame "9hello", the session is gone`)
+				Expect(c.WS().SendText("9hello")).To(Succeed())
+			}
+			expectEnded(ctx, e, c, "session must end on a parse error")
+		}, tr)
 	})
 }

@@ -203,3 +203,23 @@ const bogusSID = "siospec-bogus-sid-0000"
 
 // okBody is the body of a successful POST (EIO-POLL-04).
 var okBody = []byte("ok")
+
+// wsStates are the transport states that carry a session on a WebSocket:
+// one opened as such and one upgraded from polling.
+var wsStates = []framework.Transport{framework.WebSocket, framework.Upgraded}
+
+// sendUnjudged sends p on c for a rule under which the server ends the
+// session: on polling the POST's answer is recorded but not judged (a
+// server may refuse the request that ends the session), on a WebSocket the
+// packet goes out as one frame.
+func sendUnjudged(ctx context.Context, e *framework.Env, c framework.Conn, p engineio.Packet) {
+	GinkgoHelper()
+	if ps := c.Poll(); ps != nil && c.WS() == nil {
+		r, err := ps.Post(ctx, p)
+		if err == nil {
+			e.Observe("POST %v → %d %q (not judged)", p, r.Status, r.Body)
+		}
+		return
+	}
+	Expect(c.Send(ctx, p)).To(Succeed(), "send %v", p)
+}

@@ -183,14 +183,13 @@ func v3Specs(s *framework.Suite) {
 			Expect(f.Data).To(Equal([]byte{4, 1, 2, 3, 4}))
 		}, framework.WebSocket)
 
-		s.It("EIO-WS-06", "ends a v3 session when a WebSocket frame holds an invalid packet", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
-			Expect(c.WS().SendText("abc")).To(Succeed())
-			expectEnded(ctx, e, c, "the WebSocket must close")
-		}, framework.WebSocket)
-
-		closeOnWS(s)
+		invalidFrameEnds(s)
+		unknownTypeEnds(s)
 	})
+
+	Describe("close", func() { closeSpecs(s) })
+
+	Describe("size limits", func() { limitSpecs(s) })
 
 	Describe("heartbeat", func() {
 		s.It("EIO3-02", "answers each client ping on polling with a pong", func(ctx context.Context, e *framework.Env) {
@@ -216,28 +215,35 @@ func v3Specs(s *framework.Suite) {
 			Expect(r.Status).To(Equal(http.StatusBadRequest))
 		}, framework.Polling)
 
-		s.It("EIO3-02", "answers each client ping on WebSocket with a pong", func(ctx context.Context, e *framework.Env) {
-			w := open(ctx, e, framework.WebSocket).WS()
-			for i := range 3 {
-				Expect(w.SendText("2")).To(Succeed())
-				f, err := w.Next(ctx)
-				Expect(err).NotTo(HaveOccurred())
-				e.Observe("round %d: %q", i+1, f.Data)
-				Expect(string(f.Data)).To(Equal("3"))
-			}
-		}, framework.WebSocket)
+		s.PerTransport(wsStates, func(tr framework.Transport) {
+			s.It("EIO3-02", "answers each client ping on a WebSocket with a pong", func(ctx context.Context, e *framework.Env) {
+				w := open(ctx, e, tr).WS()
+				for i := range 3 {
+					Expect(w.SendText("2")).To(Succeed())
+					f, err := w.Next(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					e.Observe("round %d: %q", i+1, f.Data)
+					Expect(string(f.Data)).To(Equal("3"))
+				}
+			}, tr)
 
-		s.It("EIO3-02", "closes a WebSocket whose client never pings after pingInterval+pingTimeout", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
-			budget := e.Timing.PingInterval + e.Timing.PingTimeout
-			win := e.Timing.Around(budget, "pingInterval+pingTimeout")
-			e.Budget(win)
-			_, err := c.WS().WaitClosed(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			at := c.WS().ClosedAt()
-			e.Measured("closed", at)
-			Expect(win.Contains(at)).To(BeTrue(), "closed after %v, outside %v", at, win)
-		}, framework.WebSocket)
+			s.It("EIO3-02", "closes a WebSocket whose client never pings after pingInterval+pingTimeout", func(ctx context.Context, e *framework.Env) {
+				c := open(ctx, e, tr)
+				budget := e.Timing.PingInterval + e.Timing.PingTimeout
+				win := e.Timing.Around(budget, "pingInterval+pingTimeout")
+				e.Expect("no client ping: the WebSocket closes pingInterval+pingTimeout after the handshake")
+				e.Budget(win)
+				// The window runs from the handshake request (transcript
+				// time 0), as ClosedAt does.
+				cctx, cancel := context.WithTimeout(ctx, win.Max-e.Rec.Since())
+				defer cancel()
+				_, err := c.WS().WaitClosed(cctx)
+				Expect(err).NotTo(HaveOccurred(), "the WebSocket must close (%s)", win)
+				at := c.WS().ClosedAt()
+				e.Measured("closed", at)
+				Expect(win.Contains(at)).To(BeTrue(), "closed after %v, outside %v", at, win)
+			}, tr)
+		})
 	})
 
 	Describe("upgrade from polling to WebSocket", func() {

@@ -71,12 +71,7 @@ func websocketV4(s *framework.Suite) {
 			Expect(p).To(Equal(msg("first")))
 		}, framework.Upgraded)
 
-		s.It("EIO-WS-06", "ends the session when a WebSocket frame holds an invalid packet", func(ctx context.Context, e *framework.Env) {
-			c := open(ctx, e, framework.WebSocket)
-			Expect(c.WS().SendText("abc")).To(Succeed())
-			e.Expect(`after "abc": the WebSocket closes`)
-			expectEnded(ctx, e, c, "the WebSocket must close")
-		}, framework.WebSocket)
+		invalidFrameEnds(s)
 
 		s.It("EIO-WS-07", "does not count WebSocket control pongs as heartbeat answers", func(ctx context.Context, e *framework.Env) {
 			c := open(ctx, e, framework.WebSocket)
@@ -179,4 +174,17 @@ func expectNoWSSession(ctx context.Context, e *framework.Env, q url.Values) stri
 // wsOnly adapts an upgraded WebSocket into a framework.Conn.
 func wsOnly(w *framework.WSConn, s *framework.PollSession) framework.Conn {
 	return framework.AsWSConn(w, s.HS, framework.Upgraded, s)
+}
+
+// invalidFrameEnds declares EIO-WS-06 for the suite's revision on a
+// WebSocket opened as such and on one upgraded from polling.
+func invalidFrameEnds(s *framework.Suite) {
+	s.PerTransport(wsStates, func(tr framework.Transport) {
+		s.It("EIO-WS-06", "ends the session when a WebSocket frame holds an invalid packet", func(ctx context.Context, e *framework.Env) {
+			c := open(ctx, e, tr)
+			Expect(c.WS().SendText("abc")).To(Succeed())
+			e.Expect(`after "abc": the WebSocket closes`)
+			expectEnded(ctx, e, c, "the WebSocket must close")
+		}, tr)
+	})
 }
