@@ -1,12 +1,10 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,13 +140,7 @@ func (f *frameFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for {
 			mt, b, err := from.ReadMessage()
 			if err != nil {
-				if ce, ok := err.(*websocket.CloseError); ok {
-					msg := []byte{}
-					if ce.Code != websocket.CloseNoStatusReceived {
-						msg = websocket.FormatCloseMessage(ce.Code, ce.Text)
-					}
-					_ = to.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-				}
+				forwardClose(to, err)
 				return
 			}
 			b, keep := f.edit(r, fromClient, mt, b)
@@ -208,9 +200,7 @@ func badV3PayloadIgnored(next http.Handler) http.Handler {
 			_, _ = w.Write([]byte("ok"))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		setBody(r, body)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -156,9 +155,7 @@ func (rl *packetRelay) servePost(w http.ResponseWriter, r *http.Request, s *rela
 			body = b
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	setBody(r, body)
 	rl.fx.ServeHTTP(w, r)
 }
 
@@ -227,13 +224,7 @@ func (rl *packetRelay) relay(from, to *websocket.Conn, s *relayedSession, fromCl
 	for {
 		mt, b, err := from.ReadMessage()
 		if err != nil {
-			if ce, ok := err.(*websocket.CloseError); ok {
-				msg := []byte{}
-				if ce.Code != websocket.CloseNoStatusReceived {
-					msg = websocket.FormatCloseMessage(ce.Code, ce.Text)
-				}
-				_ = to.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			}
+			forwardClose(to, err)
 			return
 		}
 		p, perr := engineio.ParseFrame(engineio.V4, mt == websocket.BinaryMessage, b)

@@ -1,10 +1,8 @@
 package suites
 
 import (
-	"bytes"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -96,9 +94,7 @@ func (rw *sioPostRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = b
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	setBody(r, body)
 	rw.next.ServeHTTP(w, r)
 }
 

@@ -59,6 +59,29 @@ func (b *bufferedWriter) Header() http.Header         { return b.header }
 func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
 
+// setBody replaces the request's body with body, with a matching
+// Content-Length, before the request is passed on.
+func setBody(r *http.Request, body []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+}
+
+// forwardClose passes a WebSocket close that a relay read from one side
+// (err from ReadMessage) on to the other side with the same code and text;
+// a close without a status goes on without one. Other errors send nothing.
+func forwardClose(to *websocket.Conn, err error) {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return
+	}
+	msg := []byte{}
+	if ce.Code != websocket.CloseNoStatusReceived {
+		msg = websocket.FormatCloseMessage(ce.Code, ce.Text)
+	}
+	_ = to.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+}
+
 // isPolling reports a polling request; handshake tells whether it has no
 // sid.
 func isPolling(r *http.Request, method string) (sid string, ok bool) {
@@ -222,9 +245,7 @@ func closePacketIgnored(next http.Handler) http.Handler {
 				body = b
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		setBody(r, body)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -298,9 +319,7 @@ func dropBadPayloads(next http.Handler) http.Handler {
 				body = b
 			}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		setBody(r, body)
 		next.ServeHTTP(w, r)
 	})
 }
