@@ -105,6 +105,7 @@ type Report struct {
 	Expectations   []Expectation     `json:"expectations,omitempty"`
 	UnexpectedPass []string          `json:"unexpected_passes,omitempty"`
 	Unmatched      []Expectation     `json:"unmatched_expectations,omitempty"`
+	Unverified     []Unverified      `json:"not_verified,omitempty"`
 	Specs          []Spec            `json:"specs"`
 }
 
@@ -297,6 +298,7 @@ func (r *Report) finish() {
 	}
 	r.UnexpectedPass = nil
 	r.Unmatched = r.unmatched()
+	r.Unverified = r.NotVerified()
 	for i := range r.Specs {
 		s := &r.Specs[i]
 		c.Total++
@@ -344,13 +346,13 @@ func (r *Report) unmatched() []Expectation {
 // the run verified: every spec of it that ran was unsupported (the target
 // lacks an optional contract those specs need).
 type Unverified struct {
-	Proto string // EIO4, EIO3, SIO5 or SIO4
-	ID    string
-	Level string // the strongest level among its specs, MUST or SHOULD
+	Proto string `json:"proto"` // EIO4, EIO3, SIO5 or SIO4
+	ID    string `json:"id"`
+	Level string `json:"level"` // the strongest level among its specs, MUST or SHOULD
 	// Reason is the first unsupported reason among its specs.
-	Reason string
+	Reason string `json:"reason"`
 	// Specs counts its unsupported specs.
-	Specs int
+	Specs int `json:"specs"`
 }
 
 // NotVerified returns the MUST and SHOULD requirements, per suite, whose

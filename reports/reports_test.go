@@ -741,6 +741,27 @@ func TestNotVerified(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
 		}
 	}
+	// report.json carries the list, and a reloaded report recomputes it.
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(bytes.NewReader(js.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Unverified, want) {
+		t.Errorf("report.json not_verified = %+v\nwant %+v\n%s", back.Unverified, want, js.String())
+	}
+	var page bytes.Buffer
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="not-verified"`, "<code>SIO-CONN-06</code> MUST (SIO5): 2 unsupported spec(s), no extended contract"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
 }
 
 func TestReproduceCommand(t *testing.T) {
