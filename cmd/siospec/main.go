@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -23,9 +24,20 @@ const (
 	exitHarness     = 2
 	exitPreflight   = 3
 	exitUsage       = 4
-	harnessVersion  = "0.1.0-dev"
+	devVersion      = "0.1.0-dev"
 	usageLineFormat = "  %-8s %s\n"
 )
+
+// harnessVersion returns the version of this siospec: the module version
+// that `go install github.com/siospec/siospec/cmd/siospec@VERSION` (or a
+// build from a checkout, which Go stamps from the VCS) recorded in the
+// binary, else the development version.
+func harnessVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return devVersion
+}
 
 // command is one subcommand: its one-line help and the function that runs it
 // with the arguments after its name.
@@ -88,6 +100,6 @@ func usage(w io.Writer, cmds map[string]command) {
 }
 
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
-	fmt.Fprintln(stdout, "siospec", harnessVersion)
+	fmt.Fprintln(stdout, "siospec", harnessVersion())
 	return exitOK
 }

@@ -17,7 +17,7 @@ func TestRunUsage(t *testing.T) {
 		{"no arguments", nil, exitUsage, "usage: siospec"},
 		{"help", []string{"help"}, exitOK, "commands:"},
 		{"unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
-		{"version", []string{"version"}, exitOK, "siospec " + harnessVersion},
+		{"version", []string{"version"}, exitOK, "siospec " + harnessVersion()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,7 +99,7 @@ func reportRender(_ context.Context, args []string, stdout, stderr io.Writer) in
 	timeScale := fs.Float64("time-scale", 1, "with --ginkgo: the run's time scale")
 	strict := fs.Bool("strict", false, "with --ginkgo: SHOULD and NODE failures gate")
 	expect := fs.String("expect-failures", "", "with --ginkgo: expected-failures `file` (lines '<suite> <ID> <reason>')")
-	version := fs.String("harness-version", harnessVersion, "with --ginkgo: the harness version to record")
+	version := fs.String("harness-version", harnessVersion(), "with --ginkgo: the harness version to record")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return usageExit(err)

@@ -217,7 +217,7 @@ listed on stderr and in the reports.
 		return exitHarness
 	}
 	rep := reports.FromGinkgo(greport, reports.Meta{
-		HarnessVersion:   harnessVersion,
+		HarnessVersion:   harnessVersion(),
 		Target:           strings.Join(targets, " "),
 		Role:             "server",
 		Seed:             cfg.Seed,
