@@ -56,11 +56,15 @@ Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Soc
 Targets:
   no URL            all four suites against the built-in reference fixtures, started in-process
                     (FX-EIO4, FX-EIO3, FX-SIO5 and its v4 equivalent, each on its own port).
-  --url URL         every suite's target; without --suite only eio4 runs.
+  --url URL         every suite's target; without --suite, siospec first detects what the target
+                    speaks (/engine.io/ and /socket.io/, or the URL's path; EIO=4 and EIO=3; a
+                    Socket.IO CONNECT to "/" and an Engine.IO echo) and runs every suite it speaks.
+                    With --suite, a suite the target does not speak ends in exit code 3 with the
+                    command line that fits.
   --eio-url URL     the target of eio4/eio3, --sio-url URL the target of sio5/sio4 (override --url),
                     so that separate Engine.IO and Socket.IO servers run in one command.
-  --suite LIST      what to run. Default with URLs: eio4 when --url or --eio-url is given, plus sio5
-                    when --sio-url is given; the legacy eio3 and sio4 only when named.
+  --suite LIST      what to run. Default with --url: what detection found; with --eio-url/--sio-url:
+                    eio4 when --eio-url is given, plus sio5 when --sio-url is given.
   Paths: /engine.io/ for eio*, /socket.io/ for sio*; a path in the URL or --path overrides them.
 
 Examples:
@@ -106,6 +110,7 @@ listed on stderr and in the reports.
 		fmt.Fprintln(stderr, "siospec server: --reference-ping-interval and --reference-ping-timeout tune the built-in reference: positive, and only without a URL")
 		return exitUsage
 	}
+	explicitSuites := len(cfg.Suites) > 0
 	cfg.Normalize()
 	if err := cfg.Validate(false); err != nil {
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
@@ -170,6 +175,15 @@ listed on stderr and in the reports.
 		return exitUsage
 	}
 
+	var detection *suites.Detection
+	if cfg.URL != "" && cfg.EIOURL == "" && cfg.SIOURL == "" {
+		d, code := detectSuites(ctx, &cfg, explicitSuites, stdout, stderr)
+		if code != exitOK {
+			return code
+		}
+		detection = d
+	}
+
 	// The Engine.IO preflight, then the Socket.IO extended-contract probe,
 	// each within framework.PreflightTimeout.
 	pctx, cancel := context.WithTimeout(ctx, 2*framework.PreflightTimeout)
@@ -194,6 +208,11 @@ listed on stderr and in the reports.
 		targets = append(targets, name+"="+t.Target.Endpoint)
 		for k, v := range t.Target.Summary() {
 			pre[name+"."+k] = v
+		}
+	}
+	if detection != nil {
+		for k, v := range detection.Summary() {
+			pre[k] = v
 		}
 	}
 	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
@@ -244,6 +263,68 @@ listed on stderr and in the reports.
 		fmt.Fprintf(stdout, "reports written to %s\n", *reportDir)
 	}
 	return rep.ExitCode()
+}
+
+// detectSuites finds out what the target of a bare --url speaks
+// (suites.Detect) and prints one line per probe. Without --suite it runs
+// every suite detected; with --suite it checks that each named suite fits
+// the target first, so that a target that does not fit ends in exit 3 with
+// the command line that would fit instead of a run of false failures. It
+// sets cfg.Suites and cfg.Targets (each suite at the path where it was
+// found) and returns exitOK, or the exit code to end with.
+func detectSuites(ctx context.Context, cfg *framework.Config, explicit bool, stdout, stderr io.Writer) (*suites.Detection, int) {
+	dctx, cancel := context.WithTimeout(ctx, framework.PreflightTimeout+suites.DetectProbeTimeout)
+	d, err := suites.Detect(dctx, cfg.URL, &suites.DetectOptions{Path: cfg.Path})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "siospec server: %v\n", err)
+		return nil, exitUsage
+	}
+	fmt.Fprintf(stdout, "detect %s:\n%s\n", cfg.URL, d.Tried())
+	hint := "is the server running, and is the path right (the URL's path or --path; probed without one: " +
+		framework.DefaultPath + " and " + framework.DefaultSIOPath + ")? Engine.IO targets must echo messages (the fixture contract); Socket.IO targets must accept a CONNECT to \"/\""
+	if !explicit {
+		if len(d.Suites) == 0 {
+			fmt.Fprintf(stderr, "siospec server: preflight failed: nothing at %s speaks a suite siospec can run; tried:\n%s\n  check: %s\n", cfg.URL, d.Tried(), hint)
+			return d, exitPreflight
+		}
+		cfg.Suites = d.Suites
+		fmt.Fprintf(stdout, "detected suites: %s (no --suite: running them all)\n", framework.FormatSuites(d.Suites))
+	} else {
+		var misfit []string
+		for _, p := range cfg.Suites {
+			fits := false
+			for _, pr := range d.Probes {
+				fits = fits || pr.Speaks == p && pr.Path == cfg.For(p).Path
+			}
+			if !fits {
+				misfit = append(misfit, strings.ToLower(string(p)))
+			}
+		}
+		if len(misfit) > 0 {
+			found := "nothing"
+			if len(d.Suites) > 0 {
+				found = framework.FormatSuites(d.Suites)
+			}
+			fmt.Fprintf(stderr, "siospec server: preflight failed: the target does not fit --suite %s (found: %s); tried:\n%s\n", strings.Join(misfit, ","), found, d.Tried())
+			if cmd := d.Command(); cmd != "" {
+				fmt.Fprintf(stderr, "  run instead: %s\n", cmd)
+			} else {
+				fmt.Fprintf(stderr, "  check: %s\n", hint)
+			}
+			return d, exitPreflight
+		}
+		fmt.Fprintf(stdout, "detected suites: %s (--suite %s fits)\n", framework.FormatSuites(d.Suites), framework.FormatSuites(cfg.Suites))
+	}
+	cfg.Targets = map[framework.Proto]*framework.Config{}
+	for _, p := range cfg.Suites {
+		t := cfg.For(p)
+		if path := d.Paths[p]; path != "" && !explicit {
+			t.Path = path
+		}
+		cfg.Targets[p] = t
+	}
+	return d, exitOK
 }
 
 // failedIDs returns the sorted requirement IDs whose specs did not pass in
