@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/eioserver"
@@ -21,7 +22,7 @@ func TestNodeSIO5CSR(t *testing.T) {
 	needNode(t)
 	t.Parallel() // mostly waiting on protocol timers; the runs are independent
 	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
-		u := startNodeScript(a, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"), proofNodeArgs...)
+		u := nodepeer.Start(a, filepath.Join("..", "..", "suites", "testdata", "sio5-csr.js"), proofNodeArgs...)
 		c := framework.Config{URL: u}
 		cfg := framework.Config{Suites: []framework.Proto{framework.SIO5}, Targets: map[framework.Proto]*framework.Config{framework.SIO5: c.For(framework.SIO5)}, ConnectTimeout: prooftest.ConnectTimeout}
 		vs, _ := runSuites(a, cfg, "area:recovery")

@@ -1,22 +1,20 @@
 package suites
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reports"
@@ -113,90 +111,19 @@ func verdictsOf(r types.Report) []verdict {
 	return vs
 }
 
-// needNode skips the test when Node or testees/node/node_modules is
-// missing: the Node proofs cannot run on this machine.
+// needNode skips the test when Node or the Node peers are missing (fails
+// it in CI): nodepeer.Require.
 func needNode(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not on PATH; install Node 20 to run the Node proofs")
-	}
-	if _, err := os.Stat(filepath.Join("..", "testees", "node", "node_modules", "engine.io")); err != nil {
-		t.Skip("testees/node/node_modules is missing; run `npm ci` in testees/node")
-	}
+	nodepeer.Require(t)
 }
 
-// startNode starts a Node fixture (testees/node/fixtures/NAME.js --port 0)
-// and returns its base URL; the process is stopped by PID at cleanup.
-// Callers check needNode first.
+// startNode starts the Node fixture testees/node/fixtures/NAME.js on a free
+// port (nodepeer.Start) and returns its base URL. Callers check needNode
+// first.
 func startNode(t tb, name string, args ...string) string {
 	t.Helper()
-	return startNodeScript(t, filepath.Join("fixtures", name+".js"), args...)
-}
-
-// startNodeScript starts node SCRIPT --port 0 ARGS in testees/node (SCRIPT
-// relative to that directory) and returns the base URL it reports.
-func startNodeScript(t tb, script string, args ...string) string {
-	t.Helper()
-	name := filepath.Base(script)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not on PATH: %v", err)
-	}
-	root := filepath.Join("..", "testees", "node")
-	cmd := exec.Command(node, append([]string{script, "--port", "0"}, args...)...)
-	cmd.Dir = root
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		wg.Wait()
-	})
-	lines := make(chan string, 1)
-	eof := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(eof)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	var l string
-	select {
-	case l = <-lines:
-	case <-eof:
-		select {
-		case l = <-lines:
-		default:
-			t.Fatalf("fixture %s %q closed its output before reporting that it listens (see its stderr above)", name, args)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fixture %s did not report listening within 10s", name)
-	}
-	u, ok := strings.CutPrefix(l, "listening ")
-	if !ok {
-		t.Fatalf("fixture %s: unexpected output %q", name, l)
-	}
-	return u
+	return nodepeer.Start(t, filepath.Join("fixtures", name+".js"), args...)
 }
 
 // loadExpected reads an expected-failures file in the format of

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 )
 
@@ -33,18 +34,6 @@ func buildSiospec(t *testing.T, dir string) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// needNodePeers skips when Node or the Node peers are missing, as every
-// Node proof does (.ci/run installs both).
-func needNodePeers(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not on PATH; install Node 20 to run the CI example")
-	}
-	if _, err := os.Stat("../../testees/node/node_modules/socket.io"); err != nil {
-		t.Skip("testees/node/node_modules is missing; run `npm ci` in testees/node")
-	}
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -126,7 +115,7 @@ func TestCIExamplePasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the sio5 suite against Node")
 	}
-	needNodePeers(t)
+	nodepeer.Require(t)
 	t.Parallel()
 	bin := buildSiospec(t, t.TempDir())
 	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
@@ -160,7 +149,7 @@ func TestCIExampleGates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the sio4 suite against Node")
 	}
-	needNodePeers(t)
+	nodepeer.Require(t)
 	t.Parallel()
 	bin := buildSiospec(t, t.TempDir())
 	ctx := t.Context()

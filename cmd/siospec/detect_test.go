@@ -1,74 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/reports"
 )
-
-// startFixture starts node fixtures/NAME.js --port 0 ARGS in testees/node
-// and returns the base URL it reports; the cleanup interrupts it (kills it
-// after 5s) and waits for it.
-func startFixture(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	needNodePeers(t)
-	cmd := exec.Command("node", append([]string{filepath.Join("fixtures", name+".js"), "--port", "0"}, args...)...)
-	cmd.Dir = filepath.Join("..", "..", "testees", "node")
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		wg.Wait()
-	})
-	first := make(chan string, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(first)
-		sc := bufio.NewScanner(stdout)
-		for n := 0; sc.Scan(); n++ {
-			if n == 0 {
-				first <- sc.Text()
-			}
-		}
-	}()
-	select {
-	case l, ok := <-first:
-		u, found := strings.CutPrefix(l, "listening ")
-		if !ok || !found {
-			t.Fatalf("fixture %s: unexpected first line %q", name, l)
-		}
-		return u
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fixture %s did not report listening within 10s", name)
-	}
-	return ""
-}
 
 // TestServerDetectsSIO5: a bare --url of Node's socket.io fixture (the
 // proofs' heartbeat) detects sio5 and only sio5, runs it, exits 0, and the
@@ -77,8 +20,9 @@ func TestServerDetectsSIO5(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the sio5 suite against Node")
 	}
+	nodepeer.Require(t)
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
-	base := startFixture(t, "sio5", "--ping-interval", ms(prooftest.PingInterval), "--ping-timeout", ms(prooftest.PingTimeout),
+	base := nodepeer.Start(t, "fixtures/sio5.js", "--ping-interval", ms(prooftest.PingInterval), "--ping-timeout", ms(prooftest.PingTimeout),
 		"--connect-timeout", ms(prooftest.ConnectTimeout))
 	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
 		dir := t.TempDir()
@@ -118,7 +62,8 @@ func TestServerDetectsSIO5(t *testing.T) {
 // TestServerSuiteDoesNotFit: --suite eio4 against a Socket.IO server ends
 // fast in exit 3 with the command line that fits, before any spec runs.
 func TestServerSuiteDoesNotFit(t *testing.T) {
-	base := startFixture(t, "sio5")
+	nodepeer.Require(t)
+	base := nodepeer.Start(t, "fixtures/sio5.js")
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
 	code := run(t.Context(), []string{"server", "--url", base, "--suite", "eio4"}, &stdout, &stderr)
