@@ -139,24 +139,7 @@ func (rl *packetRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // servePost edits the client's packets of a POST; a body left empty is
 // answered "ok" without reaching the server.
 func (rl *packetRelay) servePost(w http.ResponseWriter, r *http.Request, s *relayedSession) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	if pkts, derr := engineio.DecodePayload(engineio.V4, false, body); derr == nil {
-		kept := s.apply(true, pkts)
-		if len(kept) == 0 {
-			w.Header().Set("Content-Type", "text/html")
-			_, _ = w.Write([]byte("ok"))
-			return
-		}
-		if b, eerr := (engineio.Encoder{AllowIllegal: true}).AppendPayload(nil, kept); eerr == nil {
-			body = b
-		}
-	}
-	setBody(r, body)
-	rl.fx.ServeHTTP(w, r)
+	editPostPackets(w, r, rl.fx, func(pkts []engineio.Packet) []engineio.Packet { return s.apply(true, pkts) })
 }
 
 // serveGet edits the server's packets of a GET response; a body left

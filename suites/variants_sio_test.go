@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,18 +48,13 @@ func (rw *sioPostRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.next.ServeHTTP(w, r)
 		return
 	}
-	ev, sv := engineio.V4, sio.V5
+	sv := sio.V5
 	if r.URL.Query().Get("EIO") == "3" {
-		ev, sv = engineio.V3, sio.V4
+		sv = sio.V4
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	pkts, err := engineio.DecodePayload(ev, false, body)
-	if err == nil {
+	editPostPackets(w, r, rw.next, func(pkts []engineio.Packet) []engineio.Packet {
 		rw.mu.Lock()
+		defer rw.mu.Unlock()
 		st := rw.state[sid]
 		if st == nil {
 			st = &sioPostState{joined: map[string]bool{}, pending: map[string]string{}}
@@ -76,26 +70,8 @@ func (rw *sioPostRewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				kept = append(kept, engineio.TextPacket(engineio.Message, t))
 			}
 		}
-		rw.mu.Unlock()
-		if len(kept) == 0 {
-			w.Header().Set("Content-Type", "text/html")
-			_, _ = w.Write([]byte("ok"))
-			return
-		}
-		enc := engineio.Encoder{AllowIllegal: true}
-		var b []byte
-		var eerr error
-		if ev == engineio.V3 {
-			b, eerr = enc.AppendPayloadV3(nil, kept)
-		} else {
-			b, eerr = enc.AppendPayload(nil, kept)
-		}
-		if eerr == nil {
-			body = b
-		}
-	}
-	setBody(r, body)
-	rw.next.ServeHTTP(w, r)
+		return kept
+	})
 }
 
 // decodeSIO decodes a client message for a rewriter; ok is false for

@@ -59,6 +59,44 @@ func (b *bufferedWriter) Header() http.Header         { return b.header }
 func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
 
+// editPostPackets passes the polling POST r on to next with its packets
+// edited: the body is decoded as a payload of the request's revision (EIO=3
+// or 4) and edit returns the packets to pass on. When none is left the POST
+// is answered "ok" without reaching next; a body that does not decode goes
+// on unchanged, for the server to judge.
+func editPostPackets(w http.ResponseWriter, r *http.Request, next http.Handler, edit func([]engineio.Packet) []engineio.Packet) {
+	v := engineio.V4
+	if r.URL.Query().Get("EIO") == "3" {
+		v = engineio.V3
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if pkts, derr := engineio.DecodePayload(v, false, body); derr == nil {
+		kept := edit(pkts)
+		if len(kept) == 0 {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("ok"))
+			return
+		}
+		enc := engineio.Encoder{AllowIllegal: true}
+		var b []byte
+		var eerr error
+		if v == engineio.V3 {
+			b, eerr = enc.AppendPayloadV3(nil, kept)
+		} else {
+			b, eerr = enc.AppendPayload(nil, kept)
+		}
+		if eerr == nil {
+			body = b
+		}
+	}
+	setBody(r, body)
+	next.ServeHTTP(w, r)
+}
+
 // setBody replaces the request's body with body, with a matching
 // Content-Length, before the request is passed on.
 func setBody(r *http.Request, body []byte) {
@@ -223,30 +261,15 @@ func closePacketIgnored(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "read body", http.StatusBadRequest)
-			return
-		}
-		pkts, err := engineio.DecodePayload(engineio.V4, false, body)
-		if err == nil {
+		editPostPackets(w, r, next, func(pkts []engineio.Packet) []engineio.Packet {
 			kept := pkts[:0]
 			for _, p := range pkts {
 				if p.Type != engineio.Close {
 					kept = append(kept, p)
 				}
 			}
-			if len(kept) == 0 {
-				w.Header().Set("Content-Type", "text/html")
-				_, _ = w.Write([]byte("ok"))
-				return
-			}
-			if b, eerr := (engineio.Encoder{AllowIllegal: true}).AppendPayload(nil, kept); eerr == nil {
-				body = b
-			}
-		}
-		setBody(r, body)
-		next.ServeHTTP(w, r)
+			return kept
+		})
 	})
 }
 
@@ -294,13 +317,7 @@ func dropBadPayloads(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "read body", http.StatusBadRequest)
-			return
-		}
-		pkts, err := engineio.DecodePayload(engineio.V4, false, body)
-		if err == nil {
+		editPostPackets(w, r, next, func(pkts []engineio.Packet) []engineio.Packet {
 			kept := pkts[:0]
 			for _, p := range pkts {
 				if p.Type == engineio.Message && !p.Binary {
@@ -310,17 +327,8 @@ func dropBadPayloads(next http.Handler) http.Handler {
 				}
 				kept = append(kept, p)
 			}
-			if len(kept) == 0 {
-				w.Header().Set("Content-Type", "text/html")
-				_, _ = w.Write([]byte("ok"))
-				return
-			}
-			if b, eerr := (engineio.Encoder{AllowIllegal: true}).AppendPayload(nil, kept); eerr == nil {
-				body = b
-			}
-		}
-		setBody(r, body)
-		next.ServeHTTP(w, r)
+			return kept
+		})
 	})
 }
 
