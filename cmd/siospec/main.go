@@ -53,6 +53,7 @@ func commands() map[string]command {
 		"report":  {"render, show or compare reports (report.json)", runReport},
 		"serve":   {"run the reference server in fixture mode (eio4, eio3, sio5, sio4)", runServe},
 		"server":  {"run the server conformance suites against a server (default: the built-in reference)", runServer},
+		"testee":  {"run the Go reference client as a testee of the client contract (SIOSPEC_* environment)", runTestee},
 		"version": {"print the harness version", runVersion},
 	}
 }
