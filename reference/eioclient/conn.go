@@ -421,7 +421,16 @@ func (c *Conn) run() {
 		}
 		select {
 		case ev := <-c.evCh:
+			if !s.closing && c.closeRequested() {
+				// Close was called before this report was taken:
+				// the report arrived after the client decided to
+				// close and is handled as such.
+				c.beginClose()
+			}
 			c.handleEvent(ev)
+			if c.opts.afterEvent != nil {
+				c.opts.afterEvent(ev)
+			}
 		case <-c.kick:
 		case <-closeQ:
 			closeQ = nil
@@ -603,13 +612,30 @@ func (c *Conn) sendV3Ping() {
 	c.armHB(c.open.PingTimeout)
 }
 
-// beginClose starts the graceful close requested by Close.
+// closeRequested tells whether Close has been called.
+func (c *Conn) closeRequested() bool {
+	select {
+	case <-c.closeQ:
+		return true
+	default:
+		return false
+	}
+}
+
+// beginClose starts the graceful close requested by Close. From here on the
+// client has decided to close: what the server sends is ignored (as Node's
+// client detaches the transport's listeners), the heartbeat no longer
+// applies, and only the queued packets, then on polling the close packet,
+// still go out; the close POST's answer (or Options.RequestTimeout) ends
+// the session.
 func (c *Conn) beginClose() {
 	s := &c.st
-	if s.finished {
+	if s.finished || s.closing {
 		return
 	}
 	s.closing = true
+	stopTimer(&s.hb)
+	stopTimer(&s.v3ping)
 	if s.probe != nil {
 		c.failProbe("closed", nil, false)
 	}

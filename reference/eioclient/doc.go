@@ -51,7 +51,12 @@
 // WebSocket closed by the server), "transport error" (a non-200 answer, a
 // network error, an over-long body: [*TransportError] with Node's operation
 // names "xhr poll error", "xhr post error", "websocket error"), "ping
-// timeout", "forced close" (Close). Undecodable server input closes with
+// timeout", "forced close" (Close). Once Close is called the client has
+// decided to close: server input that arrives afterwards (a GET answered
+// "400 Session ID unknown", the server's own close packet, a WebSocket
+// frame) is ignored, as Node's client detaches its transport listeners, so
+// a client-initiated close ends with a nil cause unless the close POST
+// itself fails or times out. Undecodable server input closes with
 // "parse error" and the codec's *engineio.DecodeError; Node's client reports
 // that case as "transport error". Handshake failures are [*HandshakeError]
 // values carrying the HTTP status and Engine.IO error code.

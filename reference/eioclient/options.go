@@ -95,6 +95,10 @@ type Options struct {
 	// onPaused, for this package's tests, is called by the session loop
 	// when polling is paused for the upgrade.
 	onPaused func()
+	// afterEvent, for this package's tests, is called by the session loop
+	// after it handled a report of a transport goroutine (a getResult, a
+	// postResult, ...).
+	afterEvent func(ev any)
 }
 
 // withDefaults copies o and fills defaults. u is the parsed Dial URL.

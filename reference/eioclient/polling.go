@@ -181,6 +181,14 @@ func (c *Conn) onGet(r getResult) {
 	if s.finished {
 		return
 	}
+	if s.closing {
+		// A GET answered after Close: typically "400 Session ID
+		// unknown" or the server's close packet once it handled ours.
+		// It is not the cause of the close, and it must not tear the
+		// session down before the close POST is answered.
+		c.log.Debug("poll response after close ignored", "sid", c.open.SID, "status", r.status, "err", r.err)
+		return
+	}
 	if r.err != nil || r.status != http.StatusOK {
 		c.teardown(ReasonTransportError, &TransportError{Transport: Polling, Op: OpPoll, Status: r.status, Err: r.err})
 		return

@@ -28,7 +28,9 @@ type pollReq struct {
 	Query  url.Values
 	Header http.Header
 	Body   []byte
-	reply  chan pollReply
+	// Ctx is the request's context: done once the client gave up on it.
+	Ctx   context.Context
+	reply chan pollReply
 }
 
 type pollReply struct {
@@ -117,7 +119,7 @@ func (s *scriptServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
-	pr := &pollReq{Method: r.Method, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, reply: make(chan pollReply, 1)}
+	pr := &pollReq{Method: r.Method, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, Ctx: r.Context(), reply: make(chan pollReply, 1)}
 	s.mu.Lock()
 	s.inflight[r.Method]++
 	if s.inflight[r.Method] > s.maxIn[r.Method] {

@@ -207,6 +207,10 @@ func (c *Conn) onFrame(f wsFrame) {
 		return
 	}
 	switch {
+	case f.ws == s.ws && s.closing:
+		// After Close only the queued writes matter; their result
+		// ends the session (see beginClose).
+		c.log.Debug("frame after close ignored", "sid", c.open.SID, "err", f.err)
 	case f.ws == s.ws:
 		if f.err != nil {
 			c.teardown(wsReadError(f.err))
