@@ -22,6 +22,9 @@ const (
 	EntryTranscript = "siospec.transcript"
 	EntryBudget     = "siospec.budget"
 	EntryMeasured   = "siospec.measured"
+	// EntryTestee holds, for a client spec, the testee's command, how it
+	// ended and its output (truncated).
+	EntryTestee = "siospec.testee"
 )
 
 // Failure message prefixes with a meaning for the outcome mapping.
@@ -269,6 +272,8 @@ func applyEntry(s *Spec, e types.ReportEntry) {
 		join(&s.Budget, entryText(e))
 	case EntryMeasured:
 		join(&s.Measured, entryText(e))
+	case EntryTestee:
+		join(&s.Testee, entryText(e))
 	case EntryTranscript:
 		evs, err := entryTranscript(e)
 		if err != nil {

@@ -237,6 +237,7 @@ func details(s *Spec) string {
 	field("observed", s.Observed)
 	field("budget", s.Budget)
 	field("measured", s.Measured)
+	field("testee", s.Testee)
 	if len(s.Transcript) > 0 {
 		fmt.Fprintf(&b, "transcript (%d events):\n", len(s.Transcript))
 		for _, e := range s.Transcript {

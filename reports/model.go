@@ -182,6 +182,9 @@ type Spec struct {
 	Observed string   `json:"observed,omitempty"`
 	Budget   string   `json:"budget,omitempty"`
 	Measured string   `json:"measured,omitempty"`
+	// Testee is a client spec's testee command, how it ended and its
+	// output, truncated (role client).
+	Testee string `json:"testee,omitempty"`
 
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`

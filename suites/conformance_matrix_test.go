@@ -39,7 +39,7 @@ var matrixAreas = []string{"heartbeat", "close", "limits"}
 // Engine.IO rule that gates (MUST, SHOULD or NODE) about heartbeat, close,
 // size limits or invalid packets.
 func inTransportMatrix(r framework.Requirement) bool {
-	if r.Proto != framework.EIO4 && r.Proto != framework.EIO3 {
+	if r.Proto != framework.EIO4 && r.Proto != framework.EIO3 || !r.Bind.BindsServer() {
 		return false
 	}
 	if !r.Level.Gates() {

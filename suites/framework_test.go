@@ -33,8 +33,8 @@ func TestRegistryEntriesAreWellFormed(t *testing.T) {
 		if !levels[r.Level] {
 			t.Errorf("%s: level %q", r.ID, r.Level)
 		}
-		if r.Bind != framework.BindServer && r.Bind != framework.BindBoth {
-			t.Errorf("%s: bind %q is not server-binding", r.ID, r.Bind)
+		if !r.Bind.BindsServer() && !r.Bind.BindsClient() {
+			t.Errorf("%s: bind %q is neither S, C nor B", r.ID, r.Bind)
 		}
 		if !contractAreas[r.Area] {
 			t.Errorf("%s: area %q is not a contract area", r.ID, r.Area)

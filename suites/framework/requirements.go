@@ -2,6 +2,7 @@ package framework
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,10 +63,18 @@ type Bind string
 const (
 	BindServer Bind = "S"
 	BindBoth   Bind = "B"
+	BindClient Bind = "C"
 )
 
-// Requirement is one server-binding requirement, summarised in siospec's
-// own words; docs/requirements.md states every one.
+// BindsServer reports whether a requirement on side b binds servers (S or B).
+func (b Bind) BindsServer() bool { return b == BindServer || b == BindBoth }
+
+// BindsClient reports whether a requirement on side b binds clients (C or B).
+func (b Bind) BindsClient() bool { return b == BindClient || b == BindBoth }
+
+// Requirement is one requirement of the catalogue (server-binding,
+// client-binding or both), summarised in siospec's own words;
+// docs/requirements.md states every one.
 type Requirement struct {
 	ID      string
 	Bind    Bind
@@ -102,12 +111,13 @@ func (g *Registry) All() []Requirement {
 	return out
 }
 
-// Requirements returns the registry of every server-binding requirement
-// (Engine.IO v4 and v3, Socket.IO v5 and v4, Node behaviour; docs/requirements.md). Each call builds a
-// fresh value; callers may keep it.
+// Requirements returns the registry of every requirement, server- and
+// client-binding (Engine.IO v4 and v3, Socket.IO v5 and v4, Node
+// behaviour; docs/requirements.md). Each call builds a fresh value;
+// callers may keep it.
 func Requirements() *Registry {
-	g := &Registry{byID: make(map[string]Requirement, len(catalogue))}
-	for _, r := range catalogue {
+	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue))}
+	for _, r := range slices.Concat(catalogue, clientCatalogue) {
 		if _, dup := g.byID[r.ID]; dup {
 			panic(fmt.Sprintf("framework: duplicate requirement %s", r.ID))
 		}
@@ -228,7 +238,7 @@ var catalogue = []Requirement{
 	req("EIO-HB-08", s, EDGE, EIO4, "heartbeat", "An unsolicited pong delays Node's next ping.", "N"),
 	req("EIO-HB-10", b, EDGE, EIO4, "heartbeat", "On polling the pong deadline runs even while no GET is pending.", "T"),
 	// 1.9 Close.
-	req("EIO-CLOSE-01", s, MUST, EIO4, "close", "A polling close packet ends the session, releases the pending GET with a noop and answers ok.", "P,T,N"),
+	req("EIO-CLOSE-01", b, MUST, EIO4, "close", "On polling a client closes by POSTing a close packet; the server ends the session, releases the pending GET with a noop and answers ok.", "P,T,N"),
 	req("EIO-CLOSE-03", s, MUST, EIO4, "close", "A close packet on a WebSocket ends the session (Node only through the ping timeout).", "T,N"),
 	req("EIO-CLOSE-04", s, NODE, EIO4, "close", "A server-initiated close is 1 on polling and a close frame on WebSocket.", "N"),
 	req("EIO-CLOSE-06", s, MUST, EIO4, "close", "After a close every request with the old sid is refused.", "T"),
