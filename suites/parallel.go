@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,15 +21,23 @@ import (
 // child of a parallel run: its value is the path of a JSON childJob.
 const EnvChild = "SIOSPEC_CHILD_JOB"
 
+// DefaultProcs is the number of child processes (lanes) of `siospec
+// server`: the specs mostly wait on the target's timers, so six lanes keep
+// a 2-core machine busy without starving the timing specs.
+const DefaultProcs = 6
+
 // childJob is what a parent hands a child: the resolved configuration
-// (targets already preflighted), the child's suites, the selection and
-// where to write the Ginkgo report.
+// (targets already preflighted), the selection, where to write the Ginkgo
+// report, and the child's lane: its number, and the claim server that
+// hands out the specs (see speed_lanes.go).
 type childJob struct {
 	Config      framework.Config
 	LabelFilter string
 	Focus       []string
 	Timeout     time.Duration
 	Report      string
+	Lane        int
+	Claim       string
 }
 
 // ChildMain runs this process as a child of a parallel run when EnvChild
@@ -52,7 +60,11 @@ func ChildMain(ctx context.Context) (int, bool) {
 		fmt.Fprintf(os.Stderr, "siospec child: %v\n", err)
 		return 2, true
 	}
-	rep, err := runGinkgo(ctx, job.Config, &RunOptions{LabelFilter: job.LabelFilter, Focus: job.Focus, Timeout: job.Timeout}, false)
+	opts := &RunOptions{LabelFilter: job.LabelFilter, Focus: job.Focus, Timeout: job.Timeout}
+	if job.Claim != "" {
+		opts.lane = &laneClient{url: job.Claim, lane: job.Lane, hc: &http.Client{}}
+	}
+	rep, err := runGinkgo(ctx, job.Config, opts, false)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "siospec child: %v\n", err)
 		return 2, true
@@ -68,8 +80,9 @@ func ChildMain(ctx context.Context) (int, bool) {
 	return 0, true
 }
 
-// runParallel runs each group of suites (groups) in a child process, at
-// most o.Procs at a time, and merges their reports into one.
+// runParallel runs the specs of every suite in o.Procs child processes
+// (lanes) that share them out spec by spec (speed_lanes.go), and merges
+// their reports into one.
 func runParallel(ctx context.Context, cfg framework.Config, o RunOptions) (types.Report, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -86,38 +99,48 @@ func runParallel(ctx context.Context, cfg framework.Config, o RunOptions) (types
 	if dl, ok := ctx.Deadline(); ok {
 		o.Timeout = min(o.Timeout, time.Until(dl))
 	}
-	gs := groups(&cfg)
-	reps := make([]types.Report, len(gs))
-	errs := make([]error, len(gs))
-	sem := make(chan struct{}, max(1, o.Procs))
-	var mu sync.Mutex
-	start := time.Now()
+	lanes := max(1, o.Procs)
+	var prog *progressLine
 	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "running suites %s in %d processes\n", describeGroups(gs), min(len(gs), max(1, o.Procs)))
+		prog = startProgress(o.Progress, progressDelay)
+		defer prog.Close()
 	}
+	var onEvent func(laneEvent)
+	if prog != nil {
+		onEvent = prog.update
+	}
+	srv, err := startLaneServer(lanes, onEvent)
+	if err != nil {
+		return types.Report{}, &framework.HarnessError{Op: "start the lane server", Err: err}
+	}
+	defer srv.Close()
+	reps := make([]types.Report, lanes)
+	errs := make([]error, lanes)
 	var wg sync.WaitGroup
-	for i, g := range gs {
+	for i := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+			defer srv.laneEnded(i)
 			job := childJob{Config: cfg, LabelFilter: o.LabelFilter, Focus: o.Focus, Timeout: o.Timeout,
-				Report: filepath.Join(dir, fmt.Sprintf("report-%d.json", i))}
-			job.Config.Suites = g
+				Report: filepath.Join(dir, fmt.Sprintf("report-%d.json", i)), Lane: i, Claim: srv.url}
 			reps[i], errs[i] = runChild(ctx, exe, o.ChildArgs, dir, i, job)
-			if o.Progress != nil {
-				mu.Lock()
-				fmt.Fprintf(o.Progress, "%s: %s after %v\n", framework.FormatSuites(g), summarize(reps[i], errs[i]), time.Since(start).Round(time.Millisecond))
-				mu.Unlock()
-			}
 		}()
 	}
 	wg.Wait()
+	if prog != nil {
+		prog.Close()
+	}
 	if err := errors.Join(errs...); err != nil {
 		return types.Report{}, err
 	}
-	rep := mergeReports(reps)
+	if err := srv.check(); err != nil {
+		return types.Report{}, &framework.HarnessError{Op: "run specs in lanes", Err: err}
+	}
+	rep, err := mergeLanes(reps)
+	if err != nil {
+		return types.Report{}, &framework.HarnessError{Op: "merge lane reports", Err: err}
+	}
 	if o.JSONReport != "" {
 		b, err := json.Marshal([]types.Report{rep})
 		if err == nil {
@@ -159,54 +182,6 @@ func runChild(ctx context.Context, exe string, args []string, dir string, i int,
 		return types.Report{}, &framework.HarnessError{Op: "read child report", Err: err}
 	}
 	return rep, nil
-}
-
-// mergeReports joins the reports of the children into one: every spec,
-// the earliest start, the latest end, success only if every child
-// succeeded.
-func mergeReports(rs []types.Report) types.Report {
-	out := rs[0]
-	out.SpecReports = append(types.SpecReports(nil), rs[0].SpecReports...)
-	for _, r := range rs[1:] {
-		out.SpecReports = append(out.SpecReports, r.SpecReports...)
-		out.SuiteSucceeded = out.SuiteSucceeded && r.SuiteSucceeded
-		out.SpecialSuiteFailureReasons = append(out.SpecialSuiteFailureReasons, r.SpecialSuiteFailureReasons...)
-		out.PreRunStats.TotalSpecs += r.PreRunStats.TotalSpecs
-		out.PreRunStats.SpecsThatWillRun += r.PreRunStats.SpecsThatWillRun
-		if r.StartTime.Before(out.StartTime) {
-			out.StartTime = r.StartTime
-		}
-		if r.EndTime.After(out.EndTime) {
-			out.EndTime = r.EndTime
-		}
-	}
-	out.RunTime = out.EndTime.Sub(out.StartTime)
-	return out
-}
-
-func describeGroups(gs [][]framework.Proto) string {
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		parts[i] = framework.FormatSuites(g)
-	}
-	return strings.Join(parts, " | ")
-}
-
-func summarize(r types.Report, err error) string {
-	if err != nil {
-		return "harness error"
-	}
-	var n, failed int
-	for _, s := range r.SpecReports {
-		if s.LeafNodeType != types.NodeTypeIt || s.State.Is(types.SpecStateSkipped|types.SpecStatePending) {
-			continue
-		}
-		n++
-		if s.State.Is(types.SpecStateFailureStates) {
-			failed++
-		}
-	}
-	return fmt.Sprintf("%d specs ran, %d failed", n, failed)
 }
 
 func tail(s string, n int) string {

@@ -1,12 +1,12 @@
 package suites
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,8 +30,10 @@ type RunOptions struct {
 	LabelFilter string
 	// Focus are regular expressions over full spec texts (--focus).
 	Focus []string
-	// Progress receives live progress lines (spec counts, the current
-	// spec, elapsed time). Nil prints nothing.
+	// Progress receives live progress, meant for a terminal: one line
+	// redrawn in place (specs done / total, failures so far, elapsed
+	// time) once the run has taken progressDelay, and a line for every
+	// failed spec. Nil prints nothing.
 	Progress io.Writer
 	// Console receives Ginkgo's own console report. Nil discards it.
 	Console io.Writer
@@ -40,17 +42,22 @@ type RunOptions struct {
 	JSONReport string
 	// Timeout bounds the whole run; 0 means 10 minutes.
 	Timeout time.Duration
-	// Procs is the number of child processes that run the suites (see
+	// Procs is the number of child processes that run the specs (see
 	// "Parallel runs" in the package doc). 0 runs everything in this
 	// process, one spec after another, which Ginkgo allows once per
-	// process; 1 or more runs every group of suites in a child process,
-	// at most Procs at a time, and may be repeated.
+	// process; 1 or more starts Procs children (lanes) that each take
+	// the next spec nobody has taken yet, so that up to Procs specs run
+	// at a time, and may be repeated. Specs labelled serial run alone
+	// once the others are done. The CLI's default is DefaultProcs.
 	Procs int
 	// ChildArgs are the arguments a child process gets (the environment
 	// variable EnvChild tells it its job); they must lead the executable
 	// to ChildMain, e.g. {"server", "--child"} for the siospec CLI. A test
 	// binary calls ChildMain in TestMain and needs none.
 	ChildArgs []string
+
+	// lane, in a child process, shares the specs with the other lanes.
+	lane *laneClient
 }
 
 // LabelFilter returns the filter that selects the server specs of cfg's
@@ -242,11 +249,14 @@ func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry 
 	} else {
 		Register(suite, cfg.Suites...)
 	}
+	if o.lane != nil {
+		o.lane.install(cmp.Or(o.Timeout, 10*time.Minute))
+	}
 	var report types.Report
 	var got bool
 	ReportAfterSuite("siospec: capture", func(r Report) { report, got = r, true })
 	if o.Progress != nil && !dry {
-		installProgress(o.Progress)
+		defer installProgress(o.Progress).Close()
 	}
 
 	sc, rc := GinkgoConfiguration()
@@ -298,24 +308,17 @@ type testingT struct{ failed bool }
 
 func (t *testingT) Fail() { t.failed = true }
 
-// installProgress reports spec counts, the current spec and elapsed time.
-func installProgress(w io.Writer) {
+// installProgress draws a progressLine from this process's Ginkgo run;
+// the caller closes it after the run.
+func installProgress(w io.Writer) *progressLine {
 	var mu sync.Mutex
-	var total, done, failed int
-	start := time.Now()
+	var ev laneEvent
+	p := startProgress(w, progressDelay)
 	ReportBeforeSuite(func(r Report) {
 		mu.Lock()
 		defer mu.Unlock()
-		total = r.PreRunStats.SpecsThatWillRun
-		fmt.Fprintf(w, "running %d specs\n", total)
-	})
-	ReportBeforeEach(func(r SpecReport) {
-		if r.State.Is(types.SpecStateSkipped | types.SpecStatePending) {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "\r\033[K[%d/%d %s, %d failed] %s", done+1, total, time.Since(start).Round(time.Second), failed, shorten(r.FullText(), 90))
+		ev.Total = r.PreRunStats.SpecsThatWillRun
+		p.update(ev)
 	})
 	ReportAfterEach(func(r SpecReport) {
 		if r.State.Is(types.SpecStateSkipped | types.SpecStatePending) {
@@ -323,17 +326,20 @@ func installProgress(w io.Writer) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		done++
+		ev.Done++
+		ev.FailedText = ""
 		if r.State.Is(types.SpecStateFailureStates) {
-			failed++
-			fmt.Fprintf(w, "\r\033[KFAIL %s\n", r.FullText())
+			ev.Failed++
+			ev.FailedText = r.FullText()
 		}
+		p.update(ev)
 	})
 	ReportAfterSuite("siospec: progress", func(Report) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(w, "\r\033[Kran %d specs in %s, %d failed\n", done, time.Since(start).Round(time.Millisecond), failed)
+		p.Close()
 	})
+	return p
 }
 
 func shorten(s string, n int) string {
@@ -353,31 +359,4 @@ func CheckLabelFilter(filter string) error {
 		return fmt.Errorf("%w: invalid label filter %q: %s", framework.ErrUsage, filter, msg)
 	}
 	return nil
-}
-
-// groups splits the resolved suites into groups that may run in parallel:
-// suites whose targets share an endpoint (host and path) run in one group,
-// one after another, so that no two processes drive one server's
-// namespaces at the same time (a broadcast of one spec would reach the
-// sockets of another).
-func groups(cfg *framework.Config) [][]framework.Proto {
-	var keys []string
-	by := map[string][]framework.Proto{}
-	for _, p := range cfg.Suites {
-		k := string(p)
-		if u, err := cfg.ForSpec(p).Endpoint(); err == nil {
-			k = u.Host + u.Path
-		}
-		if _, ok := by[k]; !ok {
-			keys = append(keys, k)
-		}
-		by[k] = append(by[k], p)
-	}
-	out := make([][]framework.Proto, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, by[k])
-	}
-	// Larger groups first, so the longest child starts first.
-	slices.SortStableFunc(out, func(a, b []framework.Proto) int { return len(b) - len(a) })
-	return out
 }
