@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 	if code, ok := ChildMain(context.Background()); ok {
 		os.Exit(code)
 	}
+	if code, ok := ClientChildMain(context.Background()); ok {
+		os.Exit(code)
+	}
 	testCfg.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 	// Ginkgo's interrupt handler and output interceptor live for the whole

@@ -1,0 +1,6 @@
+package client
+
+import "github.com/siospec/siospec/suites/framework"
+
+// declarePacket declares the packet specs (being written).
+func declarePacket(s *framework.ClientSuite) {}
