@@ -720,6 +720,34 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Me
 	return e.s.waitAck(ctx, pa, e.ackTimeout())
 }
 
+// EmitWithAckAsync sends event with an ack id like EmitWithAck but returns
+// as soon as the packet is sent or buffered (with SocketOptions.Retries:
+// queued), so that emits made one after another keep their order; wait
+// then waits for the ACK with EmitWithAck's results. ctx bounds the whole
+// emit, wait included. wait must be called at most once.
+func (e Emitter) EmitWithAckAsync(ctx context.Context, event string, args ...any) (wait func() (Message, error), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if e.s.opts.Retries > 0 && !e.volatile {
+		item, err := e.s.enqueueItem(ctx, e, event, args)
+		if err != nil {
+			return nil, err
+		}
+		return func() (Message, error) { return item.wait(ctx) }, nil
+	}
+	pa, err := e.s.emit(e, event, args, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() (Message, error) { return e.s.waitAck(ctx, pa, e.ackTimeout()) }, nil
+}
+
+// EmitWithAckAsync is Emitter.EmitWithAckAsync without flags.
+func (s *Socket) EmitWithAckAsync(ctx context.Context, event string, args ...any) (func() (Message, error), error) {
+	return Emitter{s: s}.EmitWithAckAsync(ctx, event, args...)
+}
+
 // buildEvent encodes an event and checks it as the strict encoder would.
 func (s *Socket) buildEvent(event string, args []any) (socketio.Packet, error) {
 	if socketio.IsReservedEvent(event) {
@@ -833,15 +861,34 @@ func (q *queued) finish(r ackResult) {
 
 // enqueue adds an emit to the retry queue; with wait it waits for its end.
 func (s *Socket) enqueue(ctx context.Context, e Emitter, event string, args []any, wait bool) (Message, error) {
-	if _, err := s.buildEvent(event, args); err != nil {
+	item, err := s.enqueueItem(ctx, e, event, args)
+	if err != nil || !wait {
 		return Message{}, err
+	}
+	return item.wait(ctx)
+}
+
+// wait waits for the end of a queued emit.
+func (q *queued) wait(ctx context.Context) (Message, error) {
+	select {
+	case r := <-q.done:
+		return r.msg, r.err
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+}
+
+// enqueueItem adds an emit to the retry queue.
+func (s *Socket) enqueueItem(ctx context.Context, e Emitter, event string, args []any) (*queued, error) {
+	if _, err := s.buildEvent(event, args); err != nil {
+		return nil, err
 	}
 	item := &queued{ctx: ctx, e: e, event: event, args: args, done: make(chan ackResult, 1)}
 	m := s.m
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return Message{}, ErrClosed
+		return nil, ErrClosed
 	}
 	s.queue = append(s.queue, item)
 	if !s.queueRun {
@@ -855,15 +902,7 @@ func (s *Socket) enqueue(ctx context.Context, e Emitter, event string, args []an
 	default:
 	}
 	m.mu.Unlock()
-	if !wait {
-		return Message{}, nil
-	}
-	select {
-	case r := <-item.done:
-		return r.msg, r.err
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
-	}
+	return item, nil
 }
 
 // queueWorker sends the queued emits one at a time until Close.
