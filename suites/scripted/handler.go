@@ -108,6 +108,9 @@ func (h *handler) route() {
 		s.log.Error("encode open packet", "err", err)
 	}
 	h.respond(http.StatusOK, ctype, pl)
+	s.mu.Lock()
+	s.announceLocked(ss)
+	s.mu.Unlock()
 }
 
 // contentType of polling responses.

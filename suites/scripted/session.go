@@ -131,8 +131,9 @@ func (s *Server) newSession(req *Request, c *websocket.Conn) (*Session, engineio
 		ss.out = []outItem{{pkt: open}}
 	}
 	s.sessions[ss.id] = ss
-	s.newQ = append(s.newQ, ss)
-	s.signalLocked()
+	if c != nil {
+		s.announceLocked(ss)
+	}
 	s.rec.Note(fmt.Sprintf("session %s opened (%s)", ss.id, ss.transport))
 	s.wg.Add(1)
 	go ss.heartbeat()
@@ -140,6 +141,13 @@ func (s *Server) newSession(req *Request, c *websocket.Conn) (*Session, engineio
 		ss.endLocked("server stopped", endAbort)
 	}
 	return ss, open
+}
+
+// announceLocked makes ss available to NextSession (once its handshake
+// has been answered).
+func (s *Server) announceLocked(ss *Session) {
+	s.newQ = append(s.newQ, ss)
+	s.signalLocked()
 }
 
 func (ss *Session) signalLocked() {
