@@ -48,6 +48,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"client":  {"run the client conformance suites against a client under test (--exec CMD, testees/CLIENT-CONTRACT.md)", runClient},
 		"list":    {"list the requirements and the specs that cover them", runList},
 		"proxy":   {"run the fault-injecting proxy with its control API", runProxy},
 		"report":  {"render, show or compare reports (report.json)", runReport},

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/siospec/siospec/reports"
+	"github.com/siospec/siospec/suites"
+	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/testee"
+)
+
+// runClient implements `siospec client`: check that the command follows
+// the client contract (exit 127 for a case that does not exist; which
+// suites it supports), run the client suites against it, one process per
+// case, and write the same reports and exit codes as `siospec server`.
+func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("siospec client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg framework.ClientConfig
+	var (
+		exec           = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC)")
+		suiteFlag      = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: every suite the command supports)")
+		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat' or 'req: containsAny {EIO-HB-02}'")
+		focus          multiFlag
+		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
+		expectFailures = fs.String("expect-failures", "", "file of '<suite> <ID> <reason>' lines: failures that do not gate")
+		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
+		procs          = fs.Int("procs", 4, "share the cases among N child processes (each case is a process of its own anyway); 0 runs them in this process, one after another")
+		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
+	)
+	fs.Float64Var(&cfg.TimeScale, "time-scale", 1, "multiply the advertised heartbeat and every budget by this factor (slow clients)")
+	fs.BoolVar(&cfg.Strict, "strict", false, "SHOULD and NODE failures fail the run")
+	fs.Int64Var(&cfg.Seed, "seed", 0, "root seed (SIOSPEC_SEED of each case derives from it; default: from the clock)")
+	fs.DurationVar(&cfg.CaseTimeout, "case-timeout", 0, "bound of one case (default 30s times --time-scale)")
+	fs.StringVar(&cfg.Dir, "dir", "", "working directory of the command (default: the current one)")
+	fs.Var(&focus, "focus", "run only specs whose full text matches this regular expression (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: siospec client --exec "CMD" [--suite eio4,eio3,sio5,sio4] [--label-filter EXPR] [--focus REGEX]
+                      [--strict] [--time-scale N] [--seed N] [--procs N] [--case-timeout D]
+                      [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]
+
+Tests an Engine.IO or Socket.IO client. siospec plays the server: for every case it starts a
+scripted, recording server on 127.0.0.1, runs CMD once with SIOSPEC_URL, SIOSPEC_SUITE,
+SIOSPEC_CASE, SIOSPEC_TRANSPORTS, SIOSPEC_OPTIONS and SIOSPEC_SEED, and judges what the client
+did on the wire and what it reported (testees/CLIENT-CONTRACT.md).
+
+Before the run CMD must exit 127 for a case that does not exist (else exit code 3), and each
+suite is probed: a suite whose first case CMD answers with 127 is not supported and not run.
+
+Examples:
+  siospec client --exec "node testees/node/testee/sio.js"
+  siospec client --exec "siospec testee" --suite eio4,sio5
+  siospec client --exec "./my-client-testee" --label-filter 'area:heartbeat' --report-dir out`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *child {
+		code, ok := suites.ClientChildMain(ctx)
+		if !ok {
+			fmt.Fprintf(stderr, "siospec client: --child is internal (no %s in the environment)\n", suites.EnvClientChild)
+			return exitUsage
+		}
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "siospec client: unexpected arguments %q (quote the command: --exec \"node client.js\")\n", fs.Args())
+		return exitUsage
+	}
+	if strings.TrimSpace(*exec) == "" {
+		fmt.Fprintln(stderr, `siospec client: --exec "CMD" is required: the command that runs your client's testee (testees/CLIENT-CONTRACT.md)`)
+		return exitUsage
+	}
+	cfg.Exec = *exec
+	if *procs < 0 || cfg.TimeScale <= 0 || cfg.CaseTimeout < 0 {
+		fmt.Fprintln(stderr, "siospec client: --procs must be 0 or more, --time-scale positive, --case-timeout not negative")
+		return exitUsage
+	}
+	explicit := *suiteFlag != ""
+	if explicit {
+		ps, err := framework.ParseSuites(*suiteFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec client: --suite: %v\n", err)
+			return exitUsage
+		}
+		cfg.Suites = ps
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = time.Now().UnixNano() & 0x7fffffff
+	}
+	for _, f := range focus {
+		if _, err := regexp.Compile(f); err != nil {
+			fmt.Fprintf(stderr, "siospec client: --focus %q: %v\n", f, err)
+			return exitUsage
+		}
+	}
+	if *labelFilter != "" {
+		if err := suites.CheckLabelFilter(*labelFilter); err != nil {
+			fmt.Fprintf(stderr, "siospec client: %v\n", err)
+			return exitUsage
+		}
+	}
+	var expected []reports.Expectation
+	if *expectFailures != "" {
+		f, err := os.Open(*expectFailures)
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec client: --expect-failures: %v\n", err)
+			return exitUsage
+		}
+		expected, err = reports.ReadExpectedFailures(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec client: --expect-failures %s: %v\n", *expectFailures, err)
+			return exitUsage
+		}
+	}
+	filter := *labelFilter
+	if *rerunFailed != "" {
+		ids, err := failedIDs(*rerunFailed)
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec client: --rerun-failed: %v\n", err)
+			return exitUsage
+		}
+		if len(ids) == 0 {
+			fmt.Fprintf(stdout, "siospec client: %s has no failed spec; nothing to rerun\n", *rerunFailed)
+			return exitOK
+		}
+		sel := "req: containsAny {" + strings.Join(ids, ", ") + "}"
+		if filter != "" {
+			sel = "(" + filter + ") && " + sel
+		}
+		filter = sel
+		fmt.Fprintf(stdout, "rerunning %d failed requirements: %s\n", len(ids), strings.Join(ids, " "))
+	}
+
+	// The contract probe, then the suites the command supports.
+	support, err := suites.ProbeClient(ctx, &cfg)
+	if err != nil {
+		var ce *testee.ContractError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "siospec client: preflight failed: %v\n", err)
+			return exitPreflight
+		}
+		fmt.Fprintf(stderr, "siospec client: preflight failed: %v\n", err)
+		return exitPreflight
+	}
+	pre := map[string]string{"exec": cfg.Exec}
+	var run []framework.Proto
+	for _, s := range support {
+		name := strings.ToLower(string(s.Suite))
+		if s.Supported {
+			run = append(run, s.Suite)
+			pre["support."+name] = "yes"
+			continue
+		}
+		pre["support."+name] = "no: " + s.Why
+		fmt.Fprintf(stdout, "suite %s: not supported by the client (%s)\n", name, s.Why)
+		if explicit {
+			fmt.Fprintf(stderr, "siospec client: preflight failed: --suite %s, but %s\n", name, s.Why)
+			return exitPreflight
+		}
+	}
+	if len(run) == 0 {
+		fmt.Fprintln(stderr, "siospec client: preflight failed: the command supports none of the suites (it exits 127 for each); see testees/CLIENT-CONTRACT.md section 1")
+		return exitPreflight
+	}
+	cfg.Suites = run
+	fmt.Fprintf(stdout, "client %q: suites %s\n", cfg.Exec, framework.FormatSuites(run))
+	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
+
+	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus, Procs: *procs, ChildArgs: []string{"client", "--child"}}
+	if isTerminal(stderr) || *procs > 0 {
+		opts.Progress = stderr
+	}
+	started := time.Now()
+	greport, err := suites.RunClient(ctx, cfg, opts)
+	finished := time.Now()
+	if err != nil {
+		fmt.Fprintf(stderr, "siospec client: %v\n", err)
+		if errors.Is(err, framework.ErrUsage) {
+			return exitUsage
+		}
+		return exitHarness
+	}
+	rep := reports.FromGinkgo(greport, reports.Meta{
+		HarnessVersion:   harnessVersion(),
+		Target:           cfg.Exec,
+		Role:             "client",
+		Seed:             cfg.Seed,
+		TimeScale:        cfg.TimeScale,
+		Strict:           cfg.Strict,
+		Preflight:        pre,
+		Started:          started,
+		Finished:         finished,
+		ExpectedFailures: expected,
+		Command:          append([]string{"siospec", "client"}, args...),
+	})
+	if err := rep.WriteText(stdout); err != nil {
+		fmt.Fprintf(stderr, "siospec client: %v\n", err)
+	}
+	for _, e := range rep.Unmatched {
+		fmt.Fprintf(stderr, "siospec client: --expect-failures %s line %d: %s %s matched no spec\n", *expectFailures, e.Line, e.Suite, e.ID)
+	}
+	if *reportDir != "" {
+		if err := rep.WriteFiles(*reportDir); err != nil {
+			fmt.Fprintf(stderr, "siospec client: write reports: %v\n", err)
+			return exitHarness
+		}
+		fmt.Fprintf(stdout, "reports written to %s\n", *reportDir)
+	}
+	return rep.ExitCode()
+}
