@@ -92,7 +92,17 @@ func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSuppo
 		suites = framework.AllSuites
 	}
 	closed := "http://127.0.0.1:9/"
-	base := testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: closed, Suite: strings.ToLower(string(suites[0])), Seed: cfg.Seed, Grace: 500 * time.Millisecond}
+	dir, err := os.MkdirTemp("", "siospec-probe-")
+	if err != nil {
+		return nil, &framework.HarnessError{Op: "temp dir", Err: err}
+	}
+	defer os.RemoveAll(dir)
+	list := filepath.Join(dir, "client-cases.txt")
+	if err := os.WriteFile(list, []byte(clientCasesFile), 0o644); err != nil {
+		return nil, &framework.HarnessError{Op: "write the case list", Err: err}
+	}
+	env := []string{framework.EnvCases + "=" + list}
+	base := testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: closed, Suite: strings.ToLower(string(suites[0])), Seed: cfg.Seed, Grace: 500 * time.Millisecond, Env: env}
 	if err := testee.Probe(ctx, &base, probeTimeout); err != nil {
 		return nil, err
 	}
@@ -108,7 +118,7 @@ func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSuppo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = probeSuite(ctx, cfg, p, closed, first[strings.ToLower(string(p))])
+			out[i] = probeSuite(ctx, cfg, p, closed, first[strings.ToLower(string(p))], env)
 		}()
 	}
 	wg.Wait()
@@ -121,12 +131,12 @@ const probeTimeout = 10 * time.Second
 // suiteProbeWait is how long a testee may take to say 127 for a suite.
 const suiteProbeWait = 5 * time.Second
 
-func probeSuite(ctx context.Context, cfg *framework.ClientConfig, p framework.Proto, url, name string) SuiteSupport {
+func probeSuite(ctx context.Context, cfg *framework.ClientConfig, p framework.Proto, url, name string, env []string) SuiteSupport {
 	if name == "" {
 		return SuiteSupport{Suite: p, Why: "no case of this suite is declared"}
 	}
 	t, err := testee.Start(ctx, &testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: url, Suite: strings.ToLower(string(p)), Case: name,
-		Seed: cfg.Seed, Grace: 500 * time.Millisecond})
+		Seed: cfg.Seed, Grace: 500 * time.Millisecond, Env: env})
 	if err != nil {
 		return SuiteSupport{Suite: p, Why: err.Error()}
 	}

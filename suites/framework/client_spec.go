@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	g "github.com/onsi/ginkgo/v2"
@@ -97,6 +100,9 @@ type ClientSuite struct {
 	env    **ClientEnv
 	jitter *JitterMonitor
 	cases  *[]CaseInfo
+	// casesFile is the case list handed to testees (SIOSPEC_CASES),
+	// written once by the first case to start.
+	casesFile *casesFile
 	// shard and shards select the specs this process declares (the i-th
 	// declared goes to shard i mod shards); shards 0 declares all.
 	shard, shards int
@@ -113,7 +119,7 @@ type CaseInfo struct {
 // specs run.
 func NewClientSuite(cfg *ClientConfig) *ClientSuite {
 	var cur *ClientEnv
-	return &ClientSuite{cfg: cfg, reg: Requirements(), env: &cur, jitter: StartJitterMonitor(), cases: new([]CaseInfo)}
+	return &ClientSuite{cfg: cfg, reg: Requirements(), env: &cur, jitter: StartJitterMonitor(), cases: new([]CaseInfo), casesFile: &casesFile{}}
 }
 
 // Shard makes the suite declare only every n-th spec, starting with the
@@ -121,8 +127,50 @@ func NewClientSuite(cfg *ClientConfig) *ClientSuite {
 // the same in every process. n 0 or 1 declares every spec.
 func (s *ClientSuite) Shard(k, n int) { s.shard, s.shards = k, n }
 
-// Close stops the suite's jitter monitor; idempotent.
-func (s *ClientSuite) Close() { s.jitter.Close() }
+// Close stops the suite's jitter monitor and removes the case list file;
+// idempotent.
+func (s *ClientSuite) Close() {
+	s.jitter.Close()
+	s.casesFile.remove()
+}
+
+// casesFile is a temporary file listing every declared case.
+type casesFile struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// get writes the file on the first call and returns its path.
+func (f *casesFile) get(cases []CaseInfo) (string, error) {
+	f.once.Do(func() {
+		var b strings.Builder
+		b.WriteString("# siospec client cases: <suite> <case>\n")
+		seen := map[string]bool{}
+		for _, c := range cases {
+			line := strings.ToLower(string(c.Suite)) + " " + c.Case
+			if !seen[line] {
+				seen[line] = true
+				b.WriteString(line + "\n")
+			}
+		}
+		dir, err := os.MkdirTemp("", "siospec-cases-")
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.path = filepath.Join(dir, "client-cases.txt")
+		f.err = os.WriteFile(f.path, []byte(b.String()), 0o644)
+	})
+	return f.path, f.err
+}
+
+func (f *casesFile) remove() {
+	f.once.Do(func() {})
+	if f.path != "" {
+		os.RemoveAll(filepath.Dir(f.path))
+	}
+}
 
 // WithProto returns a ClientSuite whose specs carry the proto label p.
 func (s *ClientSuite) WithProto(p Proto) *ClientSuite {
@@ -151,7 +199,7 @@ func (s *ClientSuite) Install() {
 		pi, pt := s.cfg.ping()
 		tm := Timing{PingInterval: pi, PingTimeout: pt, Scale: 1}
 		tm.Slack = s.jitter.Recent(slackWindow)
-		e := &ClientEnv{Cfg: s.cfg, Proto: p, Rec: rec, Timing: tm,
+		e := &ClientEnv{Cfg: s.cfg, Proto: p, Rec: rec, Timing: tm, suite: s,
 			Case: labelValue(labels, "case"), Transports: transportsOf(labelValue(labels, "transport"))}
 		*s.env = e
 		g.DeferCleanup(func() {
@@ -260,6 +308,8 @@ type ClientEnv struct {
 	Server *scripted.Server
 	Testee *testee.Testee
 
+	suite *ClientSuite
+
 	expected, observed, budget, measured string
 	seen                                 int // testee reports copied into the transcript
 	exit                                 *testee.Exit
@@ -310,17 +360,25 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 		tr = o.Transports
 	}
 	e.Transports = tr
+	cases, err := e.suite.casesFile.get(*e.suite.cases)
+	if err != nil {
+		g.Fail(HarnessPrefix + "write the case list: " + err.Error())
+	}
 	e.Rec.Note(fmt.Sprintf("case %s (%s): server %s, transports %s, options %v", e.Case, strings.ToLower(string(e.Proto)), srv.URL(), tr, o.Client))
 	t, err := testee.Start(ctx, &testee.Options{
 		Command: e.Cfg.Exec, Dir: e.Cfg.Dir, URL: srv.URL(), Suite: strings.ToLower(string(e.Proto)),
 		Case: e.Case, Transports: tr, Options: o.Client, Seed: CaseSeed(e.Cfg.Seed, e.Proto, e.Case),
-		OutputLimit: e.Cfg.OutputLimit, Logger: e.Cfg.Logger,
+		OutputLimit: e.Cfg.OutputLimit, Logger: e.Cfg.Logger, Env: []string{EnvCases + "=" + cases},
 	})
 	if err != nil {
 		g.Fail(HarnessPrefix + "start the testee: " + err.Error())
 	}
 	e.Testee = t
 }
+
+// EnvCases names the environment variable that gives a testee the path of
+// the case list of this siospec ("<suite> <case>" lines).
+const EnvCases = "SIOSPEC_CASES"
 
 // CaseSeed derives a case's SIOSPEC_SEED from the root seed (FNV-1a over
 // suite and case), so that each case is reproducible on its own.
