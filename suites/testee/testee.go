@@ -51,7 +51,10 @@ func parseReport(line []byte, at time.Time) (Report, bool) {
 	return Report{Ev: ev, Fields: fields, Raw: string(line), At: at}, true
 }
 
-// Exit is how a testee process ended.
+// Exit is how a testee process ended. Code and Signal are those of the
+// process started, `sh -c CMD`: a shell that runs CMD in a child (dash
+// does) dies of SIGTERM itself even when CMD ignores it, and By then tells
+// what it took to end the whole group.
 type Exit struct {
 	Code     int    // exit code, -1 when killed by a signal
 	Signal   string // the signal that ended it, if any
@@ -346,10 +349,13 @@ func (t *Testee) DroppedReports() int64 {
 
 // Await returns the first report (from the start of the run) that match
 // accepts, waiting until ctx ends or the process has exited and its
-// stdout is drained. It returns an [*ExitedError] (errors.Is ErrExited)
+// stdout is drained. A nil match accepts any report. It returns an [*ExitedError] (errors.Is ErrExited)
 // when the process exited without a matching report, and an error wrapping
 // ctx's error when ctx ended first.
 func (t *Testee) Await(ctx context.Context, match func(Report) bool) (Report, error) {
+	if match == nil {
+		match = func(Report) bool { return true }
+	}
 	next := 0
 	for {
 		t.mu.Lock()

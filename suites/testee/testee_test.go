@@ -205,6 +205,9 @@ func TestCrash(t *testing.T) {
 	if !strings.Contains(err.Error(), "exit code 1") || !strings.Contains(err.Error(), "badly wrong") {
 		t.Errorf("message = %q", err)
 	}
+	if r, err := tt.Await(ctx, nil); err != nil || r.Ev != "ready" {
+		t.Errorf("Await(nil) = %v, %v", r.Raw, err)
+	}
 	// Await looks from the start of the run, even after the exit.
 	if r := await(t, tt, "ready"); r.Str("library") != "crash 0" {
 		t.Errorf("ready = %s", r.Raw)
