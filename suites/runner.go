@@ -342,13 +342,6 @@ func installProgress(w io.Writer) *progressLine {
 	return p
 }
 
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n+1:]
-}
-
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // CheckLabelFilter reports whether filter is a valid Ginkgo label filter,
