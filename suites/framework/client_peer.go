@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -150,4 +151,45 @@ func (p *Peer) Reported(ctx context.Context, data string, within time.Duration) 
 		return r.Decode("args", &args) == nil && len(args) > 0 && args[0] == data
 	}, within)
 	return ok
+}
+
+// Next returns the next Peer data the client sent (an Engine.IO message,
+// or a PeerEvent on the main namespace) and when it arrived, skipping
+// other packets. On the Socket.IO suites it reads through the SIO layer,
+// which also holds what arrived while a Command waited for its ack; specs
+// that read Peer data use Next, never Session.Recv, there.
+func (p *Peer) Next(ctx context.Context) (string, time.Time, error) {
+	for {
+		if p.SIO == nil {
+			r, err := p.SS.Recv(ctx)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			if d, ok := p.Data(r); ok {
+				return d, r.At, nil
+			}
+			continue
+		}
+		r, err := p.SIO.Recv(ctx)
+		if err != nil {
+			var de *socketio.DecodeError
+			if errors.As(err, &de) {
+				continue
+			}
+			return "", time.Time{}, err
+		}
+		if r.Packet.Type != socketio.Event || r.Packet.Nsp != "/" && r.Packet.Nsp != "" {
+			continue
+		}
+		if name, err := r.Packet.EventName(); err != nil || name != PeerEvent {
+			continue
+		}
+		args, err := r.Packet.Args()
+		if err != nil || len(args) == 0 {
+			continue
+		}
+		if s, ok := args[0].(string); ok {
+			return s, r.At, nil
+		}
+	}
 }
