@@ -84,7 +84,7 @@ type SuiteSupport struct {
 // ProbeClient checks the testee against the contract before a run: with a
 // case name that does not exist it must exit 127 (else a
 // *testee.ContractError); then, for each suite, a testee that exits 127 on
-// the suite's first case (pointed at a closed port) does not support the
+// a case its list names (pointed at a closed port) does not support the
 // suite.
 func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSupport, error) {
 	suites := cfg.Suites
@@ -97,8 +97,15 @@ func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSuppo
 		return nil, &framework.HarnessError{Op: "temp dir", Err: err}
 	}
 	defer os.RemoveAll(dir)
+	// The list handed to the probes: this siospec's cases plus one probe
+	// case per suite, so that a 127 in the suite probe can only mean the
+	// suite.
+	listed := clientCasesFile
+	for _, p := range suites {
+		listed += "\n" + strings.ToLower(string(p)) + " " + suiteProbeCase
+	}
 	list := filepath.Join(dir, "client-cases.txt")
-	if err := os.WriteFile(list, []byte(clientCasesFile), 0o644); err != nil {
+	if err := os.WriteFile(list, []byte(listed+"\n"), 0o644); err != nil {
 		return nil, &framework.HarnessError{Op: "write the case list", Err: err}
 	}
 	env := []string{framework.EnvCases + "=" + list}
@@ -106,24 +113,22 @@ func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSuppo
 	if err := testee.Probe(ctx, &base, probeTimeout); err != nil {
 		return nil, err
 	}
-	first := map[string]string{}
-	for _, line := range strings.Split(clientCasesFile, "\n") {
-		if f := strings.Fields(line); len(f) == 2 && !strings.HasPrefix(f[0], "#") && first[f[0]] == "" {
-			first[f[0]] = f[1]
-		}
-	}
 	out := make([]SuiteSupport, len(suites))
 	var wg sync.WaitGroup
 	for i, p := range suites {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = probeSuite(ctx, cfg, p, closed, first[strings.ToLower(string(p))], env)
+			out[i] = probeSuite(ctx, cfg, p, closed, suiteProbeCase, env)
 		}()
 	}
 	wg.Wait()
 	return out, nil
 }
+
+// suiteProbeCase is the case name of the suite probe; the probe's case
+// list names it for every suite.
+const suiteProbeCase = "siospec-suite-probe"
 
 // probeTimeout bounds one run of the testee in the probes.
 const probeTimeout = 10 * time.Second
@@ -132,9 +137,6 @@ const probeTimeout = 10 * time.Second
 const suiteProbeWait = 5 * time.Second
 
 func probeSuite(ctx context.Context, cfg *framework.ClientConfig, p framework.Proto, url, name string, env []string) SuiteSupport {
-	if name == "" {
-		return SuiteSupport{Suite: p, Why: "no case of this suite is declared"}
-	}
 	t, err := testee.Start(ctx, &testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: url, Suite: strings.ToLower(string(p)), Case: name,
 		Seed: cfg.Seed, Grace: 500 * time.Millisecond, Env: env})
 	if err != nil {
