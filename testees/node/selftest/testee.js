@@ -31,7 +31,7 @@ function spawnTestee(dir, script, env) {
   const child = spawn(process.execPath, [path.join(dir, "testee", script)], {
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, SIOSPEC_TRANSPORTS: "polling,websocket", SIOSPEC_OPTIONS: "{}", SIOSPEC_SEED: "1", ...env },
+    env: { ...process.env, SIOSPEC_CASES: "", SIOSPEC_TRANSPORTS: "polling,websocket", SIOSPEC_OPTIONS: "{}", SIOSPEC_SEED: "1", ...env },
   });
   const t = { lines: [], stderr: "", waiters: new Set() };
   let buf = "";
@@ -117,9 +117,9 @@ function checker(label, results) {
   return async (name, fn) => {
     try {
       await fn();
-      results.push({ ok: true, line: `PASS ${label} ${name}` });
+      results.push({ ok: true, name, line: `PASS ${label} ${name}` });
     } catch (e) {
-      results.push({ ok: false, line: `FAIL ${label} ${name}: ${e.message}` });
+      results.push({ ok: false, name, line: `FAIL ${label} ${name}: ${e.message}` });
     }
   };
 }
@@ -136,6 +136,21 @@ async function exitChecks(dir, script, suite, other, check) {
   };
   await check("exit 127 for an unknown case", async () => assert.equal(await run({ SIOSPEC_SUITE: suite, SIOSPEC_CASE: "no-such-case-7f3a" }), 127));
   await check(`exit 127 for suite ${other}`, async () => assert.equal(await run({ SIOSPEC_SUITE: other, SIOSPEC_CASE: CASE[other].split(" ")[1] }), 127));
+  const list = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "siospec-cases-")), "cases.txt");
+  fs.writeFileSync(list, `# test list\n${suite} only-here\n`);
+  await check("SIOSPEC_CASES: a case it lists runs", async () => {
+    const t = spawnTestee(dir, script, { SIOSPEC_URL: "http://127.0.0.1:1/", SIOSPEC_SUITE: suite, SIOSPEC_CASE: "only-here", SIOSPEC_CASES: list });
+    try {
+      await t.waitFor("ready", (l) => l.ev === "ready");
+      t.eof();
+      assert.equal(await t.exitCode(), 0);
+    } finally {
+      t.kill();
+    }
+  });
+  await check("SIOSPEC_CASES: exit 127 for a case only client-cases.txt lists", async () =>
+    assert.equal(await run({ SIOSPEC_SUITE: suite, SIOSPEC_CASE: CASE[suite].split(" ")[1], SIOSPEC_CASES: list }), 127));
+  fs.rmSync(path.dirname(list), { recursive: true, force: true });
   await check("exit 1 for bad SIOSPEC_OPTIONS", async () => assert.equal(await run({ SIOSPEC_SUITE: suite, SIOSPEC_CASE: CASE[suite].split(" ")[1], SIOSPEC_OPTIONS: "[1" }), 1));
 }
 
@@ -329,15 +344,17 @@ const TARGETS = {
   "eio.js": async (dir, r) => (await eioChecks(dir, "eio4", r), await eioChecks(dir, "eio3", r)),
 };
 
-// Broken copies: [target, file, from, to]. Each must fail at least one check.
+// Broken copies: [target, file, from, to, a check that must fail].
 const MUTANTS = [
-  ["sio.js", "lib.js", /process\.exit\(127\)/, "void 0"],
-  ["sio.js", "lib.js", /if \(ack\) ack\(\.\.\.args\);/, ""],
-  ["sio.js", "lib.js", /process\.stdin\.resume\(\);/, ""],
-  ["sio.js", "sio.js", /manager\.disconnect\(\);/, "manager.engine.close();"],
-  ["sio-v2.js", "lib.js", /done\(\);\n    reply\(\{ ok: true \}\);/, "reply({ ok: true });"],
-  ["eio.js", "eio.js", /socket\.send\(data\);\n/, "\n"],
-  ["eio.js", "eio.js", /for \(let i = 0; i < count; i\+\+\) /, ""],
+  ["sio.js", "lib.js", /process\.exit\(127\)/, "void 0", "exit 127 for an unknown case"],
+  ["eio.js", "lib.js", /process\.env\.SIOSPEC_CASES \|\| /, "", "SIOSPEC_CASES: a case it lists runs"],
+  ["sio.js", "lib.js", /if \(ack\) ack\(\.\.\.args\);/, "", "a server event is reported and its ack echoed"],
+  ["sio.js", "lib.js", /process\.stdin\.on\("\w+", \(\) => process\.exit\(0\)\);/g, "", "exit 0 on stdin EOF"],
+  ["sio.js", "sio.js", /manager\.disconnect\(\);/, "manager.engine.close();", "close: no reconnection afterwards"],
+  ["sio.js", "sio.js", /if \(!s\.active\) /, "", "a command on /admin emits on /admin"],
+  ["sio-v2.js", "lib.js", /done\(\);\n    reply\(\{ ok: true \}\);/, "reply({ ok: true });", "emit with ack: done"],
+  ["eio.js", "eio.js", /socket\.send\(data\);\n/, "\n", "text and binary echoed"],
+  ["eio.js", "eio.js", /for \(let i = 0; i < count; i\+\+\) /, "", "send with count"],
 ];
 
 function mutant(file, from, to) {
@@ -353,7 +370,7 @@ function mutant(file, from, to) {
   }
   fs.copyFileSync(path.join(ROOT, "..", "client-cases.txt"), path.join(dir, "client-cases.txt"));
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node", "node_modules"));
-  return dir;
+  return path.join(dir, "node");
 }
 
 async function main() {
@@ -366,17 +383,18 @@ async function main() {
     for (const r of results) console.log(r.line), (failed += r.ok ? 0 : 1);
   }
   if (process.argv.includes("--mutants")) {
-    for (const [target, file, from, to] of MUTANTS) {
+    for (const [target, file, from, to, want] of MUTANTS) {
       const dir = mutant(file, from, to);
       const results = [];
       try {
         await TARGETS[target](dir, results);
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(path.dirname(dir), { recursive: true, force: true });
       }
-      const caught = results.filter((r) => !r.ok).map((r) => r.line.slice(5, 90));
-      console.log(`${caught.length ? "PASS" : "FAIL"} mutant ${file} ${from} -> ${JSON.stringify(to)} fails: ${caught.join(" | ") || "nothing"}`);
-      failed += caught.length ? 0 : 1;
+      const caught = results.filter((r) => !r.ok).map((r) => r.name);
+      const ok = caught.some((c) => c.includes(want));
+      console.log(`${ok ? "PASS" : "FAIL"} mutant ${file} ${from} -> ${JSON.stringify(to)} fails: ${caught.join(" | ") || "nothing"}`);
+      failed += ok ? 0 : 1;
     }
   }
   console.log(failed ? `${failed} check(s) failed` : "all checks passed");
