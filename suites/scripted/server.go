@@ -232,7 +232,7 @@ func (s *Server) serve(ln net.Listener) {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			id := s.rec.NewConn()
 			s.mu.Lock()
