@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/protocol/socketio"
 )
 
 // get performs one request and returns status and body.
@@ -398,5 +399,64 @@ func TestCloseWaitsForGoroutines(t *testing.T) {
 	}
 	if !errors.Is(err2, ErrServerClosed) {
 		t.Fatalf("NextSession after Close: %v", err2)
+	}
+}
+
+// TestV3BinaryAndHooks: a v3 client without b64 gets the XHR2 binary
+// payload for a batch with binary, and its octet-stream POST is decoded;
+// Open and OpenJSON edit the handshake.
+func TestV3BinaryAndHooks(t *testing.T) {
+	srv, _ := startServer(t, &Options{
+		EIO:      3,
+		NoPings:  true,
+		Open:     func(o *engineio.OpenPacket) { o.SID = "fixed-sid" },
+		OpenJSON: func(sid string, j []byte) []byte { return append(j[:len(j)-1], []byte(`,"extra":1}`)...) },
+	})
+	st, body := do(t, "GET", srv.URL()+"?EIO=3&transport=polling", "", nil)
+	if st != 200 || !strings.Contains(body, `"sid":"fixed-sid"`) || !strings.HasSuffix(body, `,"extra":1}`) {
+		t.Fatalf("handshake %d %s", st, body)
+	}
+	ss, err := srv.NextSession(ctxT(t, time.Second))
+	if err != nil || ss.ID() != "fixed-sid" {
+		t.Fatalf("session %v %v", ss, err)
+	}
+	_ = ss.Send(engineio.TextPacket(engineio.Message, "a"), engineio.BinaryMessage([]byte{7}))
+	resp, err := http.Get(pollURL(srv, ss, "3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want, _ := engineio.AppendBinaryPayloadV3(nil, []engineio.Packet{engineio.TextPacket(engineio.Message, "a"), engineio.BinaryMessage([]byte{7})})
+	if resp.Header.Get("Content-Type") != "application/octet-stream" || !bytes.Equal(got, want) {
+		t.Fatalf("GET %s %q, want %q", resp.Header.Get("Content-Type"), got, want)
+	}
+	post, _ := engineio.AppendBinaryPayloadV3(nil, []engineio.Packet{engineio.BinaryMessage([]byte{1, 2})})
+	if st, _ := do(t, "POST", pollURL(srv, ss, "3"), "application/octet-stream", post); st != 200 {
+		t.Fatal(st)
+	}
+	r := recvMessage(t, ctxT(t, time.Second), ss)
+	if !r.Packet.Binary || !bytes.Equal(r.Packet.Data, []byte{1, 2}) {
+		t.Fatalf("got %v", r.Packet)
+	}
+}
+
+// TestSIODecodeError: a message that is no Socket.IO packet comes out of
+// SIO.Recv as a *socketio.DecodeError with the raw message; a binary event
+// sent over polling is reassembled.
+func TestSIODecodeError(t *testing.T) {
+	srv, _ := startServer(t, &Options{NoPings: true, Path: "/socket.io/"})
+	ss := handshake(t, srv, "4")
+	c := NewSIO(ss, socketio.V5)
+	ctx := ctxT(t, 2*time.Second)
+	do(t, "POST", pollURL(srv, ss, "4"), "text/plain", []byte("4garbage\x1e451-[\"b\",{\"_placeholder\":true,\"num\":0}]\x1ebAQI="))
+	r, err := c.Recv(ctx)
+	var de *socketio.DecodeError
+	if !errors.As(err, &de) || string(r.Raw.Packet.Data) != "garbage" {
+		t.Fatalf("recv %v %v", r, err)
+	}
+	r, err = c.Recv(ctx)
+	if err != nil || r.Packet.Type != socketio.BinaryEvent || !bytes.Equal(r.Packet.Binary[0], []byte{1, 2}) {
+		t.Fatalf("recv %v %v", r.Packet, err)
 	}
 }
