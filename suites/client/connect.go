@@ -135,7 +135,7 @@ func siocList(rs []scripted.SIOReceived) string {
 var siocTags atomic.Int64
 
 // siocCommand sends a contract command on namespace via with a tag of its
-// own and waits for the command's ack and for the testee's "done" report.
+// own (unless cmd has one) and waits for the command's ack and for the testee's "done" report.
 // Since the testee writes "done" before it acks, every report it wrote
 // before has been read when this returns, and every packet it sent before
 // is in c's backlog: the positive observation that ends a "nothing
@@ -146,6 +146,9 @@ func siocCommand(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO, v
 	m := map[string]any{"tag": tag}
 	for k, v := range cmd {
 		m[k] = v
+	}
+	if t, ok := m["tag"].(string); ok {
+		tag = t
 	}
 	within := siocWait(e, "command")
 	e.Rec.Note(fmt.Sprintf("command on %s: %v", via, m))
@@ -296,7 +299,6 @@ func siocGeneric(v any) any {
 	}
 	return out
 }
-
 
 func declareConnect(s *framework.ClientSuite) {
 	if !s.Proto().IsSocketIO() {
