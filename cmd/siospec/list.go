@@ -24,8 +24,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	labelFilter := fs.String("label-filter", "", "list only specs matching this Ginkgo label filter (and the requirements they cover)")
 	specs := fs.Bool("specs", true, "list each requirement's specs under it, with file:line")
+	role := fs.String("role", "server", "server: the server suites' requirements and specs; client: the client suites' (siospec client)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec list [--label-filter EXPR] [--specs=false]")
+		fmt.Fprintln(stderr, "usage: siospec list [--role server|client] [--label-filter EXPR] [--specs=false]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,7 +45,16 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	rep, err := suites.ListSpecs(ctx, &suites.RunOptions{LabelFilter: *labelFilter})
+	if *role != "server" && *role != "client" {
+		fmt.Fprintf(stderr, "siospec list: --role %q: want server or client\n", *role)
+		return exitUsage
+	}
+	list := suites.ListSpecs
+	binds := framework.Bind.BindsServer
+	if *role == "client" {
+		list, binds = suites.ListClientSpecs, framework.Bind.BindsClient
+	}
+	rep, err := list(ctx, &suites.RunOptions{LabelFilter: *labelFilter})
 	if err != nil {
 		fmt.Fprintf(stderr, "siospec list: %v\n", err)
 		if errors.Is(err, framework.ErrUsage) {
@@ -74,6 +84,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	nreq, covered := 0, 0
 	for _, r := range framework.Requirements().All() {
 		got := byID[r.ID]
+		if !binds(r.Bind) && len(got) == 0 {
+			continue
+		}
 		if *labelFilter != "" && len(got) == 0 {
 			continue
 		}
@@ -96,6 +109,6 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, p := range framework.AllSuites {
 		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(string(p)), bySuite[string(p)]))
 	}
-	fmt.Fprintf(stdout, "specs by suite (siospec server --suite): %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(stdout, "specs by suite (siospec %s --suite): %s\n", *role, strings.Join(parts, ", "))
 	return exitOK
 }

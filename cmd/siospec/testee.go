@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/siospec/siospec/suites"
+	"github.com/siospec/siospec/suites/framework"
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/siospec/siospec/reference/testee"
@@ -36,7 +37,7 @@ func runTestee(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "siospec testee:", err)
 		return testee.ExitError
 	}
-	cases, err := provisionalCases(os.Getenv("SIOSPEC_CASES_FILE"))
+	cases, err := clientCases(os.Getenv(framework.EnvCases))
 	if err != nil {
 		fmt.Fprintln(stderr, "siospec testee:", err)
 		return testee.ExitError
@@ -49,22 +50,17 @@ func runTestee(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return testee.Run(ctx, &o)
 }
 
-// PROVISIONAL: the integrator replaces this with the client suite registry.
-// With SIOSPEC_CASES_FILE set, the cases are the "<suite> <case>" lines of
-// that file (testees/client-cases.txt format, # comments); without it, any
-// well-formed case name except the harness's "siospec-no-such-case..."
-// probe is accepted.
-var caseName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-
-func provisionalCases(file string) (func(suite, name string) bool, error) {
+// clientCases returns which cases exist: the "<suite> <case>" lines of the
+// file the harness names in SIOSPEC_CASES (# comments), or, run by hand
+// without it, the cases this siospec declares (suites.ClientCases).
+func clientCases(file string) (func(suite, name string) bool, error) {
 	if file == "" {
-		return func(_, name string) bool {
-			return caseName.MatchString(name) && !strings.HasPrefix(name, "siospec-no-such-case")
-		}, nil
+		known := suites.ClientCases()
+		return func(suite, name string) bool { return known[suite+" "+name] }, nil
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("SIOSPEC_CASES_FILE: %w", err)
+		return nil, fmt.Errorf("SIOSPEC_CASES: %w", err)
 	}
 	defer f.Close()
 	set := map[[2]string]bool{}
@@ -76,7 +72,7 @@ func provisionalCases(file string) (func(suite, name string) bool, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("SIOSPEC_CASES_FILE: %w", err)
+		return nil, fmt.Errorf("SIOSPEC_CASES: %w", err)
 	}
 	return func(suite, name string) bool { return set[[2]string{suite, name}] }, nil
 }

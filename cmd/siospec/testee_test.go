@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/siospec/siospec/suites"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,26 +33,34 @@ func TestTesteeRefusals(t *testing.T) {
 	}
 }
 
-func TestProvisionalCases(t *testing.T) {
-	wellFormed, err := provisionalCases("")
+func TestClientCasesOfTestee(t *testing.T) {
+	declared, err := clientCases("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !wellFormed("sio5", "emit-ack") || wellFormed("sio5", "siospec-no-such-case-1") || wellFormed("sio5", "Bad Name") {
-		t.Fatal("default case rule")
+	n := 0
+	for sc := range suites.ClientCases() {
+		suite, name, _ := strings.Cut(sc, " ")
+		if !declared(suite, name) {
+			t.Errorf("declared case %s refused", sc)
+		}
+		n++
+	}
+	if n == 0 || declared("sio5", "siospec-no-such-case-1") {
+		t.Fatalf("default case rule: %d declared cases", n)
 	}
 	file := filepath.Join(t.TempDir(), "cases.txt")
 	if err := os.WriteFile(file, []byte("# comment\neio4 handshake-url\nsio5 emit-ack # trailing\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listed, err := provisionalCases(file)
+	listed, err := clientCases(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !listed("eio4", "handshake-url") || !listed("sio5", "emit-ack") || listed("eio4", "emit-ack") || listed("sio5", "other") {
 		t.Fatal("case file rule")
 	}
-	if _, err := provisionalCases(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := clientCases(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("missing file accepted")
 	}
 }
