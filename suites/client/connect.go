@@ -79,6 +79,18 @@ func siocUntil(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO, wha
 	}
 }
 
+// siocCollect reads the client's packets until n of them matched (see
+// siocUntil) and returns the matches in arrival order.
+func siocCollect(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO, what string, n int, match func(socketio.Packet) bool) []scripted.SIOReceived {
+	g.GinkgoHelper()
+	var out []scripted.SIOReceived
+	for len(out) < n {
+		r, _ := siocUntil(ctx, e, c, what, match)
+		out = append(out, r)
+	}
+	return out
+}
+
 // siocWatch reads the client's packets for d and returns them; a packet
 // that does not decode fails the spec. It ends a "nothing of that kind"
 // window; callers follow it with a positive observation (siocSync).

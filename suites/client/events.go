@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 
 	. "github.com/onsi/gomega"
 	"github.com/siospec/siospec/protocol/engineio"
@@ -70,8 +71,12 @@ func declareEvents(s *framework.ClientSuite) {
 		c, _, _ := siocStart(ctx, e, nil, map[string]siocReply{"/": nil})
 		siocCommand(ctx, e, c, "/", map[string]any{"cmd": "emit", "event": "s3-none", "args": []any{}})
 		siocCommand(ctx, e, c, "/", map[string]any{"cmd": "emit", "event": "s3-two", "args": []any{1, "x"}})
-		for name, want := range map[string][]any{"s3-none": {"s3-none"}, "s3-two": {"s3-two", 1.0, "x"}} {
-			r, _ := siocUntil(ctx, e, c, "the event "+name, siocEventNamed(name))
+		wants := map[string][]any{"s3-none": {"s3-none"}, "s3-two": {"s3-two", 1.0, "x"}}
+		for _, r := range siocCollect(ctx, e, c, "the events s3-none and s3-two", 2, func(p socketio.Packet) bool {
+			return siocEventNamed("s3-none")(p) || siocEventNamed("s3-two")(p)
+		}) {
+			name, _ := r.Packet.EventName()
+			want := wants[name]
 			e.Observe("the client sent %s", r.Packet)
 			a, err := siocPayload(r.Packet)
 			Expect(err).NotTo(HaveOccurred(), "the EVENT payload is not a JSON array: %q", r.Packet.Data)
@@ -154,14 +159,12 @@ func declareEvents(s *framework.ClientSuite) {
 			{"cmd": "emit", "event": "s3-m2", "args": []any{map[string]any{"_bin": "AQID"}}},
 			{"cmd": "emit", "event": "s3-m3", "args": []any{"c"}},
 		})
-		for _, name := range []string{"s3-m1", "s3-m2", "s3-m3"} {
-			r, before := siocUntil(ctx, e, c, "the event "+name, siocEventNamed(name))
+		for _, r := range siocCollect(ctx, e, c, "the events s3-m1, s3-m2 and s3-m3", 3, func(p socketio.Packet) bool {
+			n, _ := p.EventName()
+			return strings.HasPrefix(n, "s3-m")
+		}) {
 			e.Observe("%s (last message %s)", r.Packet, r.Raw.Packet)
-			for _, b := range before {
-				n, _ := b.Packet.EventName()
-				Expect(n).NotTo(HavePrefix("s3-m"), "the events came out of order")
-			}
-			if name == "s3-m2" {
+			if name, _ := r.Packet.EventName(); name == "s3-m2" {
 				Expect(r.Raw.Packet.Binary).To(BeTrue(), "the attachment did not travel as a binary message")
 				Expect(r.Packet.Binary).To(Equal([][]byte{{1, 2, 3}}))
 			}
@@ -232,9 +235,15 @@ func declareEvents(s *framework.ClientSuite) {
 		for _, id := range ids {
 			siocEvent(c, "/", int64(id), "s3-id", fmt.Sprint(id))
 		}
+		left := map[uint64]bool{}
 		for _, id := range ids {
-			r, _ := siocUntil(ctx, e, c, fmt.Sprintf("the ACK %d", id), func(p socketio.Packet) bool { return p.Type == socketio.Ack && p.HasID && p.ID == id })
+			left[id] = true
+		}
+		for _, r := range siocCollect(ctx, e, c, fmt.Sprintf("the ACKs %v", ids), len(ids), func(p socketio.Packet) bool {
+			return p.Type == socketio.Ack && p.HasID && left[p.ID]
+		}) {
 			e.Observe("acked %q", r.Raw.Packet.Data)
+			delete(left, r.Packet.ID)
 		}
 		siocCommand(ctx, e, c, "/", map[string]any{"cmd": "emit", "event": "s3-id-back", "args": []any{}, "ack": true})
 		r, _ := siocUntil(ctx, e, c, "the event s3-id-back", siocEventNamed("s3-id-back"))
