@@ -16,12 +16,11 @@ import (
 	"time"
 )
 
-// start runs a testee with a short grace and stops it when the test ends.
+// start runs a testee and stops it when the test ends. The grace is the
+// default one unless given: shorter ones make By depend on the machine's
+// load.
 func start(t *testing.T, ctx context.Context, o Options) *Testee {
 	t.Helper()
-	if o.Grace == 0 {
-		o.Grace = 200 * time.Millisecond
-	}
 	tt, err := Start(ctx, &o)
 	if err != nil {
 		t.Fatalf("Start(%q): %v", o.Command, err)
@@ -230,8 +229,9 @@ func TestHangKilledBySIGKILL(t *testing.T) {
 		t.Run(cmd, func(t *testing.T) {
 			tt := start(t, context.Background(), Options{Command: cmd, Grace: grace})
 			await(t, tt, "ready")
-			if !groupAlive(tt.pid) {
-				t.Fatal("groupAlive does not see the running group")
+			// The checks of gone can fail: they see the running testee.
+			if !groupAlive(tt.pid) || !running(tt.pid) {
+				t.Fatal("groupAlive or running does not see the running testee")
 			}
 			begin := time.Now()
 			e := tt.Stop()
@@ -355,9 +355,7 @@ func TestForkedChildKilled(t *testing.T) {
 			if err != nil || child <= 0 {
 				t.Fatalf("child pid %s", r.Fields["pid"])
 			}
-			if !running(child) {
-				t.Fatal("running does not see the child")
-			}
+
 			// The exit sweeps the group: the child holding the pipes does not
 			// delay Exited until the drain bound (Grace, 5 s here).
 			awaitExit(t, tt, 3*time.Second)
