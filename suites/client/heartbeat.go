@@ -1,6 +1,301 @@
 package client
 
-import "github.com/siospec/siospec/suites/framework"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
 
-// declareHeartbeat declares the heartbeat specs (being written).
-func declareHeartbeat(s *framework.ClientSuite) {}
+	g "github.com/onsi/ginkgo/v2"
+	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/scripted"
+	"github.com/siospec/siospec/suites/testee"
+)
+
+// hbPings is how many server pings (v4) or client pings (v3) a heartbeat
+// spec judges.
+const hbPings = 3
+
+// declareHeartbeat declares the heartbeat specs: in v4 (eio4, sio5) the
+// client answers every ping with an empty pong, promptly, and closes by
+// itself pingInterval+pingTimeout after the last ping (only pings reset
+// that deadline); in v3 (eio3, sio4) the client pings every pingInterval.
+func declareHeartbeat(s *framework.ClientSuite) {
+	if s.Proto().EIO() == 3 {
+		declareHeartbeatV3(s)
+		return
+	}
+	sio := s.Proto().IsSocketIO()
+	for _, tr := range []framework.Transport{framework.Polling, framework.WebSocket} {
+		s.It("EIO-HB-02", "the client answers every ping with a pong, promptly, on "+string(tr), func(ctx context.Context, e *framework.ClientEnv) {
+			w := e.Timing.Reply("pong")
+			e.Budget(w)
+			e.Expect("each of the first %d pings answered by a pong within %v", hbPings, w.Max.Round(time.Millisecond))
+			e.Start(ctx, nil)
+			p := e.Open(ctx)
+			pairs := hbCollect(ctx, e, p.SS, w)
+			for i, pp := range pairs {
+				if pp.pong < 0 {
+					e.Observe("ping %d (sent at %v) got no pong", i+1, pp.ping.Round(time.Millisecond))
+					continue
+				}
+				e.Observe("ping %d: the client sent its pong %v after it", i+1, (pp.pong - pp.ping).Round(time.Millisecond))
+			}
+			if len(pairs) < hbPings {
+				g.Fail(fmt.Sprintf("only %d of %d pings were answered; the session ended: %q", hbAnswered(pairs), hbPings, p.SS.Reason()))
+			}
+			for i, pp := range pairs {
+				if pp.pong < 0 {
+					g.Fail(fmt.Sprintf("ping %d got no pong within %v", i+1, w.Max.Round(time.Millisecond)))
+				}
+				if d := pp.pong - pp.ping; !e.InWindow(w, d) {
+					g.Fail(fmt.Sprintf("ping %d was answered %v late", i+1, d.Round(time.Millisecond)))
+				}
+			}
+		}, framework.Case("heartbeat-pong-"+string(tr)), tr)
+	}
+
+	s.It("EIO-HB-07", "the client's pongs carry no data", func(ctx context.Context, e *framework.ClientEnv) {
+		e.Expect("every pong the client sends is exactly %q", "3")
+		e.Start(ctx, nil)
+		p := e.Open(ctx)
+		pairs := hbCollect(ctx, e, p.SS, e.Timing.Reply("pong"))
+		if hbAnswered(pairs) == 0 {
+			g.Fail("the client sent no pong, so no pong could be checked")
+		}
+		for _, ev := range e.Rec.Events() {
+			if hbIsPong(ev) {
+				e.Observe("pong %q", ev.Summary)
+				if ev.Summary != "3" {
+					g.Fail(fmt.Sprintf("the client sent the pong %q with data", ev.Summary))
+				}
+			}
+		}
+	}, framework.Case("heartbeat-pong-empty"))
+
+	s.It("EIO-HB-04", "a client that gets no ping closes the session pingInterval+pingTimeout after the last one, not after pingTimeout alone", func(ctx context.Context, e *framework.ClientEnv) {
+		hbSilent(ctx, e, sio, false)
+	}, framework.Case("heartbeat-no-pings"))
+
+	s.It("EIO-HB-09", "only a ping resets the client's heartbeat deadline: messages without pings still end in a ping timeout", func(ctx context.Context, e *framework.ClientEnv) {
+		hbSilent(ctx, e, sio, true)
+	}, framework.Case("heartbeat-messages-no-pings"))
+}
+
+// declareHeartbeatV3 declares the v3 heartbeat specs (the client pings).
+func declareHeartbeatV3(s *framework.ClientSuite) {
+	s.It("EIO3-02", "in v3 the client pings every pingInterval", func(ctx context.Context, e *framework.ClientEnv) {
+		e.Start(ctx, nil)
+		w := e.Timing.Around(e.Timing.PingInterval, "pingInterval")
+		e.Expect("the client's first %d pings come one pingInterval apart (the first one pingInterval after the handshake)", hbPings)
+		e.Budget(w)
+		p := e.Open(ctx)
+		wall := lcWall(e)
+		within := time.Duration(hbPings+1) * w.Max
+		var pings []time.Duration
+		lcUntil(ctx, e, within, func() bool {
+			pings = pings[:0]
+			for _, ev := range e.Rec.Events() {
+				if ev.Dir == framework.DirC2S && ev.Kind == framework.KindEIOPacket && strings.HasPrefix(ev.Summary, "2") && ev.Summary != "2probe" {
+					pings = append(pings, ev.At)
+				}
+			}
+			return len(pings) >= hbPings
+		})
+		hs := p.SS.Handshake().Finished
+		prev := hs
+		if len(pings) == 0 {
+			g.Fail(fmt.Sprintf("the client sent no ping within %v of the handshake", within.Round(time.Millisecond)))
+		}
+		for i, at := range pings {
+			t := wall(at)
+			d := t.Sub(prev)
+			what := "the handshake"
+			if i > 0 {
+				what = fmt.Sprintf("ping %d", i)
+			}
+			e.Observe("ping %d came %v after %s", i+1, d.Round(time.Millisecond), what)
+			if !e.InWindow(w, d) {
+				g.Fail(fmt.Sprintf("ping %d came %v after %s, outside %v", i+1, d.Round(time.Millisecond), what, w))
+			}
+			prev = t
+		}
+		if len(pings) < hbPings {
+			g.Fail(fmt.Sprintf("the client sent only %d pings within %v (session: %q)", len(pings), within.Round(time.Millisecond), p.SS.Reason()))
+		}
+	}, framework.Case("heartbeat-client-pings"))
+}
+
+// hbPair is a server ping and the client's pong (transcript times; pong
+// -1 when none came).
+type hbPair struct{ ping, pong time.Duration }
+
+func hbAnswered(pairs []hbPair) int {
+	n := 0
+	for _, p := range pairs {
+		if p.pong >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// hbIsPong reports whether ev is a pong from the client (the probe
+// excepted, which only the server sends).
+func hbIsPong(ev framework.TranscriptEvent) bool {
+	return ev.Dir == framework.DirC2S && ev.Kind == framework.KindEIOPacket && strings.HasPrefix(ev.Summary, "3") && ev.Summary != "3probe"
+}
+
+// hbPairs matches the server's pings with the client's pongs in order.
+func hbPairs(evs []framework.TranscriptEvent) []hbPair {
+	var out []hbPair
+	next := 0
+	for _, ev := range evs {
+		switch {
+		case ev.Dir == framework.DirS2C && ev.Kind == framework.KindEIOPacket && ev.Summary == "2":
+			out = append(out, hbPair{ping: ev.At, pong: -1})
+		case hbIsPong(ev) && next < len(out):
+			out[next].pong = ev.At
+			next++
+		}
+	}
+	return out
+}
+
+// hbCollect waits until hbPings pings were each answered, the session
+// ended, or a ping stayed unanswered beyond w.
+func hbCollect(ctx context.Context, e *framework.ClientEnv, ss *scripted.Session, w framework.Window) []hbPair {
+	within := time.Duration(hbPings)*(e.Timing.PingInterval+w.Max) + w.Max
+	var pairs []hbPair
+	lcUntil(ctx, e, within, func() bool {
+		pairs = hbPairs(e.Rec.Events())
+		if len(pairs) > hbPings {
+			pairs = pairs[:hbPings]
+		}
+		select {
+		case <-ss.Done():
+			return true
+		default:
+		}
+		now := e.Rec.Since()
+		for _, pp := range pairs {
+			if pp.pong < 0 && now-pp.ping > w.Max {
+				return true
+			}
+		}
+		return len(pairs) == hbPings && hbAnswered(pairs) == hbPings
+	})
+	return pairs
+}
+
+// hbSilent runs EIO-HB-04 (withMessages false) and EIO-HB-09 (true): the
+// server stops pinging right after the handshake (with messages, it keeps
+// sending data) and the client must close by itself
+// pingInterval+pingTimeout after the handshake (its last heartbeat).
+func hbSilent(ctx context.Context, e *framework.ClientEnv, sio, withMessages bool) {
+	g.GinkgoHelper()
+	e.Start(ctx, nil)
+	budget := e.Timing.PingInterval + e.Timing.PingTimeout
+	w := e.Timing.Around(budget, "pingInterval+pingTimeout")
+	e.Budget(w)
+	e.Expect("the client closes the session (ping timeout) %v..%v after the last ping it got (here: the handshake)%s%s",
+		w.Min.Round(time.Millisecond), w.Max.Round(time.Millisecond),
+		map[bool]string{true: ", although the server keeps sending messages", false: ""}[withMessages],
+		map[bool]string{true: "; then it reconnects", false: ""}[sio])
+	ss := e.Session(ctx, 0)
+	ss.StopPings()
+	e.Step("pings stopped for session " + ss.ID())
+	var p *framework.Peer
+	if sio {
+		c := scripted.NewSIO(ss, e.SIOVersion())
+		cctx, cancel := context.WithTimeout(ctx, e.Timing.Reply("CONNECT").Max)
+		_, _, err := c.Accept(cctx, "/")
+		cancel()
+		if err != nil {
+			g.Fail(fmt.Sprintf("the client did not connect to the main namespace: %v", err))
+		}
+		p = &framework.Peer{E: e, SS: ss, SIO: c}
+	} else {
+		p = &framework.Peer{E: e, SS: ss}
+	}
+	wall := lcWall(e)
+	ref := ss.Handshake().Finished
+	for _, pp := range hbPairs(e.Rec.Events()) {
+		if t := wall(pp.ping); t.After(ref) {
+			ref = t
+		}
+	}
+	deadline := ref.Add(w.Max)
+	var (
+		wireAt time.Time
+		wire   string
+		rep    testee.Report
+		gotRep bool
+		sent   int
+	)
+	nextMsg := time.Now()
+	lcUntil(ctx, e, time.Until(deadline)+e.Timing.Scaled(100*time.Millisecond), func() bool {
+		if withMessages && time.Now().After(nextMsg) && wireAt.IsZero() && !gotRep {
+			sent++
+			_ = p.ToClient(fmt.Sprintf("keepalive-%d", sent))
+			nextMsg = time.Now().Add(e.Timing.PingInterval / 4)
+		}
+		if wireAt.IsZero() {
+			select {
+			case <-ss.Done():
+				if r := ss.Reason(); r == "client close packet" || r == "transport closed by the client" {
+					wireAt, wire = hbEndedAt(e, ss, wall), r
+				}
+			default:
+			}
+		}
+		if !gotRep {
+			rep, gotRep = lcCloseReport(e, sio)
+		}
+		return !wireAt.IsZero() && gotRep
+	})
+	// The wire first: the server's record of the client's own close; the
+	// testee's report when the wire shows none.
+	closeAt, how := wireAt, "the server saw "+wire
+	if closeAt.IsZero() && gotRep {
+		closeAt, how = rep.At, "the testee reported it (the wire showed no close)"
+	}
+	if withMessages {
+		e.Observe("the server sent %d messages and no ping after the handshake", sent)
+	}
+	if closeAt.IsZero() {
+		e.Observe("the client did not close within %v of its last ping (session: %q)", w.Max.Round(time.Millisecond), ss.Reason())
+		g.Fail(fmt.Sprintf("the client did not detect the missing pings within %v", w.Max.Round(time.Millisecond)))
+	}
+	d := closeAt.Sub(ref)
+	e.Measured("the client closed ("+how+")", d)
+	e.Observe("the client closed %v after the last ping: %s", d.Round(time.Millisecond), how)
+	if gotRep {
+		e.Observe("the testee reported %s", rep.Raw)
+	}
+	if !e.InWindow(w, d) {
+		if d < w.Min {
+			g.Fail(fmt.Sprintf("the client closed %v after the last ping, before pingInterval+pingTimeout (%v): it does not wait for the next ping", d.Round(time.Millisecond), budget))
+		}
+		g.Fail(fmt.Sprintf("the client closed %v after the last ping, outside %v", d.Round(time.Millisecond), w))
+	}
+	if gotRep && rep.Str("reason") != "ping timeout" {
+		g.Fail(fmt.Sprintf("the client closed with reason %q, not %q", rep.Str("reason"), "ping timeout"))
+	}
+	if sio {
+		ns := e.Session(ctx, 0)
+		e.Observe("the client reconnected with a new session %s", ns.ID())
+	}
+}
+
+// hbEndedAt returns when the server recorded the end of ss (its note),
+// or now.
+func hbEndedAt(e *framework.ClientEnv, ss *scripted.Session, wall func(time.Duration) time.Time) time.Time {
+	want := "session " + ss.ID() + " ended"
+	for _, ev := range e.Rec.Events() {
+		if ev.Kind == framework.KindNote && strings.HasPrefix(ev.Summary, want) {
+			return wall(ev.At)
+		}
+	}
+	return time.Now()
+}
