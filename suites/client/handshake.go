@@ -142,6 +142,9 @@ func declareHandshake(s *framework.ClientSuite) {
 		tm := e.Timing
 		e.Expect("the open packet %s carries two unknown keys and no maxPayload; the client keeps the session (sid on every request), answers pings (v4) or pings every pingInterval %v (v3), and the session carries data both ways for two heartbeat periods",
 			"{sid, upgrades, pingInterval, pingTimeout, siospecUnknown, nested}", tm.PingInterval)
+		if !roundTrip(ctx, e, p, "hs-11 first") {
+			g.Fail("the client carried no data on a session whose open packet had unknown keys and no maxPayload")
+		}
 		hb := "3" // v4: the client's pong
 		if v3 {
 			hb = "2"

@@ -24,7 +24,7 @@ func declarePacket(s *framework.ClientSuite) {
 	v3 := isV3(s.Proto())
 
 	s.It("EIO-PKT-01", "every packet the client sends is one type digit 0-6 and optional data, on polling and on WebSocket", func(ctx context.Context, e *framework.ClientEnv) {
-		pkActivity(ctx, e)
+		_, actErr := pkActivity(ctx, e)
 		e.Expect("every POST body decodes strictly as a payload and every WebSocket frame as one packet, each a type digit 0-6 with optional data")
 		wire := clientWire(e)
 		var bad []string
@@ -37,6 +37,9 @@ func declarePacket(s *framework.ClientSuite) {
 		if len(bad) > 0 {
 			e.Observe("%s", strings.Join(bad, "\n"))
 			g.Fail(fmt.Sprintf("%d of the client's POST bodies or frames did not decode as packets: %s", len(bad), bad[0]))
+		}
+		if actErr != nil {
+			g.Fail(actErr.Error())
 		}
 		if len(wire) == 0 {
 			g.Fail("the client sent no packet")
@@ -84,7 +87,7 @@ func declarePacket(s *framework.ClientSuite) {
 	}
 
 	s.It("EIO-PKT-04", "the client sends only the packet types its direction allows: no open or noop, heartbeat packets in the right direction, 2probe and 5 only on the probe", func(ctx context.Context, e *framework.ClientEnv) {
-		pkActivity(ctx, e)
+		_, actErr := pkActivity(ctx, e)
 		if v3 {
 			e.Expect("the client never sends 0, 3 or 6; it pings (2) on its transport, sends 2probe and 5 only on the probe WebSocket, 5 once")
 		} else {
@@ -104,6 +107,9 @@ func declarePacket(s *framework.ClientSuite) {
 		if len(bad) > 0 {
 			e.Observe("%s", strings.Join(bad, "\n"))
 			g.Fail(fmt.Sprintf("the client sent %d packets against their allowed direction: %s", len(bad), bad[0]))
+		}
+		if actErr != nil {
+			g.Fail(actErr.Error())
 		}
 	}, framework.Case("pkt-direction"))
 
@@ -163,10 +169,17 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 			p := e.Open(ctx)
 			std := "b" + base64.StdEncoding.EncodeToString(bin)
 			e.Expect("the client surfaces the bytes of the server's %s and echoes them in a POST as exactly %s", std, std)
-			binRoundTrip(ctx, e, p, bin)
+			echoErr := binEcho(ctx, e, p, bin)
 			var recs []string
 			for _, w := range clientWire(e) {
-				if w.Transport != "polling" || w.Err != nil || !w.Packet.Binary {
+				if w.Transport != "polling" {
+					continue
+				}
+				if w.Err != nil {
+					e.Observe("the client POSTed %q", trim(w.Raw))
+					g.Fail(fmt.Sprintf("the client POSTed a payload that does not decode (%v): %q", w.Err, trim(w.Raw)))
+				}
+				if !w.Packet.Binary {
 					continue
 				}
 				recs = append(recs, string(w.Record))
@@ -176,6 +189,9 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 				}
 			}
 			e.Observe("the client's binary records on polling: %q", recs)
+			if echoErr != nil {
+				g.Fail(echoErr.Error())
+			}
 			if !containsString(recs, std) {
 				g.Fail(fmt.Sprintf("the client's POSTs carried no record %s (binary records: %q)", std, recs))
 			}
@@ -189,11 +205,14 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 			}
 			e.Expect("the server sends the bytes as b4+base64 in a text payload; the client surfaces them exactly and echoes them (any v3 framing)")
 			binRoundTrip(ctx, e, p, bin)
+			n := 0
 			for _, w := range clientWire(e) {
 				if w.Err != nil {
 					g.Fail("the client sent a POST body that does not decode: " + w.String())
 				}
+				n++
 			}
+			e.Observe("the client surfaced the bytes of the b4 packet exactly and echoed them; its %d POSTed packets decoded", n)
 		}, framework.Case("bin-b64"), framework.Polling)
 	}
 
@@ -235,7 +254,7 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 			want = append([]byte{0x04}, bin...)
 		}
 		e.Expect("the client surfaces the bytes and echoes them as one binary frame % x", want)
-		binRoundTrip(ctx, e, p, bin)
+		echoErr := binEcho(ctx, e, p, bin)
 		var frames [][]byte
 		for _, ev := range e.Rec.Events() {
 			if ev.Kind == framework.KindWSFrame && ev.Dir == framework.DirC2S && strings.HasPrefix(ev.Summary, "binary") {
@@ -251,6 +270,9 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 				g.Fail(fmt.Sprintf("the client sent binary frame % x, want % x", f, want))
 			}
 		}
+		if echoErr != nil {
+			g.Fail(echoErr.Error())
+		}
 		if !found {
 			g.Fail("the client echoed the binary message in no binary frame")
 		}
@@ -258,11 +280,20 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 }
 
 // binRoundTrip sends b to an Engine.IO testee and waits for its report
-// and its echo.
+// and its echo, failing the spec when either does not come.
 func binRoundTrip(ctx context.Context, e *framework.ClientEnv, p *framework.Peer, b []byte) {
 	g.GinkgoHelper()
+	if err := binEcho(ctx, e, p, b); err != nil {
+		e.Observe("the client surfaced %q", surfaced(e))
+		g.Fail(err.Error())
+	}
+}
+
+// binEcho sends b to an Engine.IO testee and waits for its report and its
+// echo.
+func binEcho(ctx context.Context, e *framework.ClientEnv, p *framework.Peer, b []byte) error {
 	if err := p.SS.Send(engineio.BinaryMessage(b)); err != nil {
-		g.Fail(framework.HarnessPrefix + err.Error())
+		return fmt.Errorf("%s%v", framework.HarnessPrefix, err)
 	}
 	within := e.Timing.Reply("report").Max
 	want := base64.StdEncoding.EncodeToString(b)
@@ -272,21 +303,20 @@ func binRoundTrip(ctx context.Context, e *framework.ClientEnv, p *framework.Peer
 		}
 		return r.Decode("data", &v) == nil && v.Bin == want
 	}, within); !ok {
-		e.Observe("the client surfaced %q", surfaced(e))
-		g.Fail(fmt.Sprintf("the client did not surface the binary message % x within %v", b, within.Round(time.Millisecond)))
+		return fmt.Errorf("the client did not surface the binary message % x within %v", b, within.Round(time.Millisecond))
 	}
 	cctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	for {
 		r, err := p.SS.Recv(cctx)
 		if err != nil {
-			g.Fail(fmt.Sprintf("the client's echo of the binary message did not arrive: %v", err))
+			return fmt.Errorf("the client's echo of the binary message did not arrive: %w", err)
 		}
 		if r.Packet.Type == engineio.Message && r.Packet.Binary {
 			if !bytes.Equal(r.Packet.Data, b) {
-				g.Fail(fmt.Sprintf("the client echoed % x, want % x", r.Packet.Data, b))
+				return fmt.Errorf("the client echoed % x, want % x", r.Packet.Data, b)
 			}
-			return
+			return nil
 		}
 	}
 }
@@ -328,30 +358,31 @@ func surfaced(e *framework.ClientEnv) []string {
 
 // pkActivity starts a case with defaults and makes the session live
 // through two heartbeat periods with data both ways, before and after the
-// upgrade.
-func pkActivity(ctx context.Context, e *framework.ClientEnv) *framework.Peer {
+// upgrade. It ends with a round trip that orders everything the client
+// sent before it; it returns that round trip's failure (nil when it came),
+// so that the spec judges the wire first.
+func pkActivity(ctx context.Context, e *framework.ClientEnv) (*framework.Peer, error) {
 	g.GinkgoHelper()
 	e.Start(ctx, nil)
 	p := e.Open(ctx)
 	if !roundTrip(ctx, e, p, "pkt 1") {
-		g.Fail("the client's first message did not arrive")
+		return p, fmt.Errorf("the client's first message did not arrive")
 	}
 	_ = p.ToClient("pkt to client 1")
 	awaitTransport(ctx, p, "websocket", e.Timing.Reply("upgrade").Max)
-	hb := "3"
-	if isV3(e.Proto) {
-		hb = "2"
-	}
 	tm := e.Timing
 	within := 3*(tm.PingInterval+tm.PingTimeout) + tm.Grace(tm.PingInterval+tm.PingTimeout)
-	if n, ok := awaitClientPackets(ctx, e, hb, 2, within); !ok {
+	if n, ok := awaitClientPackets(ctx, e, heartbeatSummary(isV3(e.Proto)), 2, within); !ok {
 		e.Observe("the client sent %d heartbeat packets in %v", n, within.Round(time.Millisecond))
 	}
 	_ = p.ToClient("pkt to client 2")
 	if !roundTrip(ctx, e, p, "pkt 2") {
-		g.Fail("the client's second message did not arrive")
+		return p, fmt.Errorf("the client's second message did not arrive")
 	}
-	return p
+	if !roundTrip(ctx, e, p, "pkt 3") {
+		return p, fmt.Errorf("the client's last message did not arrive")
+	}
+	return p, nil
 }
 
 // wirePacket is one packet the client sent, decoded from the raw bytes.

@@ -36,7 +36,7 @@ func declarePolling(s *framework.ClientSuite) {
 		} else {
 			e.Expect("every POST body is packets joined by 0x1E, none at either end, no empty record, each packet valid; the data %q arrives intact", text)
 		}
-		queueAtOnce(ctx, e, p, text, 5)
+		queueErr := queueAtOnceErr(ctx, e, p, text, 5)
 		multi, n := 0, 0
 		for _, r := range e.Server.Requests() {
 			if r.Method != "POST" || r.Upgrade {
@@ -52,6 +52,9 @@ func declarePolling(s *framework.ClientSuite) {
 			}
 		}
 		e.Observe("the client sent %d POSTs, %d of them with several packets; every body decoded", n, multi)
+		if queueErr != nil {
+			g.Fail(queueErr.Error())
+		}
 		if n == 0 {
 			g.Fail("the client sent no POST")
 		}
@@ -198,7 +201,7 @@ func declarePolling(s *framework.ClientSuite) {
 		p := e.Open(ctx)
 		data := strings.Repeat("L", 300)
 		e.Expect("with maxPayload %d advertised, the client queues %d packets of about 300 bytes; every POST body is at most %d bytes (a single oversized packet excepted) and all packets arrive", maxPayload, n, maxPayload)
-		queueAtOnce(ctx, e, p, data, n)
+		queueErr := queueAtOnceErr(ctx, e, p, data, n)
 		var sizes []int
 		for _, r := range e.Server.Requests() {
 			if r.Method != "POST" || r.Upgrade {
@@ -211,6 +214,9 @@ func declarePolling(s *framework.ClientSuite) {
 			}
 		}
 		e.Observe("POST body sizes %v", sizes)
+		if queueErr != nil {
+			g.Fail(queueErr.Error())
+		}
 	}, framework.Case("limit-post-size"), framework.Polling)
 }
 
@@ -231,6 +237,14 @@ const queueAckBase = 1000
 // acks, which the testee acks with the same arguments in one go.
 func queueAtOnce(ctx context.Context, e *framework.ClientEnv, p *framework.Peer, data string, n int) {
 	g.GinkgoHelper()
+	if err := queueAtOnceErr(ctx, e, p, data, n); err != nil {
+		g.Fail(err.Error())
+	}
+}
+
+// queueAtOnceErr is queueAtOnce returning the failure.
+func queueAtOnceErr(ctx context.Context, e *framework.ClientEnv, p *framework.Peer, data string, n int) error {
+	g.GinkgoHelper()
 	within := e.Timing.Reply("the client's messages").Max
 	if p.SIO == nil {
 		p.ClientSends(ctx, data, n)
@@ -238,20 +252,20 @@ func queueAtOnce(ctx context.Context, e *framework.ClientEnv, p *framework.Peer,
 		for got < n {
 			d, _, err := nextData(ctx, p, within)
 			if err != nil {
-				g.Fail(fmt.Sprintf("only %d of the %d messages the client queued arrived within %v: %v", got, n, within.Round(time.Millisecond), err))
+				return fmt.Errorf("only %d of the %d messages the client queued arrived within %v: %w", got, n, within.Round(time.Millisecond), err)
 			}
 			if d == data {
 				got++
 			}
 		}
-		return
+		return nil
 	}
 	pkts := make([]engineio.Packet, n)
 	for i := range pkts {
 		pkts[i] = peerMessage(p, data, uint64(queueAckBase+i))
 	}
 	if err := p.SS.Send(pkts...); err != nil {
-		g.Fail(framework.HarnessPrefix + err.Error())
+		return fmt.Errorf("%s%w", framework.HarnessPrefix, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
@@ -259,12 +273,13 @@ func queueAtOnce(ctx context.Context, e *framework.ClientEnv, p *framework.Peer,
 	for got < n {
 		r, err := p.SIO.Recv(cctx)
 		if err != nil && r.Raw.At.IsZero() {
-			g.Fail(fmt.Sprintf("only %d of the %d acks the client queued arrived within %v: %v", got, n, within.Round(time.Millisecond), err))
+			return fmt.Errorf("only %d of the %d acks the client queued arrived within %v: %w", got, n, within.Round(time.Millisecond), err)
 		}
 		if err == nil && r.Packet.Type == socketio.Ack && r.Packet.HasID && r.Packet.ID >= queueAckBase && r.Packet.ID < queueAckBase+uint64(n) {
 			got++
 		}
 	}
+	return nil
 }
 
 // countQueued counts the packets of a POST that queueAtOnce made the
