@@ -21,10 +21,19 @@ import (
 )
 
 // TestMain lets this test binary serve as the child process of a parallel
-// `siospec server` run (suites.RunServer starts its own executable).
+// `siospec server` or `siospec client` run (the runners start their own
+// executable), and as `siospec testee` when envTestAsTestee is set.
 func TestMain(m *testing.M) {
 	if code, ok := suites.ChildMain(context.Background()); ok {
 		os.Exit(code)
+	}
+	if code, ok := suites.ClientChildMain(context.Background()); ok {
+		os.Exit(code)
+	}
+	if os.Getenv(envTestAsTestee) != "" {
+		// This test binary plays `siospec testee` (the Go reference
+		// client) for the client-suite tests.
+		os.Exit(run(context.Background(), []string{"testee"}, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
