@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -91,6 +92,7 @@ func declareClose(s *framework.ClientSuite) {
 			msg = engineio.Packet{Type: engineio.Message, Data: b}
 		}
 		e.Step("send one payload: close packet, then a message")
+		sent := time.Now()
 		if err := p.SS.Send(engineio.Packet{Type: engineio.Close}, msg); err != nil {
 			g.Fail(framework.HarnessPrefix + "send: " + err.Error())
 		}
@@ -111,9 +113,7 @@ func declareClose(s *framework.ClientSuite) {
 		if p.Reported(ctx, after, time.Millisecond) {
 			g.Fail("the client surfaced the message that followed the close packet in the same payload")
 		}
-		if n := lcRequestsAfter(e, p.SS.ID(), r.At); n > 0 {
-			g.Fail(fmt.Sprintf("the client sent %d request(s) with the closed sid after it surfaced the close", n))
-		}
+		lcPollsAfter(e, p.SS.ID(), sent)
 	}, framework.Case("close-server-payload"), framework.Polling)
 
 	s.It("EIO-CLOSE-08", "a non-200 polling response ends the client's session as a transport error", func(ctx context.Context, e *framework.ClientEnv) {
@@ -122,6 +122,7 @@ func declareClose(s *framework.ClientSuite) {
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-forget")
 		e.Step("forget the sid: the pending GET and every later request get 400")
+		forgot := time.Now()
 		p.SS.Forget()
 		w := e.Timing.Reply("transport error surfaced")
 		e.Budget(w)
@@ -139,9 +140,7 @@ func declareClose(s *framework.ClientSuite) {
 		if r.Str("reason") != "transport error" {
 			g.Fail(fmt.Sprintf("the client closed with reason %q, not %q", r.Str("reason"), "transport error"))
 		}
-		if n := lcRequestsAfter(e, p.SS.ID(), r.At); n > 0 {
-			g.Fail(fmt.Sprintf("the client sent %d request(s) with the forgotten sid after it surfaced the close", n))
-		}
+		lcPollsAfter(e, p.SS.ID(), forgot)
 	}, framework.Case("close-sid-forgotten"), framework.Polling)
 
 	s.It("EIO-ERR-06", "the client surfaces a failed poll as an error of the transport and recovers", func(ctx context.Context, e *framework.ClientEnv) {
@@ -287,16 +286,37 @@ func lcIsErrorReason(r testee.Report) bool {
 	return strings.Contains(s, "error") || strings.Contains(s, "ping timeout")
 }
 
-// lcRequestsAfter counts the requests with sid that started after t.
-func lcRequestsAfter(e *framework.ClientEnv, sid string, t time.Time) int {
-	n := 0
+// lcPollsAfter fails the spec when the client, after the response to
+// sid answered after since (the one that ended its session), started
+// another GET with sid, or a POST carrying more than a close packet.
+func lcPollsAfter(e *framework.ClientEnv, sid string, since time.Time) {
+	g.GinkgoHelper()
+	var end time.Time
 	for _, rq := range e.Server.Requests() {
-		if rq.SID == sid && rq.Started.After(t) {
-			e.Observe("the client sent %s %s at %v after the close", rq.Method, rq.URL, rq.Started.Sub(t).Round(time.Millisecond))
-			n++
+		if rq.SID == sid && !rq.Upgrade && rq.Method == http.MethodGet && rq.Finished.After(since) && (end.IsZero() || rq.Finished.Before(end)) {
+			end = rq.Finished
 		}
 	}
-	return n
+	if end.IsZero() {
+		g.Fail(framework.HarnessPrefix + "no polling GET of session " + sid + " was answered after the server's move")
+	}
+	for _, rq := range e.Server.Requests() {
+		if rq.SID != sid || !rq.Started.After(end) {
+			continue
+		}
+		closeOnly := rq.Method == http.MethodPost && (string(rq.Body) == "1" || string(rq.Body) == "1:1")
+		e.Observe("%v after that response the client sent %s %s %q", rq.Started.Sub(end).Round(time.Millisecond), rq.Method, rq.URL, lcCut(rq.Body))
+		if !closeOnly {
+			g.Fail(fmt.Sprintf("the client kept using the ended session: %s %s after the response that ended it", rq.Method, rq.URL))
+		}
+	}
+}
+
+func lcCut(b []byte) string {
+	if len(b) > 60 {
+		return string(b[:60]) + "..."
+	}
+	return string(b)
 }
 
 // lcUntil waits until cond holds, re-checking on every transcript event
