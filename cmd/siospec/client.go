@@ -26,7 +26,7 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	var cfg framework.ClientConfig
 	var (
-		exec           = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC)")
+		exec           = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC; default: the built-in reference client, siospec testee)")
 		suiteFlag      = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: every suite the command supports)")
 		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat' or 'req: containsAny {EIO-HB-02}'")
 		focus          multiFlag
@@ -55,6 +55,8 @@ did on the wire and what it reported (testees/CLIENT-CONTRACT.md).
 Before the run CMD must exit 127 for a case that does not exist (else exit code 3), and each
 suite is probed: a suite whose first case CMD answers with 127 is not supported and not run.
 
+Without --exec, the built-in reference client (siospec testee) is tested.
+
 Examples:
   siospec client --exec "node testees/node/testee/sio.js"
   siospec client --exec "siospec testee" --suite eio4,sio5
@@ -79,11 +81,17 @@ Examples:
 		fmt.Fprintf(stderr, "siospec client: unexpected arguments %q (quote the command: --exec \"node client.js\")\n", fs.Args())
 		return exitUsage
 	}
-	if strings.TrimSpace(*exec) == "" {
-		fmt.Fprintln(stderr, `siospec client: --exec "CMD" is required: the command that runs your client's testee (testees/CLIENT-CONTRACT.md)`)
-		return exitUsage
-	}
 	cfg.Exec = *exec
+	if strings.TrimSpace(cfg.Exec) == "" {
+		// Like `siospec server` without a URL: the built-in reference.
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec client: no --exec, and this executable cannot be found to run the built-in reference client: %v\n", err)
+			return exitHarness
+		}
+		cfg.Exec = shellQuote(self) + " testee"
+		fmt.Fprintln(stdout, "no --exec: testing the built-in reference client (siospec testee)")
+	}
 	if *procs < 0 || cfg.TimeScale <= 0 || cfg.CaseTimeout < 0 {
 		fmt.Fprintln(stderr, "siospec client: --procs must be 0 or more, --time-scale positive, --case-timeout not negative")
 		return exitUsage
@@ -221,4 +229,9 @@ Examples:
 		fmt.Fprintf(stdout, "reports written to %s\n", *reportDir)
 	}
 	return rep.ExitCode()
+}
+
+// shellQuote quotes s for sh -c.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -41,7 +41,6 @@ func TestClientContractViolations(t *testing.T) {
 // TestClientUsage: bad flags exit 4.
 func TestClientUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"client"},
 		{"client", "--exec", "x", "--suite", "eio5"},
 		{"client", "--exec", "x", "--procs", "-1"},
 		{"client", "--exec", "x", "--label-filter", "((("},
