@@ -112,16 +112,21 @@ func declarePolling(s *framework.ClientSuite) {
 		p := e.Open(ctx)
 		w := e.Timing.Within(100*time.Millisecond, "the next poll")
 		e.Expect("no two GETs and no two POSTs of the session overlap, and each completed GET (the handshake included) is followed by the next GET within %v", w)
+		var actErr error
 		for i := range 3 {
 			_ = p.ToClient(fmt.Sprintf("poll-17 to the client %d", i))
-			queueAtOnce(ctx, e, p, fmt.Sprintf("poll-17 %d", i), 3)
+			if actErr = queueAtOnceErr(ctx, e, p, fmt.Sprintf("poll-17 %d", i), 3); actErr != nil {
+				break
+			}
 		}
 		tm := e.Timing
-		if n, ok := awaitClientPackets(ctx, e, heartbeatSummary(v3), 2, 3*(tm.PingInterval+tm.PingTimeout)+tm.Grace(tm.PingInterval+tm.PingTimeout)); !ok {
-			e.Observe("the client sent %d heartbeat packets", n)
-		}
-		if !roundTrip(ctx, e, p, "poll-17 end") {
-			g.Fail("the session stopped carrying data")
+		if actErr == nil {
+			if n, ok := awaitClientPackets(ctx, e, heartbeatSummary(v3), 2, 3*(tm.PingInterval+tm.PingTimeout)+tm.Grace(tm.PingInterval+tm.PingTimeout)); !ok {
+				e.Observe("the client sent %d heartbeat packets", n)
+			}
+			if !roundTrip(ctx, e, p, "poll-17 end") {
+				actErr = fmt.Errorf("the session stopped carrying data")
+			}
 		}
 		now := time.Now()
 		reqs := e.Server.Requests()
@@ -147,6 +152,9 @@ func declarePolling(s *framework.ClientSuite) {
 		}
 		if r := p.SS.Reason(); r != "" {
 			g.Fail("the session ended: " + r)
+		}
+		if actErr != nil {
+			g.Fail(actErr.Error())
 		}
 		var worst time.Duration
 		for i, r := range gets {
