@@ -121,7 +121,6 @@ func runParallel(ctx context.Context, cfg framework.Config, o RunOptions) (types
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer srv.laneEnded(i)
 			job := childJob{Config: cfg, LabelFilter: o.LabelFilter, Focus: o.Focus, Timeout: o.Timeout,
 				Report: filepath.Join(dir, fmt.Sprintf("report-%d.json", i)), Lane: i, Claim: srv.url}
 			reps[i], errs[i] = runChild(ctx, exe, o.ChildArgs, dir, i, job)

@@ -47,8 +47,8 @@ type RunOptions struct {
 	// process, one spec after another, which Ginkgo allows once per
 	// process; 1 or more starts Procs children (lanes) that each take
 	// the next spec nobody has taken yet, so that up to Procs specs run
-	// at a time, and may be repeated. Specs labelled serial run alone
-	// once the others are done. The CLI's default is DefaultProcs.
+	// at a time, and may be repeated. Specs labelled serial all run in
+	// the first lane, one after another. The CLI's default is DefaultProcs.
 	Procs int
 	// ChildArgs are the arguments a child process gets (the environment
 	// variable EnvChild tells it its job); they must lead the executable

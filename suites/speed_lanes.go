@@ -28,14 +28,16 @@ import (
 // merges the lanes' reports. Work is thus handed out as in Ginkgo's own
 // parallel mode: a lane that finishes a long spec simply claims less.
 //
-// Specs labelled "serial" (whose timing would suffer from concurrent
-// sessions) run in lane 0 only, after every other lane has ended, so that
-// they run alone.
+// Specs labelled "serial" (whose timing would suffer if several of them
+// ran at once against one server: the size-limit specs, which push
+// megabytes through a target whose heartbeat is a few hundred
+// milliseconds) run in lane 0 only, one after another, while the other
+// lanes go on with the rest.
 
 // laneSkip is the message of a spec skipped because another lane runs it.
 const laneSkip = "siospec: runs in another lane"
 
-// serialLabel marks specs that run alone, after the concurrent ones.
+// serialLabel marks specs that run in one lane, one after another.
 const serialLabel = "serial"
 
 // laneServer hands out the specs of a run to its lanes and collects their
@@ -45,12 +47,9 @@ type laneServer struct {
 	srv   *http.Server
 	ln    net.Listener
 	url   string
-	// ended is closed when every lane but lane 0 has ended.
-	ended chan struct{}
 
 	mu      sync.Mutex
 	claims  map[int]laneClaim // by ordinal
-	running int               // lanes that have not ended, lane 0 excepted
 	total   int
 	done    int
 	failed  int
@@ -77,11 +76,8 @@ func startLaneServer(lanes int, onEvent func(laneEvent)) (*laneServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &laneServer{lanes: lanes, ln: ln, url: "http://" + ln.Addr().String(), ended: make(chan struct{}),
-		claims: map[int]laneClaim{}, finish: map[int]bool{}, running: lanes - 1, onEvent: onEvent}
-	if s.running == 0 {
-		close(s.ended)
-	}
+	s := &laneServer{lanes: lanes, ln: ln, url: "http://" + ln.Addr().String(),
+		claims: map[int]laneClaim{}, finish: map[int]bool{}, onEvent: onEvent}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /claim", s.handleClaim)
 	mux.HandleFunc("POST /total", s.handleTotal)
@@ -98,19 +94,6 @@ func (s *laneServer) Close() error {
 	return s.srv.Shutdown(ctx)
 }
 
-// laneEnded records that lane i's process has ended.
-func (s *laneServer) laneEnded(i int) {
-	if i == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.running--
-	if s.running == 0 {
-		close(s.ended)
-	}
-}
-
 func formInt(r *http.Request, k string) (int, error) {
 	return strconv.Atoi(r.PostFormValue(k))
 }
@@ -123,17 +106,6 @@ func (s *laneServer) handleClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text, serial := r.PostFormValue("text"), r.PostFormValue("serial") == "1"
-	if serial {
-		if lane != 0 {
-			_, _ = io.WriteString(w, "skip")
-			return
-		}
-		select {
-		case <-s.ended:
-		case <-r.Context().Done():
-			return
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.claims[n]; ok {
@@ -141,6 +113,10 @@ func (s *laneServer) handleClaim(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, fmt.Sprintf("spec %d is %q in lane %d and %q in lane %d: the lanes' trees differ", n, c.text, c.lane, text, lane), http.StatusConflict)
 			return
 		}
+		_, _ = io.WriteString(w, "skip")
+		return
+	}
+	if serial && lane != 0 {
 		_, _ = io.WriteString(w, "skip")
 		return
 	}
@@ -240,7 +216,7 @@ func (c *laneClient) post(ctx context.Context, path string, v url.Values) (strin
 // install adds the lane's nodes to the top of the Ginkgo tree: the total
 // before the suite, a claim before every spec (a spec another lane runs is
 // skipped with laneSkip) and a progress report after every spec it ran.
-// timeout bounds a claim (a serial claim waits for the other lanes).
+// timeout bounds a claim.
 func (c *laneClient) install(timeout time.Duration) {
 	var n, cur int
 	ReportBeforeSuite(func(r Report) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 // SIOSPEC_SPEED=N is the number of concurrent runs; SIOSPEC_SPEED_TARGET
 // (node or reference, default both) picks the targets; SIOSPEC_SPEED_PROCS
 // sets RunOptions.Procs for the concurrent runs (default DefaultProcs);
+// SIOSPEC_SPEED_FILTER is a label filter for all runs;
 // SIOSPEC_SPEED_SERIAL=0 leaves out the single-lane reference run (then
 // the runs are compared with the first concurrent run).
 // Run it without -race: the race detector multiplies the CPU the children
@@ -67,6 +69,9 @@ func speed(t *testing.T, n, procs int, cfg framework.Config) {
 	if os.Getenv("SIOSPEC_SPEED_SERIAL") != "0" {
 		vs, wall := runWith(t, cfg, 1)
 		ref, refWhy = verdictMap(vs)
+		if path := os.Getenv("SIOSPEC_SPEED_DUMP"); path != "" {
+			dumpTimes(t, path, vs)
+		}
 		t.Logf("single lane: %d specs in %v\n%s\nslowest specs:\n%s", len(vs), wall.Round(time.Millisecond), countTable(vs), slowest(vs, 25))
 	} else {
 		refName = "run 1"
@@ -93,8 +98,10 @@ func speed(t *testing.T, n, procs int, cfg framework.Config) {
 // runWith runs cfg's suites with the given number of processes.
 func runWith(t *testing.T, cfg framework.Config, procs int) ([]verdict, time.Duration) {
 	t.Helper()
+	before := childCPU()
 	start := time.Now()
-	rep, err := RunServer(t.Context(), cfg, &RunOptions{Procs: procs, Timeout: 5 * time.Minute})
+	defer func() { t.Logf("lanes' CPU time: %v", (childCPU() - before).Round(time.Millisecond)) }()
+	rep, err := RunServer(t.Context(), cfg, &RunOptions{Procs: procs, Timeout: 5 * time.Minute, LabelFilter: os.Getenv("SIOSPEC_SPEED_FILTER")})
 	wall := time.Since(start)
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -109,7 +116,11 @@ func verdictMap(vs []verdict) (got, why map[string]string) {
 	for _, v := range vs {
 		k := "[" + v.Proto + "] " + v.Text
 		got[k] = v.State.String()
-		why[k] = firstLine(v.Failure)
+		w := strings.Join(strings.Fields(v.Failure), " ")
+		if len(w) > 400 {
+			w = w[:400] + "…"
+		}
+		why[k] = w
 	}
 	return got, why
 }
@@ -134,4 +145,32 @@ func compareVerdicts(t *testing.T, name, refName string, ref, refWhy, got, why m
 	if len(diffs) > 0 {
 		t.Errorf("%s differs from %s:\n  %s", name, refName, strings.Join(diffs, "\n  "))
 	}
+}
+
+// dumpTimes writes one line per spec (run time in ms, suite, area, text)
+// to path, for finding where the time goes.
+func dumpTimes(t *testing.T, path string, vs []verdict) {
+	var b strings.Builder
+	for _, v := range vs {
+		area := ""
+		for _, l := range v.Labels {
+			if a, ok := strings.CutPrefix(l, "area:"); ok {
+				area = a
+			}
+		}
+		fmt.Fprintf(&b, "%d\t%s\t%s\t%s\n", v.RunTime.Milliseconds(), v.Proto, area, v.Text)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Errorf("dump: %v", err)
+	}
+}
+
+// childCPU returns the user and system time of this process's ended
+// children (the lanes of the runs so far).
+func childCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -61,8 +61,14 @@ func expectAdvertised(e *framework.Env, h framework.Handshake, mp int) {
 	Expect(h.Open.MaxPayload).To(BeEquivalentTo(mp), ct.Requires("maxPayload %d in the open packet", ct.MaxPayload))
 }
 
+// limitsLabel marks the size-limit specs serial: each pushes about
+// maxPayload bytes through the target, and several of them at once against
+// one single-threaded server delay its heartbeat past the contract's
+// pingTimeout, so they run in one lane of a concurrent run.
+var limitsLabel = Label("serial")
+
 func limitsV4(s *framework.Suite) {
-	Describe("size limits", func() {
+	Describe("size limits", limitsLabel, func() {
 		s.It("EIO-LIMIT-01", "accepts a POST body of exactly maxPayload bytes", func(ctx context.Context, e *framework.Env) {
 			sess := openPoll(ctx, e)
 			mp := maxPayload(e, sess.HS)

@@ -189,7 +189,7 @@ func v3Specs(s *framework.Suite) {
 
 	Describe("close", func() { closeSpecs(s) })
 
-	Describe("size limits", func() { limitSpecs(s) })
+	Describe("size limits", limitsLabel, func() { limitSpecs(s) })
 
 	Describe("heartbeat", func() {
 		s.It("EIO3-02", "answers each client ping on polling with a pong", func(ctx context.Context, e *framework.Env) {
