@@ -194,19 +194,17 @@ func TestNodeSilence(t *testing.T) {
 			if took > 500*time.Millisecond+1500*time.Millisecond {
 				t.Fatalf("ping timeout after %v", took)
 			}
-			// On polling nothing tells the server (the client just stops);
-			// on WebSocket the client closes the connection.
+			// The server never times a silent session out: on polling the
+			// client may still POST its close packet (engine.io-client 6
+			// does, racing with this check); on WebSocket it closes the
+			// connection.
 			if transports == "websocket" {
 				<-ss.Done()
 				if r := ss.Reason(); r != "transport closed by the client" {
 					t.Fatalf("reason %q", r)
 				}
-			} else {
-				select {
-				case <-ss.Done():
-					t.Fatalf("a silent session ended on the server: %s", ss.Reason())
-				default:
-				}
+			} else if r := ss.Reason(); r != "" && r != "client close packet" {
+				t.Fatalf("a silent session ended on the server: %s", r)
 			}
 		})
 	}

@@ -230,7 +230,7 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 // serve starts a new generation on ln. The caller must not hold s.mu.
 func (s *Server) serve(ln net.Listener) {
 	hs := &http.Server{
-		Handler:           s,
+		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
@@ -446,9 +446,8 @@ func connID(r *http.Request) int {
 	return id
 }
 
-// ServeHTTP is the server's handler (exported through http.Handler only
-// because net/http needs it).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP is the server's handler.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed || s.stopped {
 		s.mu.Unlock()
