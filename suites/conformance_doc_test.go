@@ -68,8 +68,11 @@ func protoName(p framework.Proto) string {
 
 // sideText explains a binding side.
 func sideText(b framework.Bind) string {
-	if b == framework.BindBoth {
-		return "binds both sides (siospec checks the server)"
+	switch b {
+	case framework.BindBoth:
+		return "binds both sides"
+	case framework.BindClient:
+		return "binds the client"
 	}
 	return "binds the server"
 }
@@ -137,7 +140,7 @@ func observedBy(e confEntry) []string {
 // renderRequirementsDoc writes docs/requirements.md: every requirement of
 // the registry, by layer and area, in siospec's words, with how its specs
 // observe it.
-func renderRequirementsDoc(entries []confEntry) []byte {
+func renderRequirementsDoc(entries []confEntry, clients map[string]confEntry) []byte {
 	var w bytes.Buffer
 	w.WriteString(`# Requirements
 
@@ -152,8 +155,9 @@ Generated together with ` + "`suites/conformance.yaml`" + `; do not edit by hand
 
 Levels: **MUST** fails a run; **SHOULD** and **NODE** (what Node's socket.io does and peers rely
 on) are reported as non-strict unless ` + "`--strict`" + `; **MAY** and **EDGE** document behaviour and never
-fail a target. "Binds both sides" means the rule holds for clients too; the server suites check
-the server's half.
+fail a target. A rule binds the server, the client or both sides; "Checked by" lists the server
+suites' specs (` + "`siospec server`" + `), "Checked on clients by" the client suites' specs
+(` + "`siospec client`" + `, each run as one case of the client contract).
 `)
 	layers := []struct {
 		title string
@@ -185,6 +189,14 @@ the server's half.
 					}
 				} else if why := uncoveredWhy[r.ID]; why != "" {
 					fmt.Fprintf(&w, "\n%s\n", why)
+				}
+				if obs := observedBy(clients[r.ID]); len(obs) > 0 {
+					w.WriteString("\nChecked on clients by:\n")
+					for _, o := range obs {
+						fmt.Fprintf(&w, "- %s\n", o)
+					}
+				} else if why := clientUncovered[r.ID]; why != "" && r.Bind.BindsClient() {
+					fmt.Fprintf(&w, "\nOn clients: %s\n", why)
 				}
 			}
 		}

@@ -264,7 +264,7 @@ func TestConformanceYAML(t *testing.T) {
 		got        []byte
 	}{
 		{filepath.Base(ConformanceFile), ConformanceFile, renderConformance(entries, km)}, // the test runs in suites/
-		{requirementsDocPath, RequirementsDoc, renderRequirementsDoc(entries)},
+		{requirementsDocPath, RequirementsDoc, renderRequirementsDoc(withClientRules(entries), clientEntries(clientDryRun(t)))},
 	}
 	for _, f := range files {
 		if *update {
@@ -317,4 +317,46 @@ func diffRegion(a, b string) string {
 	show("-", al[p:len(al)-q])
 	show("+", bl[p:len(bl)-q])
 	return w.String()
+}
+
+// withClientRules adds to the server entries the requirements that bind
+// clients alone, in SortIDs order, for docs/requirements.md.
+func withClientRules(entries []confEntry) []confEntry {
+	out := slices.Clone(entries)
+	for _, r := range framework.Requirements().All() {
+		if !r.Bind.BindsServer() {
+			out = append(out, confEntry{Req: r})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b confEntry) int {
+		ids := []string{a.Req.ID, b.Req.ID}
+		framework.SortIDs(ids)
+		if a.Req.ID == b.Req.ID {
+			return 0
+		}
+		if ids[0] == a.Req.ID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// clientEntries groups the client specs of a dry run by requirement.
+func clientEntries(specs []types.SpecReport) map[string]confEntry {
+	reg := framework.Requirements()
+	out := map[string]confEntry{}
+	for _, s := range specs {
+		id := labelValue(s, "req")
+		r, ok := reg.Lookup(id)
+		if !ok {
+			continue
+		}
+		e := out[id]
+		e.Req = r
+		e.Specs = append(e.Specs, confSpec{Text: s.FullText(), Leaf: s.LeafNodeText, File: SpecFile(s), Line: s.LeafNodeLocation.LineNumber,
+			Proto: labelValue(s, "proto"), Transport: labelValue(s, "transport")})
+		out[id] = e
+	}
+	return out
 }
