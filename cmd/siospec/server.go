@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -40,7 +41,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
 		expectFailures = fs.String("expect-failures", "", "file of '<suite> <ID> <reason>' lines (suite eio4, eio3, sio5 or sio4; # comments): failures of that suite's specs that do not gate")
 		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
-		procs          = fs.Int("procs", 4, "run the suites in up to N child processes, one per target (suites sharing a server run in one); 0 runs them in this process, one spec after another")
+		procs          = fs.Int("procs", suites.DefaultProcs, "run the specs in N child processes that take them one by one, so that up to N specs run at a time (specs labelled serial all run in one of them); 0 runs them in this process, one spec after another")
 		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
 		refInterval    = fs.Duration("reference-ping-interval", 0, "without a URL: the built-in reference's pingInterval (default 300ms, the official contract; --connect-timeout sets its connectTimeout)")
 		refTimeout     = fs.Duration("reference-ping-timeout", 0, "without a URL: the built-in reference's pingTimeout (default 200ms, the official contract)")
@@ -218,7 +219,8 @@ listed on stderr and in the reports.
 	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
 
 	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus, Procs: *procs, ChildArgs: []string{"server", "--child"}}
-	if isTerminal(stderr) || *procs > 0 {
+	if isTerminal(stderr) {
+		// Live progress on a terminal only: a CI log gets the report.
 		opts.Progress = stderr
 	}
 	started := time.Now()
@@ -260,9 +262,58 @@ listed on stderr and in the reports.
 			fmt.Fprintf(stderr, "siospec server: write reports: %v\n", err)
 			return exitHarness
 		}
-		fmt.Fprintf(stdout, "reports written to %s\n", *reportDir)
 	}
+	finalLines(stdout, *reportDir, args)
 	return rep.ExitCode()
+}
+
+// finalLines ends the output of a run: the report files written (with
+// --report-dir) and, when a spec did not pass, the command that reruns
+// only its requirements (--rerun-failed DIR/report.json), or how to get
+// one.
+func finalLines(w io.Writer, reportDir string, args []string) {
+	if reportDir == "" {
+		fmt.Fprintln(w, "no report files written (--report-dir DIR writes report.json, junit.xml, summary.md and index.html)")
+		return
+	}
+	var files []string
+	for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileSummary, reports.FileHTML} {
+		files = append(files, filepath.Join(reportDir, f))
+	}
+	fmt.Fprintf(w, "reports: %s\n", strings.Join(files, " "))
+	ids, err := failedIDs(files[0])
+	if err != nil || len(ids) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "rerun the %d requirements that did not pass: %s\n", len(ids), rerunCommand(args, files[0]))
+}
+
+// rerunCommand returns the command line of args (a `siospec server` run)
+// with --report-dir and --rerun-failed left out and --rerun-failed report
+// added, quoted for a POSIX shell.
+func rerunCommand(args []string, report string) string {
+	out := []string{"siospec", "server"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "report-dir" || name == "rerun-failed") {
+			if !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, shellArg(a))
+	}
+	return strings.Join(append(out, "--rerun-failed", shellArg(report)), " ")
+}
+
+// shellArg quotes a for a POSIX shell when it holds anything but letters,
+// digits and -_./:=,@%+.
+func shellArg(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "" {
+		return a
+	}
+	return shellQuote(a)
 }
 
 // detectSuites finds out what the target of a bare --url speaks

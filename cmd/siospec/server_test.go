@@ -201,3 +201,62 @@ func failLines(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServerFinalLines: a failing run's last lines name the report files
+// and the command that reruns its failures; that command, run, selects
+// only the failed requirement and fails it again. Without --report-dir the
+// last line says how to get report files.
+func TestServerFinalLines(t *testing.T) {
+	fx := fixture.NewEIO4(nil)
+	srv := httptest.NewServer(openWithExtraKey(fx))
+	defer srv.Close()
+	defer fx.Close(context.Background())
+	dir := t.TempDir()
+	filter := "req: containsAny {EIO-HS-01, EIO-HS-02} && transport:polling"
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"server", "--url", srv.URL, "--suite", "eio4", "--label-filter", filter, "--report-dir", dir}, &stdout, &stderr)
+	if code != exitFailures {
+		t.Fatalf("exit code %d, want %d\n%s\n%s", code, exitFailures, stdout.String(), stderr.String())
+	}
+	last := strings.Split(lastLines(stdout.String(), 2), "\n")
+	report := filepath.Join(dir, "report.json")
+	if len(last) != 2 || !strings.HasPrefix(last[0], "reports: "+report+" ") || !strings.Contains(last[0], filepath.Join(dir, "index.html")) {
+		t.Errorf("the last lines do not name the report files:\n%s", strings.Join(last, "\n"))
+	}
+	wantRerun := "rerun the 1 requirements that did not pass: siospec server --url " + srv.URL + " --suite eio4 --label-filter '" + filter + "' --rerun-failed " + report
+	if len(last) != 2 || last[1] != wantRerun {
+		t.Fatalf("last line\n%s\nwant\n%s", last[len(last)-1], wantRerun)
+	}
+	if strings.Contains(stderr.String(), "\r") {
+		t.Errorf("progress drawn on a stderr that is not a terminal:\n%q", stderr.String())
+	}
+
+	// Run the rerun command as printed (its arguments after "siospec").
+	args := []string{"server", "--url", srv.URL, "--suite", "eio4", "--label-filter", filter, "--rerun-failed", report}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(t.Context(), args, &stdout, &stderr); code != exitFailures {
+		t.Fatalf("rerun: exit code %d, want %d\n%s\n%s", code, exitFailures, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "rerunning 1 failed requirements: EIO-HS-02") || strings.Contains(stdout.String(), "EIO-HS-01 ") {
+		t.Errorf("rerun did not select only EIO-HS-02:\n%s", stdout.String())
+	}
+	if l := lastLines(stdout.String(), 1); !strings.HasPrefix(l, "no report files written") {
+		t.Errorf("last line without --report-dir: %q", l)
+	}
+}
+
+func TestRerunCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--url", "http://h:1", "--report-dir", "out", "--seed", "3"}, "siospec server --url http://h:1 --seed 3 --rerun-failed out/report.json"},
+		{[]string{"--report-dir=out", "--rerun-failed", "old/report.json", "--focus", "a b"}, "siospec server --focus 'a b' --rerun-failed out/report.json"},
+		{[]string{"--label-filter", "it's"}, `siospec server --label-filter 'it'\''s' --rerun-failed out/report.json`},
+	} {
+		if got := rerunCommand(c.args, "out/report.json"); got != c.want {
+			t.Errorf("rerunCommand(%q) = %s, want %s", c.args, got, c.want)
+		}
+	}
+}
