@@ -206,18 +206,18 @@ func declareReconnect(s *framework.ClientSuite) {
 		name, what string
 		cause      func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO)
 	}{
-		{"no-reconnect-client-disconnect", "it disconnects its only namespace itself", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
+		{"no-reconnect-client-disconnect", "its own disconnect of its only namespace", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
 			siocCommand(ctx, e, c, "/", map[string]any{"cmd": "disconnect", "nsp": "/"})
 		}},
-		{"no-reconnect-client-close", "it closes its Manager itself", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
+		{"no-reconnect-client-close", "its own close of the Manager", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
 			siocCommand(ctx, e, c, "/", map[string]any{"cmd": "close"})
 		}},
-		{"no-reconnect-server-disconnect", "the server sends DISCONNECT for its only namespace", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
+		{"no-reconnect-server-disconnect", "the server's DISCONNECT of its only namespace", func(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO) {
 			Expect(c.Send(socketio.NewDisconnect("/"))).To(Succeed())
 		}},
 	}
 	for _, tc := range voluntary {
-		s.It("NODE-RECON-01", "does not reconnect after "+strings.TrimPrefix(strings.TrimPrefix(tc.what, "it "), "the server ")+" ("+tc.name+")", func(ctx context.Context, e *framework.ClientEnv) {
+		s.It("NODE-RECON-01", "does not reconnect after "+tc.what, func(ctx context.Context, e *framework.ClientEnv) {
 			w := rcWithin(e) + siocWait(e, "close")
 			e.Expect("after %s: the client ends its Engine.IO session and opens no new one for %v (reconnectionDelay 100 ms, max 200 ms: several attempts' worth), while its process keeps running", tc.what, w.Round(time.Millisecond))
 			e.Start(ctx, &framework.CaseOptions{Client: siocOptions(nil)})
