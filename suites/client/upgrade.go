@@ -94,8 +94,8 @@ func declareUpgrade(s *framework.ClientSuite) {
 			if rq.SID != p.SS.ID() || rq.Upgrade || rq.Transport != "polling" {
 				continue
 			}
+			e.Observe("polling %s started %v, answered %d %v relative to 3probe", rq.Method, rq.Started.Sub(t3).Round(time.Millisecond), rq.Status, rq.Finished.Sub(t3).Round(time.Millisecond))
 			if rq.Started.After(t3) {
-				e.Observe("%s %s started %v after 3probe", rq.Method, rq.URL, rq.Started.Sub(t3).Round(time.Millisecond))
 				if rq.Method == http.MethodGet {
 					gets++
 				} else {
