@@ -1,0 +1,18 @@
+// broken client: the client's own close surfaces as a transport error (xhr poll error), as when a GET answered 400 after the close packet is taken for the cause; the close packet is still sent
+// suite: eio4
+// expect: EIO-CLOSE-01
+// run: area:close
+"use strict";
+const path = require("path");
+const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));
+
+eio.Socket.prototype.close = function () {
+  const fail = () => this._onError(new Error("xhr poll error"));
+  if (this.readyState === "opening" || this.readyState === "open") {
+    this.readyState = "closing";
+    if (this.writeBuffer.length) this.once("drain", fail);
+    else fail();
+  }
+  return this;
+};
+require(path.join(__dirname, "../../../testees/node/testee/eio.js"));
