@@ -1,7 +1,7 @@
 // broken client: the client's own close surfaces as a transport error (xhr poll error), as when a GET answered 400 after the close packet is taken for the cause; the close packet is still sent
 // suite: eio4
 // expect: EIO-CLOSE-01
-// run: area:close
+// run: case:close-polling || case:close-websocket || case:close-server-payload || case:close-sid-forgotten || case:error-poll-400
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

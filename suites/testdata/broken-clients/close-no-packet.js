@@ -1,7 +1,7 @@
 // broken client: engine.io-client closes its polling transport without POSTing the close packet (1)
 // suite: eio4
 // expect: EIO-CLOSE-01
-// run: area:close || area:errors
+// run: case:close-polling || case:close-websocket || case:close-server-payload || case:close-sid-forgotten || case:error-poll-400
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

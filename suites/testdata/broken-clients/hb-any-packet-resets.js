@@ -1,7 +1,7 @@
 // broken client: engine.io-client resets its heartbeat deadline on every packet, not only on pings, so a server that sends messages but no pings is never detected
 // suite: eio4
 // expect: EIO-HB-09
-// run: area:heartbeat
+// run: case:heartbeat-pong-polling || case:heartbeat-pong-websocket || case:heartbeat-pong-empty || case:heartbeat-no-pings || case:heartbeat-messages-no-pings
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

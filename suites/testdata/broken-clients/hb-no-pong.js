@@ -1,7 +1,7 @@
 // broken client: engine.io-client never sends its pong, so the server's pings go unanswered
 // suite: sio5
 // expect: EIO-HB-02
-// run: req:EIO-HB-02 || req:EIO-HB-04 || req:EIO-HB-09
+// run: case:heartbeat-pong-polling || case:heartbeat-pong-websocket || case:heartbeat-no-pings || case:heartbeat-messages-no-pings
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

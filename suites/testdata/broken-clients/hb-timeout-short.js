@@ -1,7 +1,7 @@
 // broken client: engine.io-client's heartbeat deadline is pingTimeout alone instead of pingInterval+pingTimeout
 // suite: sio5
 // expect: EIO-HB-04 EIO-HB-09
-// run: req:EIO-HB-04 || req:EIO-HB-09
+// run: case:heartbeat-no-pings || case:heartbeat-messages-no-pings
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

@@ -1,7 +1,7 @@
 // broken client: engine.io-client probes the upgrade with "2prob" instead of "2probe", so the probe never succeeds
 // suite: eio4
 // expect: EIO-UPG-02
-// run: req:EIO-UPG-01 || req:EIO-UPG-02 || req:EIO-UPG-13
+// run: case:upgrade-default || case:upgrade-probe || case:upgrade-refused || case:upgrade-forbidden || case:upgrade-stripped || case:upgrade-stalled || case:upgrade-probe-unanswered || case:websocket-only
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

@@ -1,7 +1,7 @@
 // broken client: engine.io-client delivers the last message it got over polling a second time when it switches to WebSocket
 // suite: eio4
 // expect: EIO-UPG-12
-// run: area:upgrade
+// run: case:upgrade-default || case:upgrade-default-completes || case:upgrade-probe || case:upgrade-pause || case:upgrade-stream || case:upgrade-refused || case:upgrade-forbidden || case:upgrade-stripped || case:upgrade-stalled || case:upgrade-probe-unanswered || case:websocket-only
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

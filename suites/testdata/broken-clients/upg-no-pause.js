@@ -1,7 +1,7 @@
 // broken client: after the upgrade engine.io-client keeps writing on its old polling transport (POSTs on the upgraded session) instead of moving its traffic to the WebSocket
 // suite: eio4
 // expect: EIO-UPG-05 EIO-UPG-12 NODE-TR-01
-// run: area:upgrade
+// run: case:upgrade-default || case:upgrade-default-completes || case:upgrade-probe || case:upgrade-pause || case:upgrade-stream || case:upgrade-refused || case:upgrade-forbidden || case:upgrade-stripped || case:upgrade-stalled || case:upgrade-probe-unanswered || case:websocket-only
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));
