@@ -28,6 +28,7 @@ var areas = []func(s *framework.ClientSuite){
 	declareBinary,
 	declareReconnect,
 	declareBadInput,
+	declareSIOExtra,
 }
 
 // Register declares the client specs of the given suites (all four when
