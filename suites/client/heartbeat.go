@@ -87,7 +87,7 @@ func declareHeartbeatV3(s *framework.ClientSuite) {
 	s.It("EIO3-02", "in v3 the client pings every pingInterval", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Start(ctx, nil)
 		w := e.Timing.Around(e.Timing.PingInterval, "pingInterval")
-		e.Expect("the client's first %d pings come one pingInterval apart (the first one pingInterval after the handshake)", hbPings)
+		e.Expect("the client's first %d pings come one pingInterval apart (the first one pingInterval after the client read the open packet, i.e. first used its sid)", hbPings)
 		e.Budget(w)
 		p := e.Open(ctx)
 		wall := lcWall(e)
@@ -102,15 +102,16 @@ func declareHeartbeatV3(s *framework.ClientSuite) {
 			}
 			return len(pings) >= hbPings
 		})
-		hs := p.SS.Handshake().Finished
-		prev := hs
+		// The client starts its ping timer when it has read the open
+		// packet; its first request with the sid shows when that was.
+		prev := hbFirstUse(ctx, e, p.SS)
 		if len(pings) == 0 {
 			g.Fail(fmt.Sprintf("the client sent no ping within %v of the handshake", within.Round(time.Millisecond)))
 		}
 		for i, at := range pings {
 			t := wall(at)
 			d := t.Sub(prev)
-			what := "the handshake"
+			what := "its first request with the sid"
 			if i > 0 {
 				what = fmt.Sprintf("ping %d", i)
 			}
@@ -124,6 +125,10 @@ func declareHeartbeatV3(s *framework.ClientSuite) {
 			g.Fail(fmt.Sprintf("the client sent only %d pings within %v (session: %q)", len(pings), within.Round(time.Millisecond), p.SS.Reason()))
 		}
 	}, framework.Case("heartbeat-client-pings"))
+
+	s.It("EIO3-02", "in v3 a client whose ping gets no pong closes the session pingTimeout after that ping", func(ctx context.Context, e *framework.ClientEnv) {
+		hbSilentRun(ctx, e, s.Proto().IsSocketIO(), false, true)
+	}, framework.Case("heartbeat-no-pongs"))
 }
 
 // hbPair is a server ping and the client's pong (transcript times; pong
@@ -193,13 +198,25 @@ func hbCollect(ctx context.Context, e *framework.ClientEnv, ss *scripted.Session
 // sending data) and the client must close by itself
 // pingInterval+pingTimeout after the handshake (its last heartbeat).
 func hbSilent(ctx context.Context, e *framework.ClientEnv, sio, withMessages bool) {
+	hbSilentRun(ctx, e, sio, withMessages, false)
+}
+
+// hbSilentRun is hbSilent; with v3 the server stops answering the
+// client's pings, and the client must close pingTimeout after its first
+// unanswered ping.
+func hbSilentRun(ctx context.Context, e *framework.ClientEnv, sio, withMessages, v3 bool) {
 	g.GinkgoHelper()
 	e.Start(ctx, nil)
-	budget := e.Timing.PingInterval + e.Timing.PingTimeout
-	w := e.Timing.Around(budget, "pingInterval+pingTimeout")
+	budget, what := e.Timing.PingInterval+e.Timing.PingTimeout, "pingInterval+pingTimeout"
+	last := "the last ping it got (here: the open packet, read when the client first uses its sid)"
+	if v3 {
+		budget, what = e.Timing.PingTimeout, "pingTimeout"
+		last = "its first ping, which the server leaves unanswered"
+	}
+	w := e.Timing.Around(budget, what)
 	e.Budget(w)
-	e.Expect("the client closes the session (ping timeout) %v..%v after the last ping it got (here: the open packet, read when the client first uses its sid)%s%s",
-		w.Min.Round(time.Millisecond), w.Max.Round(time.Millisecond),
+	e.Expect("the client closes the session (ping timeout) %v..%v after %s%s%s",
+		w.Min.Round(time.Millisecond), w.Max.Round(time.Millisecond), last,
 		map[bool]string{true: ", although the server keeps sending messages", false: ""}[withMessages],
 		map[bool]string{true: "; then it reconnects", false: ""}[sio])
 	ss := e.Session(ctx, 0)
@@ -233,6 +250,23 @@ func hbSilent(ctx context.Context, e *framework.ClientEnv, sio, withMessages boo
 		}
 	}
 	e.Observe("the client first used its sid %v after the handshake response", ref.Sub(ss.Handshake().Finished).Round(time.Millisecond))
+	if v3 {
+		within := e.Timing.PingInterval + e.Timing.Reply("ping").Max
+		var ping time.Duration
+		if !lcUntil(ctx, e, within, func() bool {
+			for _, ev := range e.Rec.Events() {
+				if ev.Dir == framework.DirC2S && ev.Kind == framework.KindEIOPacket && strings.HasPrefix(ev.Summary, "2") && ev.Summary != "2probe" {
+					ping = ev.At
+					return true
+				}
+			}
+			return false
+		}) {
+			g.Fail(fmt.Sprintf("the client sent no ping within %v of using its sid", within.Round(time.Millisecond)))
+		}
+		ref = wall(ping)
+		e.Observe("the client sent its first ping %v after the handshake response; the server did not answer it", ref.Sub(ss.Handshake().Finished).Round(time.Millisecond))
+	}
 	deadline := ref.Add(w.Max)
 	var (
 		wireAt time.Time
@@ -273,7 +307,7 @@ func hbSilent(ctx context.Context, e *framework.ClientEnv, sio, withMessages boo
 	}
 	if closeAt.IsZero() {
 		e.Observe("the client did not close within %v of its last ping (session: %q)", w.Max.Round(time.Millisecond), ss.Reason())
-		g.Fail(fmt.Sprintf("the client did not detect the missing pings within %v", w.Max.Round(time.Millisecond)))
+		g.Fail(fmt.Sprintf("the client did not detect the silent heartbeat (%s) within %v", what, w.Max.Round(time.Millisecond)))
 	}
 	d := closeAt.Sub(ref)
 	e.Measured("the client closed ("+how+")", d)
@@ -282,7 +316,7 @@ func hbSilent(ctx context.Context, e *framework.ClientEnv, sio, withMessages boo
 		e.Observe("the testee reported %s", rep.Raw)
 	}
 	if !e.InWindow(w, d) {
-		if d < w.Min {
+		if d < w.Min && !v3 {
 			g.Fail(fmt.Sprintf("the client closed %v after the last ping, before pingInterval+pingTimeout (%v): it does not wait for the next ping", d.Round(time.Millisecond), budget))
 		}
 		g.Fail(fmt.Sprintf("the client closed %v after the last ping, outside %v", d.Round(time.Millisecond), w))
