@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/scripted"
 	"github.com/siospec/siospec/suites/testee"
 )
 
@@ -103,8 +104,37 @@ func badSurvives(ctx context.Context, p *framework.Peer, what string) {
 		Expect(x.By == testee.ByStdinClosed && x.Code == 0).To(BeTrue(), "the client process did not end cleanly on stdin close after %s (%s, code %d)", what, x.By, x.Code)
 		return
 	}
-	c := rcNextSession(ctx, e, rcWithin(e), what)
-	rcConnectMain(ctx, e, c, 2)
+	badReconnected(ctx, e, rcNextSession(ctx, e, rcWithin(e), what), what)
+}
+
+// badReconnected answers the CONNECT of / on the client's new session c
+// and requires the second connect report, naming a crash of the process
+// (rather than a missing report) when that is what happened.
+func badReconnected(ctx context.Context, e *framework.ClientEnv, c *scripted.SIO, what string) {
+	g.GinkgoHelper()
+	cctx, cancel := context.WithTimeout(ctx, siocWait(e, "CONNECT"))
+	defer cancel()
+	_, skipped, err := c.Accept(cctx, "/")
+	badCrashed(e, what)
+	Expect(err).NotTo(HaveOccurred(), "the client sent no CONNECT for / on its new session %s (before: %s)", c.Session().ID(), siocList(skipped))
+	n := func() bool {
+		select {
+		case <-e.Testee.Exited():
+			return true
+		default:
+		}
+		k := 0
+		for _, r := range e.Reported("connect") {
+			if rcMain(r) {
+				k++
+			}
+		}
+		return k >= 2
+	}
+	lcUntil(ctx, e, siocWait(e, "connect"), n)
+	badCrashed(e, what+" and a reconnection")
+	_, ok := rcAwaitNth(ctx, e, "connect", 2, rcMain, 0)
+	Expect(ok).To(BeTrue(), "the client did not report connect for / on its new session")
 	lcRoundTrip(ctx, &framework.Peer{E: e, SS: c.Session(), SIO: c}, "bad-reconnected")
 	badCrashed(e, what)
 }
@@ -175,9 +205,7 @@ func declareBadInput(s *framework.ClientSuite) {
 		badCrashed(e, "an incomplete binary packet")
 		old := p.SS
 		old.CloseTransport()
-		c := rcNextSession(ctx, e, rcWithin(e), "the transport closed during an incomplete binary packet")
-		rcConnectMain(ctx, e, c, 2)
-		lcRoundTrip(ctx, &framework.Peer{E: e, SS: c.Session(), SIO: c}, "bad-trunc")
+		badReconnected(ctx, e, rcNextSession(ctx, e, rcWithin(e), "the transport closed during an incomplete binary packet"), "an incomplete binary packet")
 		if r, ok := siocReportedEvent(e, "/", "s4-trunc", nil); ok {
 			g.Fail("the client surfaced a binary packet with one of its two attachments missing: " + r.Raw)
 		}
@@ -204,9 +232,7 @@ func declareBadInput(s *framework.ClientSuite) {
 			Expect(ok).To(BeTrue(), "the client reported no disconnect for / after %s", tc.what)
 			e.Observe("the client reported %s", r.Raw)
 			Expect(strings.Contains(r.Str("reason"), "parse error")).To(BeTrue(), "the disconnect reason is not a parse error")
-			c := rcNextSession(ctx, e, rcWithin(e), tc.what)
-			rcConnectMain(ctx, e, c, 2)
-			lcRoundTrip(ctx, &framework.Peer{E: e, SS: c.Session(), SIO: c}, "bad-reconnected")
+			badReconnected(ctx, e, rcNextSession(ctx, e, rcWithin(e), tc.what), tc.what)
 			if r, ok := siocReportedEvent(e, "/", "s4-garbage", nil); ok {
 				g.Fail("the client surfaced the undecodable packet: " + r.Raw)
 			}
