@@ -167,6 +167,12 @@ func runChild(ctx context.Context, exe string, args []string, dir string, i int,
 	defer cancel()
 	cmd := exec.CommandContext(cctx, exe, args...)
 	cmd.Env = append(os.Environ(), EnvChild+"="+jobPath)
+	if os.Getenv("GOMAXPROCS") == "" {
+		// A lane mostly waits on the target: one P is plenty, and
+		// several lanes' idle Ps spinning would take CPU from the
+		// target and the other lanes on a small machine.
+		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
