@@ -177,7 +177,7 @@ func declareHandshake(s *framework.ClientSuite) {
 	}, framework.Case("hs-extra-keys"))
 
 	s.It("EIO-HS-12", "the client ignores an advertised upgrade it does not implement (\"foo\") and keeps working", func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, &framework.CaseOptions{Server: scripted.Options{Upgrades: []string{"foo", "websocket"}}})
+		e.Start(ctx, lenient(e, &framework.CaseOptions{Server: scripted.Options{Upgrades: []string{"foo", "websocket"}}}))
 		p := e.Open(ctx)
 		e.Expect("with upgrades [\"foo\",\"websocket\"] advertised, the client never asks for transport foo and its session keeps carrying data")
 		upgraded := awaitTransport(ctx, p, "websocket", e.Timing.Reply("upgrade").Max)
@@ -202,7 +202,7 @@ func declareHandshake(s *framework.ClientSuite) {
 // requests the server saw.
 func hsTraffic(ctx context.Context, e *framework.ClientEnv) []scripted.Request {
 	g.GinkgoHelper()
-	e.Start(ctx, nil)
+	e.Start(ctx, lenient(e, nil))
 	p := e.Open(ctx)
 	if !roundTrip(ctx, e, p, "url 1") {
 		g.Fail("the client's first message did not arrive")
@@ -386,4 +386,23 @@ func peerMessage(p *framework.Peer, data string, id uint64) engineio.Packet {
 // isV3 reports whether the suite speaks Engine.IO v3.
 func isV3(p framework.Proto) bool {
 	return slices.Contains([]framework.Proto{framework.EIO3, framework.SIO4}, p)
+}
+
+// lenientTimeout multiplies the advertised pingTimeout in cases that do
+// not judge the heartbeat, so that a client slowed down by a loaded
+// machine is not closed for a late ping or pong in the middle of a case
+// about something else. The pingInterval, and so the heartbeat traffic,
+// stays the same.
+const lenientTimeout = 4
+
+// lenient returns o (nil means defaults) with the advertised pingTimeout
+// stretched by lenientTimeout, unless o sets its own.
+func lenient(e *framework.ClientEnv, o *framework.CaseOptions) *framework.CaseOptions {
+	if o == nil {
+		o = &framework.CaseOptions{}
+	}
+	if o.Server.PingTimeout == 0 {
+		o.Server.PingTimeout = lenientTimeout * e.Timing.PingTimeout
+	}
+	return o
 }

@@ -49,7 +49,7 @@ func declarePacket(s *framework.ClientSuite) {
 	text := "UTF-8: € é ü 中文 😀 🚀 \u2028 𝄞 end"
 	for _, tr := range []framework.Transport{framework.Polling, framework.WebSocket} {
 		s.It("EIO-PKT-02", "text with multi-byte characters and emoji survives the client byte for byte in both directions on "+string(tr), func(ctx context.Context, e *framework.ClientEnv) {
-			e.Start(ctx, nil)
+			e.Start(ctx, lenient(e, nil))
 			p := e.Open(ctx)
 			e.Expect("the client surfaces the server's text %q unchanged and sends the same text back as valid UTF-8, byte for byte", text)
 			if err := p.ToClient(text); err != nil {
@@ -115,7 +115,7 @@ func declarePacket(s *framework.ClientSuite) {
 
 	for _, tr := range []framework.Transport{framework.Polling, framework.WebSocket} {
 		s.It("EIO-PKT-07", "the client ignores noop packets mixed into the stream on "+string(tr)+": they are no data and break nothing", func(ctx context.Context, e *framework.ClientEnv) {
-			e.Start(ctx, nil)
+			e.Start(ctx, lenient(e, nil))
 			p := e.Open(ctx)
 			noop := engineio.Packet{Type: engineio.Noop}
 			e.Expect("after 6, a, 6, b, 6 (one payload on polling) and a lone 6, the client surfaces exactly a then b, nothing else, and its session keeps working")
@@ -165,7 +165,7 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 	bin2 := []byte{0x01, 0x02, 0x03, 0x04}
 	if !v3 {
 		s.It("EIO-BIN-01", "on polling the client decodes b+base64 binary messages and sends binary as b plus padded standard base64", func(ctx context.Context, e *framework.ClientEnv) {
-			e.Start(ctx, nil)
+			e.Start(ctx, lenient(e, nil))
 			p := e.Open(ctx)
 			std := "b" + base64.StdEncoding.EncodeToString(bin)
 			e.Expect("the client surfaces the bytes of the server's %s and echoes them in a POST as exactly %s", std, std)
@@ -198,7 +198,7 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 		}, framework.Case("bin-polling"), framework.Polling)
 	} else {
 		s.It("EIO3-04", "in a b64 session the client decodes b4+base64 binary packets inside text payloads and echoes them intact", func(ctx context.Context, e *framework.ClientEnv) {
-			e.Start(ctx, &framework.CaseOptions{Client: map[string]any{"query": map[string]any{"b64": "1"}}})
+			e.Start(ctx, lenient(e, &framework.CaseOptions{Client: map[string]any{"query": map[string]any{"b64": "1"}}}))
 			p := e.Open(ctx)
 			if p.SS.Handshake().Query["b64"] == nil {
 				g.Fail(framework.HarnessPrefix + "the client's handshake did not carry b64=1 (the query option was not honoured)")
@@ -218,7 +218,7 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 
 	id := "EIO-BIN-02"
 	s.It(id, "the client decodes a polling payload that mixes text and binary packets whole, and surfaces every packet in order", func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, nil)
+		e.Start(ctx, lenient(e, nil))
 		p := e.Open(ctx)
 		e.Expect("one polling response carries text a, binary X, text b, binary Y, text c; the client surfaces all five, in that order, with the exact bytes")
 		pkts := []engineio.Packet{
@@ -247,7 +247,7 @@ func declareEIOBinary(s *framework.ClientSuite, v3 bool) {
 		wsID, wsText = "EIO3-07", "the client decodes a v3 WebSocket binary frame 0x04+bytes and sends binary as one binary frame 0x04 followed by the bytes"
 	}
 	s.It(wsID, wsText, func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, nil)
+		e.Start(ctx, lenient(e, nil))
 		p := e.Open(ctx)
 		want := bin
 		if v3 {
@@ -363,7 +363,7 @@ func surfaced(e *framework.ClientEnv) []string {
 // so that the spec judges the wire first.
 func pkActivity(ctx context.Context, e *framework.ClientEnv) (*framework.Peer, error) {
 	g.GinkgoHelper()
-	e.Start(ctx, nil)
+	e.Start(ctx, lenient(e, nil))
 	p := e.Open(ctx)
 	if !roundTrip(ctx, e, p, "pkt 1") {
 		return p, fmt.Errorf("the client's first message did not arrive")

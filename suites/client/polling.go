@@ -29,7 +29,7 @@ func declarePolling(s *framework.ClientSuite) {
 		frameID, frameText = "EIO3-03", "the client's text POST bodies are <len>:<packet> records with len in UTF-16 code units"
 	}
 	s.It(frameID, frameText, func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, nil)
+		e.Start(ctx, lenient(e, nil))
 		p := e.Open(ctx)
 		if v3 {
 			e.Expect("every text/plain POST body decodes strictly as <len>:<packet> records (len counted in UTF-16 code units, e.g. 9:4poll € for a 4-byte €) and the data %q arrives intact", text)
@@ -62,7 +62,7 @@ func declarePolling(s *framework.ClientSuite) {
 
 	if v3 {
 		s.It("EIO3-09", "a v3 client survives 1:6 and 1:3 from the server and POSTs its close packet as the record 1:1", func(ctx context.Context, e *framework.ClientEnv) {
-			e.Start(ctx, nil)
+			e.Start(ctx, lenient(e, nil))
 			p := e.Open(ctx)
 			e.Expect("after a noop (1:6) and the server's pongs (1:3), the client still carries data, and its close packet is POSTed as 1:1")
 			if err := p.SS.Send(engineio.Packet{Type: engineio.Noop}); err != nil {
@@ -108,7 +108,7 @@ func declarePolling(s *framework.ClientSuite) {
 	}
 
 	s.It("EIO-POLL-17", "the client has at most one GET and one POST in flight and polls again as soon as a GET completes", func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, nil)
+		e.Start(ctx, lenient(e, nil))
 		p := e.Open(ctx)
 		w := e.Timing.Within(100*time.Millisecond, "the next poll")
 		e.Expect("no two GETs and no two POSTs of the session overlap, and each completed GET (the handshake included) is followed by the next GET within %v", w)
@@ -180,7 +180,7 @@ func declarePolling(s *framework.ClientSuite) {
 	}, framework.Case("poll-in-flight"), framework.Polling)
 
 	s.It("EIO-POLL-18", "the client sends the packets it has queued together, in one POST", func(ctx context.Context, e *framework.ClientEnv) {
-		e.Start(ctx, nil)
+		e.Start(ctx, lenient(e, nil))
 		p := e.Open(ctx)
 		const n = 8
 		e.Expect("the client queues %d packets at once; they reach the server in at most 2 POSTs (the first packet may go alone while the others queue)", n)
@@ -205,7 +205,7 @@ func declarePolling(s *framework.ClientSuite) {
 	}
 	s.It("EIO-LIMIT-04", "the client splits what it has queued so that every POST body fits the advertised maxPayload", func(ctx context.Context, e *framework.ClientEnv) {
 		const maxPayload, n = 1000, 10
-		e.Start(ctx, &framework.CaseOptions{Server: scripted.Options{MaxPayload: maxPayload}})
+		e.Start(ctx, lenient(e, &framework.CaseOptions{Server: scripted.Options{MaxPayload: maxPayload}}))
 		p := e.Open(ctx)
 		data := strings.Repeat("L", 300)
 		e.Expect("with maxPayload %d advertised, the client queues %d packets of about 300 bytes; every POST body is at most %d bytes (a single oversized packet excepted) and all packets arrive", maxPayload, n, maxPayload)

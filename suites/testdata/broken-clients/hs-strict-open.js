@@ -1,7 +1,7 @@
 // broken client: refuses an open packet with keys it does not know (closes the session as a parse error)
 // suite: eio4
 // expect: EIO-HS-11
-// run: area:handshake
+// run: case:hs-extra-keys || case:hs-unknown-upgrade
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

@@ -1,7 +1,7 @@
 // broken client: drops the EIO query parameter from every request after the handshake (the IOP-15 Swift bug)
 // suite: sio5
 // expect: EIO-URL-02
-// run: area:url
+// run: case:url-eio || case:url-transport || case:url-sid || case:url-cache-buster
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));

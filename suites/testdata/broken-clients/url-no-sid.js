@@ -1,7 +1,7 @@
 // broken client: leaves the sid out of the WebSocket upgrade request, so the probe opens no upgrade of its session
 // suite: eio4
 // expect: EIO-URL-05
-// run: area:url
+// run: case:url-eio || case:url-transport || case:url-sid || case:url-cache-buster
 "use strict";
 const path = require("path");
 const eio = require(path.join(__dirname, "../../../testees/node/node_modules/engine.io-client"));
