@@ -141,7 +141,12 @@ function sioDriver(manager, adapter) {
     switch (cmd.cmd) {
       case "emit":
         if (!s) return noSocket();
-        if ((why = adapter.emit(s, nsp, cmd, fromJSON(cmd.args || [])))) return refuse("unsupported", why);
+        try {
+          why = adapter.emit(s, nsp, cmd, fromJSON(cmd.args || []));
+        } catch (e) {
+          return refuse("error", `the library refused the emit: ${e.message}`); // e.g. a reserved event name
+        }
+        if (why) return refuse("unsupported", why);
         break;
       case "connect":
         if ((why = adapter.connect(nsp, cmd.auth))) return refuse("unsupported", why);
