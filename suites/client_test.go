@@ -123,5 +123,3 @@ func labelOf(labels []string, key string) string {
 	}
 	return ""
 }
-
-
