@@ -26,7 +26,7 @@ func declareClose(s *framework.ClientSuite) {
 
 	s.It("EIO-CLOSE-01", "on polling the client closes by POSTing a close packet, and its close stays clean", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after the close command the client POSTs 1 (the server sees %q) within the reply budget, and the testee reports a clean close (no transport error, no error report)", "client close packet")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-close")
 		p.MustCommand(ctx, map[string]any{"cmd": "close"})
@@ -57,7 +57,7 @@ func declareClose(s *framework.ClientSuite) {
 
 	s.It("EIO-CLOSE-02", "on WebSocket the client closes by closing the WebSocket", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after the close command the client closes its WebSocket (no close packet 1 before it) within the reply budget")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-close")
 		p.MustCommand(ctx, map[string]any{"cmd": "close"})
@@ -75,7 +75,7 @@ func declareClose(s *framework.ClientSuite) {
 
 	s.It("EIO-CLOSE-05", "a close packet from the server ends the client's session and a message after it in the same payload is ignored", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after a polling payload [1, message] the client surfaces a close, never surfaces the message and sends no further request with that sid")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-close")
 		const after = "after-close"
@@ -118,7 +118,7 @@ func declareClose(s *framework.ClientSuite) {
 
 	s.It("EIO-CLOSE-08", "a non-200 polling response ends the client's session as a transport error", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after its pending GET is answered 400 (sid unknown) the client closes the session as a transport error and stops polling with that sid%s", map[bool]string{true: ", then reconnects with a new handshake", false: ""}[sio])
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-forget")
 		e.Step("forget the sid: the pending GET and every later request get 400")
@@ -145,7 +145,7 @@ func declareClose(s *framework.ClientSuite) {
 
 	s.It("EIO-ERR-06", "the client surfaces a failed poll as an error of the transport and recovers", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after a 400 on its pending GET the testee reports a close with reason %q whose description (or an error report) names the poll (xhr poll error)%s", "transport error", map[bool]string{true: ", and the client reconnects", false: ""}[sio])
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		lcRoundTrip(ctx, p, "before-forget")
 		p.SS.Forget()
@@ -347,4 +347,22 @@ func lcUntil(ctx context.Context, e *framework.ClientEnv, within time.Duration, 
 func lcWall(e *framework.ClientEnv) func(time.Duration) time.Time {
 	start := time.Now().Add(-e.Rec.Since())
 	return func(d time.Duration) time.Time { return start.Add(d) }
+}
+
+// lcCalm gives a case whose subject is not the heartbeat a slower one
+// (pingInterval ×4, pingTimeout ×5 of the run's advertised heartbeat), so
+// that a client slowed down by a loaded machine is not dropped by the
+// scripted server's ping timeout in the middle of an upgrade or close
+// check. Reply budgets stay capped at one second.
+func lcCalm(e *framework.ClientEnv, o *framework.CaseOptions) *framework.CaseOptions {
+	if o == nil {
+		o = &framework.CaseOptions{}
+	}
+	if o.Server.PingInterval == 0 {
+		o.Server.PingInterval = 4 * e.Timing.PingInterval
+	}
+	if o.Server.PingTimeout == 0 {
+		o.Server.PingTimeout = 5 * e.Timing.PingTimeout
+	}
+	return o
 }

@@ -23,7 +23,7 @@ import (
 func declareUpgrade(s *framework.ClientSuite) {
 	s.It("EIO-UPG-01", "by default the client opens on polling and upgrades when websocket is advertised", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("the first request is a polling handshake, then the client asks for a WebSocket upgrade of that session")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		upgFirstIsPolling(e)
 		rq := upgAwaitUpgradeRequest(ctx, e, p.SS)
@@ -32,7 +32,7 @@ func declareUpgrade(s *framework.ClientSuite) {
 
 	s.It("NODE-TR-01", "the client opens on polling and completes the upgrade to WebSocket by default", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("a polling handshake, the upgrade completed, and then data on the WebSocket both ways")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		upgFirstIsPolling(e)
 		upgAwaitWebSocket(ctx, e, p.SS)
@@ -41,7 +41,7 @@ func declareUpgrade(s *framework.ClientSuite) {
 
 	s.It("EIO-UPG-02", "the client probes the upgrade on a WebSocket carrying the same sid and sends 2probe first", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("a WebSocket request with transport=websocket and the session's sid, whose first frame is %q", "2probe")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		rq := upgAwaitUpgradeRequest(ctx, e, p.SS)
 		e.Observe("upgrade request %s", rq.URL)
@@ -70,7 +70,7 @@ func declareUpgrade(s *framework.ClientSuite) {
 
 	s.It("EIO-UPG-05", "after 3probe the client starts no new polling request, lets the ones in flight finish, sends 5 and moves its traffic to the WebSocket", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("after 3probe at most the GET and POST already on their way; every polling request answered before 5; data after 5 only on the WebSocket")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		upgAwaitWebSocket(ctx, e, p.SS)
 		wall := lcWall(e)
@@ -134,7 +134,7 @@ func declareUpgrade(s *framework.ClientSuite) {
 	} {
 		s.It("EIO-UPG-13", "the client stays on polling with its session open when "+m.what, func(ctx context.Context, e *framework.ClientEnv) {
 			e.Expect("after the failed upgrade the session stays open on polling and data still flows both ways over polling")
-			e.Start(ctx, &framework.CaseOptions{Server: scripted.Options{Upgrade: m.mode, UpgradeStatus: m.status}})
+			e.Start(ctx, lcCalm(e, &framework.CaseOptions{Server: scripted.Options{Upgrade: m.mode, UpgradeStatus: m.status}}))
 			p := e.Open(ctx)
 			rq := upgAwaitUpgradeRequest(ctx, e, p.SS)
 			w := e.Timing.Reply("upgrade attempt")
@@ -162,7 +162,7 @@ func declareUpgrade(s *framework.ClientSuite) {
 
 	s.It("NODE-TR-02", "with transports [websocket] the client opens directly on WebSocket and never polls", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("the first request is a WebSocket handshake (no sid), data flows on it both ways, and no polling request is ever made")
-		e.Start(ctx, nil)
+		e.Start(ctx, lcCalm(e, nil))
 		p := e.Open(ctx)
 		rqs := e.Server.Requests()
 		if len(rqs) == 0 || !rqs[0].Upgrade || rqs[0].Transport != "websocket" || rqs[0].SID != "" {
@@ -297,7 +297,7 @@ const (
 func upgStream(ctx context.Context, e *framework.ClientEnv) {
 	g.GinkgoHelper()
 	e.Expect("the client surfaces messages 1..n from the server in order, once each, and sends their echoes 1..n in order, once each, while the session switches from polling to WebSocket")
-	e.Start(ctx, nil)
+	e.Start(ctx, lcCalm(e, nil))
 	p := e.Open(ctx)
 	ss := p.SS
 	var (
