@@ -22,11 +22,12 @@ import (
 const EnvChild = "SIOSPEC_CHILD_JOB"
 
 // DefaultProcs is the number of child processes (lanes) of `siospec
-// server`: the specs mostly wait on the target's timers, and eight lanes
-// (each with GOMAXPROCS=1) ran every suite against the Node fixtures in
-// less wall time than six on a 2-core machine without changing a verdict
-// (TestSpeed).
-const DefaultProcs = 8
+// server`: the specs mostly wait on the target's timers. Against the Node
+// fixtures on a loaded 2-core machine (TestSpeed, 20 runs each) six lanes
+// (each with GOMAXPROCS=1) gave a median of 8.3 s and the same verdicts in
+// every run; eight were about as fast but lost a heartbeat-timed spec in 3
+// of 20 runs.
+const DefaultProcs = 6
 
 // childJob is what a parent hands a child: the resolved configuration
 // (targets already preflighted), the selection, where to write the Ginkgo
