@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,29 +119,47 @@ func TestBrokenClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Broken clients mostly wait (heartbeats, reconnection delays), so
+	// several run at once; t.Run may be called from several goroutines.
+	sem := make(chan struct{}, brokenClientsAtOnce)
+	var wg sync.WaitGroup
 	for _, b := range bcs {
-		t.Run(filepath.Base(b.File), func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			cfg := framework.ClientConfig{Exec: "node " + filepath.Join("suites", b.File), Dir: root, Suites: []framework.Proto{b.Suite}, Seed: 1}
-			rep, err := RunClient(ctx, cfg, &RunOptions{LabelFilter: b.Run, Procs: 2})
-			if err != nil {
-				t.Fatal(err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t.Run(filepath.Base(b.File), func(t *testing.T) { runBrokenClient(t, root, b) })
+		}()
+	}
+	wg.Wait()
+}
+
+// brokenClientsAtOnce is how many broken clients TestBrokenClients runs at
+// the same time.
+const brokenClientsAtOnce = 6
+
+// runBrokenClient runs the specs b names against it and checks that
+// exactly its expected IDs fail.
+func runBrokenClient(t *testing.T, root string, b brokenClient) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cfg := framework.ClientConfig{Exec: "node " + filepath.Join("suites", b.File), Dir: root, Suites: []framework.Proto{b.Suite}, Seed: 1}
+	rep, err := RunClient(ctx, cfg, &RunOptions{LabelFilter: b.Run, Procs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ran := failingIDs(rep)
+	if ran == 0 {
+		t.Fatalf("%s: run %q selected no spec", b.File, b.Run)
+	}
+	if !slices.Equal(got, sortedCopy(b.Expect)) {
+		t.Errorf("%s (%s): %d specs ran (%s); failing IDs %v, want exactly %v", b.File, b.What, ran, b.Run, got, b.Expect)
+		for _, s := range rep.SpecReports {
+			if s.State.Is(types.SpecStateFailureStates) {
+				t.Logf("failed: %s\n%s", s.FullText(), tail(s.Failure.Message, 600))
 			}
-			got, ran := failingIDs(rep)
-			if ran == 0 {
-				t.Fatalf("%s: run %q selected no spec", b.File, b.Run)
-			}
-			if !slices.Equal(got, sortedCopy(b.Expect)) {
-				t.Errorf("%s (%s): %d specs ran (%s); failing IDs %v, want exactly %v", b.File, b.What, ran, b.Run, got, b.Expect)
-				for _, s := range rep.SpecReports {
-					if s.State.Is(types.SpecStateFailureStates) {
-						t.Logf("failed: %s\n%s", s.FullText(), tail(s.Failure.Message, 600))
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
