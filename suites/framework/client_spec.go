@@ -42,8 +42,9 @@ type ClientConfig struct {
 	Seed int64
 	// Strict makes SHOULD and NODE failures gate.
 	Strict bool
-	// PingInterval and PingTimeout are what the scripted server
-	// advertises unless a case sets its own (before TimeScale).
+	// PingInterval and PingTimeout are the heartbeat a case advertises
+	// unless it sets its own, at time scale 1; the server advertises them
+	// times TimeScale, and every budget is stretched by it once.
 	PingInterval, PingTimeout time.Duration
 	// CaseTimeout bounds one case (default 30 s, times TimeScale).
 	CaseTimeout time.Duration
@@ -53,7 +54,8 @@ type ClientConfig struct {
 	Logger *slog.Logger
 }
 
-// ping returns the advertised heartbeat after defaults and TimeScale.
+// ping returns the heartbeat a case advertises at time scale 1 (the
+// defaults unless set); the scripted server advertises it times TimeScale.
 func (c *ClientConfig) ping() (interval, timeout time.Duration) {
 	interval, timeout = c.PingInterval, c.PingTimeout
 	if interval <= 0 {
@@ -62,7 +64,7 @@ func (c *ClientConfig) ping() (interval, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = DefaultClientPingTimeout
 	}
-	return c.scaled(interval), c.scaled(timeout)
+	return interval, timeout
 }
 
 func (c *ClientConfig) scaled(d time.Duration) time.Duration {
@@ -197,7 +199,10 @@ func (s *ClientSuite) Install() {
 		p := specProto(labels)
 		rec := NewRecorder()
 		pi, pt := s.cfg.ping()
-		tm := Timing{PingInterval: pi, PingTimeout: pt, Scale: 1}
+		// Timing holds the heartbeat at scale 1 and the scale: every window
+		// derived from it is stretched once, and the server advertises the
+		// stretched heartbeat (Start).
+		tm := Timing{PingInterval: pi, PingTimeout: pt, Scale: s.cfg.TimeScale}
 		tm.Slack = s.jitter.Recent(slackWindow)
 		e := &ClientEnv{Cfg: s.cfg, Proto: p, Rec: rec, Timing: tm, suite: s,
 			Case: labelValue(labels, "case"), Transports: transportsOf(labelValue(labels, "transport"))}
@@ -341,6 +346,8 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 	if so.Path == "" {
 		so.Path = e.Proto.DefaultPath()
 	}
+	// A case's heartbeat is given at time scale 1; the server advertises it
+	// stretched by the scale, and e.Timing keeps the scale-1 values.
 	if so.PingInterval == 0 {
 		so.PingInterval = e.Timing.PingInterval
 	}
@@ -348,6 +355,7 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 		so.PingTimeout = e.Timing.PingTimeout
 	}
 	e.Timing.PingInterval, e.Timing.PingTimeout = so.PingInterval, so.PingTimeout
+	so.PingInterval, so.PingTimeout = e.Timing.Scaled(so.PingInterval), e.Timing.Scaled(so.PingTimeout)
 	so.Recorder = e.Rec
 	so.Logger = e.Cfg.Logger
 	srv, err := scripted.Start(ctx, &so)
