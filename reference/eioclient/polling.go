@@ -193,7 +193,9 @@ func (c *Conn) onGet(r getResult) {
 		c.teardown(ReasonTransportError, &TransportError{Transport: Polling, Op: OpPoll, Status: r.status, Err: r.err})
 		return
 	}
+	onlyNoops := true
 	fn := func(p engineio.Packet) error {
+		onlyNoops = onlyNoops && p.Type == engineio.Noop
 		c.handlePacket(p)
 		if s.finished {
 			return errStop // EIO-CLOSE-05: ignore what follows a close
@@ -211,6 +213,16 @@ func (c *Conn) onGet(r getResult) {
 	}
 	if err != nil && !errors.Is(err, errStop) {
 		c.teardown(ReasonParseError, fmt.Errorf("decode poll response: %w", err))
+		return
+	}
+	if onlyNoops && s.probe != nil && !s.probe.gotPong && !s.paused {
+		// A GET released with a noop while our probe is out means the
+		// server has the probe (EIO-UPG-04) and its 3probe is on the
+		// way: hold polling until the probe resolves (commit, failure or
+		// the probe timeout), so that no GET starts after the 3probe the
+		// WebSocket reader has not delivered yet (EIO-UPG-05).
+		s.paused = true
+		c.log.Debug("noop during the probe, holding polling", "sid", c.open.SID)
 	}
 }
 

@@ -241,7 +241,13 @@ func (s *sioRun) socket(nsp string, auth any) *sioclient.Socket {
 		}
 		s.out.report("connect_error", "nsp", nsp, "message", errString(err), "data", nil)
 	})
-	so.OnDisconnect(func(reason string, _ error) {
+	so.OnDisconnect(func(reason string, err error) {
+		if err != nil {
+			// What the transport said (e.g. "xhr poll error: HTTP 400"),
+			// as Node's testee reports the close's description.
+			s.out.report("disconnect", "nsp", nsp, "reason", reason, "description", errString(err))
+			return
+		}
 		s.out.report("disconnect", "nsp", nsp, "reason", reason)
 	})
 	so.OnAny(func(event string, msg sioclient.Message, ack sioclient.AckFunc) {
