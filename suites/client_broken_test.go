@@ -3,6 +3,7 @@ package suites
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,11 +138,42 @@ func TestBrokenClients(t *testing.T) {
 
 // brokenClientsAtOnce is how many broken clients TestBrokenClients runs at
 // the same time.
-const brokenClientsAtOnce = 6
+const brokenClientsAtOnce = 4
 
 // runBrokenClient runs the specs b names against it and checks that
 // exactly its expected IDs fail.
 func runBrokenClient(t *testing.T, root string, b brokenClient) {
+	// A loaded machine can make a spec that the broken client should pass
+	// fail too; such a run is retried once, then the test fails. A run
+	// whose expected IDs did not fail is never retried: the check missed
+	// the broken rule.
+	for attempt := 1; ; attempt++ {
+		got, ran, logs := brokenClientRun(t, root, b)
+		if ran == 0 {
+			t.Fatalf("%s: run %q selected no spec", b.File, b.Run)
+		}
+		want := sortedCopy(b.Expect)
+		if slices.Equal(got, want) {
+			return
+		}
+		missed := false
+		for _, id := range want {
+			missed = missed || !slices.Contains(got, id)
+		}
+		if attempt == 1 && !missed {
+			t.Logf("%s: attempt 1 failed %v besides %v (load average %s); retrying once", b.File, got, want, loadAverage())
+			continue
+		}
+		t.Errorf("%s (%s): %d specs ran (%s); failing IDs %v, want exactly %v", b.File, b.What, ran, b.Run, got, b.Expect)
+		for _, l := range logs {
+			t.Log(l)
+		}
+		return
+	}
+}
+
+// brokenClientRun runs the specs b names against it once.
+func brokenClientRun(t *testing.T, root string, b brokenClient) (failing []string, ran int, logs []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cfg := framework.ClientConfig{Exec: "node " + filepath.Join("suites", b.File), Dir: root, Suites: []framework.Proto{b.Suite}, Seed: 1}
@@ -149,18 +181,25 @@ func runBrokenClient(t *testing.T, root string, b brokenClient) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ran := failingIDs(rep)
-	if ran == 0 {
-		t.Fatalf("%s: run %q selected no spec", b.File, b.Run)
-	}
-	if !slices.Equal(got, sortedCopy(b.Expect)) {
-		t.Errorf("%s (%s): %d specs ran (%s); failing IDs %v, want exactly %v", b.File, b.What, ran, b.Run, got, b.Expect)
-		for _, s := range rep.SpecReports {
-			if s.State.Is(types.SpecStateFailureStates) {
-				t.Logf("failed: %s\n%s", s.FullText(), tail(s.Failure.Message, 600))
-			}
+	failing, ran = failingIDs(rep)
+	for _, s := range rep.SpecReports {
+		if s.State.Is(types.SpecStateFailureStates) {
+			logs = append(logs, fmt.Sprintf("failed: %s\n%s", s.FullText(), tail(s.Failure.Message, 600)))
 		}
 	}
+	return failing, ran, logs
+}
+
+// loadAverage returns the 1-minute load average, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func sortedCopy(s []string) []string {
