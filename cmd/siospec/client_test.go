@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/siospec/siospec/internal/prooftest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -119,7 +121,6 @@ func TestClientBadTestees(t *testing.T) {
 	}
 }
 
-
 // TestNodeTesteesSelftest runs the Node testees' own self-test
 // (testees/node/selftest/testee.js): each testee against a real Node
 // server, command by command, and its exit codes.
@@ -138,4 +139,115 @@ func TestNodeTesteesSelftest(t *testing.T) {
 		t.Fatalf("node selftest/testee.js: %v\n%s", err, lastLines(string(out), 40))
 	}
 	t.Logf("%s", lastLines(string(out), 5))
+}
+
+// clientTestees are the testees shipped with siospec and the files that
+// list their known deviations ("<suite> <ID> <reason>").
+var clientTestees = []struct {
+	name, exec, expect string
+	suites             string
+}{
+	{"socket.io-client 4.8.4", "node testees/node/testee/sio.js", "testees/node/expected-failures-client.txt", "sio5"},
+	{"socket.io-client 2.5.0", "node testees/node/testee/sio-v2.js", "testees/node/expected-failures-client.txt", "sio4"},
+	{"engine.io-client 6.6.8 / 3.5.6", "node testees/node/testee/eio.js", "testees/node/expected-failures-client.txt", "eio4,eio3"},
+	{"Go reference client", "", "suites/testdata/expected-failures-client-reference.txt", "eio4,eio3,sio5,sio4"},
+}
+
+// TestClientTestees runs the client suites against every shipped testee:
+// each passes every MUST except the deviations its expected-failures file
+// lists with evidence, and every entry of that file still matches. A
+// failed attempt is retried once (prooftest.Run), then fails the test.
+func TestClientTestees(t *testing.T) {
+	nodepeer.Require(t, "socket.io-client", "engine.io-client", "engine.io-client-v3", "socket.io-client-v2")
+	if testing.Short() {
+		t.Skip("-short: the client suites run every case as a process")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range clientTestees {
+		t.Run(tc.name, func(t *testing.T) {
+			exec := tc.exec
+			if exec == "" {
+				exec = envTestAsTestee + "=1 " + shellQuote(self)
+			}
+			prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+				dir, err := os.MkdirTemp("", "siospec-client-testee-")
+				if err != nil {
+					a.Fatalf("%v", err)
+				}
+				a.Cleanup(func() { _ = os.RemoveAll(dir) })
+				var stdout, stderr bytes.Buffer
+				start := time.Now()
+				code := run(a.Context(), []string{"client", "--exec", exec, "--dir", root, "--suite", tc.suites,
+					"--expect-failures", filepath.Join(root, tc.expect), "--report-dir", dir, "--seed", "1"}, &stdout, &stderr)
+				if code != exitOK {
+					a.Fatalf("exit code %d, want 0\n%s\nstderr:\n%s", code, failLines(stdout.String()), lastLines(stderr.String(), 20))
+				}
+				if strings.Contains(stderr.String(), "matched no spec") {
+					a.Errorf("an expected failure no longer matches:\n%s", stderr.String())
+				}
+				a.Judged(1)
+				a.Logf("%s: %v\n%s", tc.name, time.Since(start).Round(time.Millisecond), lastLines(stdout.String(), 3))
+			})
+		})
+	}
+}
+
+// TestClientRepeat runs the client suites against socket.io-client 4.8.4
+// (sio.js) once in this process, one case after another (--procs 0), and
+// then SIOSPEC_CLIENT_REPEAT times sharded over 4 processes, and requires
+// identical verdicts, spec by spec. Opt-in (it takes about a minute per
+// run):
+//
+//	SIOSPEC_CLIENT_REPEAT=20 go test -run TestClientRepeat -timeout 60m -v ./cmd/siospec
+func TestClientRepeat(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SIOSPEC_CLIENT_REPEAT"))
+	if n <= 0 {
+		t.Skip("opt-in: SIOSPEC_CLIENT_REPEAT=N")
+	}
+	nodepeer.Require(t, "socket.io-client")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := func(procs int) (map[string]reports.Outcome, time.Duration) {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := run(t.Context(), []string{"client", "--exec", "node testees/node/testee/sio.js", "--dir", root, "--suite", "sio5",
+			"--procs", strconv.Itoa(procs), "--report-dir", dir}, &stdout, &stderr)
+		wall := time.Since(start)
+		if code != exitOK && code != exitFailures {
+			t.Fatalf("exit %d\n%s", code, lastLines(stderr.String(), 20))
+		}
+		rep, err := reports.Load(filepath.Join(dir, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]reports.Outcome{}
+		for _, s := range rep.Specs {
+			out[s.Name] = s.Outcome
+		}
+		return out, wall
+	}
+	serial, wall := verdicts(0)
+	t.Logf("serial: %d specs in %v", len(serial), wall.Round(time.Millisecond))
+	for i := range n {
+		got, wall := verdicts(4)
+		t.Logf("run %d (4 processes): %d specs in %v", i+1, len(got), wall.Round(time.Millisecond))
+		for name, o := range serial {
+			if got[name] != o {
+				t.Errorf("run %d: %s: %s, serial run: %s", i+1, name, got[name], o)
+			}
+		}
+		if len(got) != len(serial) {
+			t.Errorf("run %d: %d specs, serial run %d", i+1, len(got), len(serial))
+		}
+	}
 }
