@@ -41,6 +41,7 @@ const (
 	kindWSClose      = "ws-close"
 	kindEIOPacket    = "eio-packet"
 	kindTCPClose     = "tcp-close"
+	kindWSControl    = "ws-control"
 )
 
 // UpgradeMode says how the server answers a WebSocket upgrade of a polling

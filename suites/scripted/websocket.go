@@ -60,6 +60,7 @@ func (h *handler) upgradeConn() *websocket.Conn {
 func (s *Server) newWSLocked(ss *Session, c *websocket.Conn, id int, probe bool) *wsConn {
 	w := &wsConn{ss: ss, c: c, nc: c.NetConn(), id: id, probe: probe, writerDone: make(chan struct{})}
 	s.hijacked[w.nc] = id
+	w.recordPongs()
 	s.wg.Add(1)
 	go w.writer()
 	return w
