@@ -29,6 +29,7 @@ var areas = []func(s *framework.ClientSuite){
 	declareReconnect,
 	declareBadInput,
 	declareSIOExtra,
+	declareWebSocket,
 }
 
 // Register declares the client specs of the given suites (all four when
