@@ -38,9 +38,12 @@ bench:
 	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=10 ./...
 
 ## conformance: the main job. Runs the server suites against the built-in
-## reference server (fixture mode) and writes reports to $(REPORT).
+## reference server (fixture mode), writing reports to $(REPORT), then the
+## client suites against the built-in reference client, writing reports to
+## $(REPORT)/client.
 conformance:
 	$(GO) run ./cmd/siospec server --report-dir $(REPORT)
+	$(GO) run ./cmd/siospec client --report-dir $(REPORT)/client
 
 build:
 	$(GO) build -o bin/siospec ./cmd/siospec

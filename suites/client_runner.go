@@ -174,6 +174,10 @@ func ClientChildMain(ctx context.Context) (int, bool) {
 	if path == "" {
 		return 0, false
 	}
+	// Processes this child starts (a client under test, a peer) must not
+	// take themselves for children of the run.
+	os.Unsetenv(EnvChild)
+	os.Unsetenv(EnvClientChild)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "siospec client child: %v\n", err)

@@ -24,16 +24,16 @@ import (
 // `siospec server` or `siospec client` run (the runners start their own
 // executable), and as `siospec testee` when envTestAsTestee is set.
 func TestMain(m *testing.M) {
+	if os.Getenv(envTestAsTestee) != "" {
+		// This test binary plays `siospec testee` (the Go reference
+		// client) for the client-suite tests.
+		os.Exit(run(context.Background(), []string{"testee"}, os.Stdout, os.Stderr))
+	}
 	if code, ok := suites.ChildMain(context.Background()); ok {
 		os.Exit(code)
 	}
 	if code, ok := suites.ClientChildMain(context.Background()); ok {
 		os.Exit(code)
-	}
-	if os.Getenv(envTestAsTestee) != "" {
-		// This test binary plays `siospec testee` (the Go reference
-		// client) for the client-suite tests.
-		os.Exit(run(context.Background(), []string{"testee"}, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
