@@ -178,7 +178,7 @@ func declareWebSocket(s *framework.ClientSuite) {
 			return len(pairs) == hbPings && hbAnswered(pairs) == hbPings
 		})
 		cpongs := wsControlPongs(e)
-		e.Observe("the server sent %d control pings; the client answered %d with control pongs", sent, cpongs)
+		e.Observe("the server sent %d control pings; the client answered %d with control pongs", wsControlPings(e), cpongs)
 		for i, pp := range pairs {
 			if pp.pong < 0 {
 				e.Observe("Engine.IO ping %d got no Engine.IO pong", i+1)
@@ -305,6 +305,17 @@ func wsFramesOnePacket(e *framework.ClientEnv, want string) {
 	}
 }
 
+// wsControlPings counts the server's WebSocket control pings.
+func wsControlPings(e *framework.ClientEnv) int {
+	n := 0
+	for _, ev := range e.Rec.Events() {
+		if ev.Kind == kindWSControl && ev.Dir == framework.DirS2C && strings.HasPrefix(ev.Summary, "ping") {
+			n++
+		}
+	}
+	return n
+}
+
 // wsControlPongs counts the client's WebSocket control pongs.
 func wsControlPongs(e *framework.ClientEnv) int {
 	n := 0
@@ -359,7 +370,7 @@ func wsControlTimeout(ctx context.Context, e *framework.ClientEnv, p *framework.
 		}
 		return !wireAt.IsZero() && gotRep
 	})
-	e.Observe("the server sent %d control pings and no Engine.IO heartbeat; the client answered %d with control pongs", sent, wsControlPongs(e))
+	e.Observe("the server sent %d control pings and no Engine.IO heartbeat; the client answered %d with control pongs", wsControlPings(e), wsControlPongs(e))
 	closeAt, how := wireAt, "the server saw "+wire
 	if closeAt.IsZero() && gotRep {
 		closeAt, how = rep.At, "the testee reported it (the wire showed no close)"
