@@ -174,7 +174,10 @@ func TestClientTestees(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			exec := tc.exec
 			if exec == "" {
-				exec = envTestAsTestee + "=1 " + shellQuote(self)
+				// A race-enabled binary sleeps a second before it exits
+				// (GORACE atexit_sleep_ms), which a testee must not: it
+				// exits promptly when its stdin closes.
+				exec = "GORACE=atexit_sleep_ms=0 " + envTestAsTestee + "=1 " + shellQuote(self)
 			}
 			prooftest.Run(t, nil, func(a *prooftest.Attempt) {
 				dir, err := os.MkdirTemp("", "siospec-client-testee-")
