@@ -14,11 +14,6 @@ import (
 	"github.com/siospec/siospec/suites/testee"
 )
 
-// kindWSControl is the transcript kind the scripted server records
-// WebSocket control frames under (its ControlPing/ControlPong, and the
-// client's control pongs).
-const kindWSControl = "ws-control"
-
 // declareWebSocket declares the WebSocket framing specs in all four
 // suites: one WebSocket message is one packet, and a 0x1E inside a text
 // frame splits nothing, in either direction (EIO-WS-02); WebSocket control
@@ -309,7 +304,7 @@ func wsFramesOnePacket(e *framework.ClientEnv, want string) {
 func wsControlPings(e *framework.ClientEnv) int {
 	n := 0
 	for _, ev := range e.Rec.Events() {
-		if ev.Kind == kindWSControl && ev.Dir == framework.DirS2C && strings.HasPrefix(ev.Summary, "ping") {
+		if ev.Kind == framework.KindWSControl && ev.Dir == framework.DirS2C && strings.HasPrefix(ev.Summary, "ping") {
 			n++
 		}
 	}
@@ -320,7 +315,7 @@ func wsControlPings(e *framework.ClientEnv) int {
 func wsControlPongs(e *framework.ClientEnv) int {
 	n := 0
 	for _, ev := range e.Rec.Events() {
-		if ev.Kind == kindWSControl && ev.Dir == framework.DirC2S && strings.HasPrefix(ev.Summary, "pong") {
+		if ev.Kind == framework.KindWSControl && ev.Dir == framework.DirC2S && strings.HasPrefix(ev.Summary, "pong") {
 			n++
 		}
 	}

@@ -23,6 +23,7 @@ const (
 	KindWSOpen       = "ws-open"
 	KindWSFrame      = "ws-frame"
 	KindWSClose      = "ws-close"
+	KindWSControl    = "ws-control" // a WebSocket control frame (ping, pong)
 	KindEIOPacket    = "eio-packet"
 	KindTCPClose     = "tcp-close"
 	KindNote         = "note"
