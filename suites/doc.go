@@ -32,17 +32,19 @@
 //
 // # Parallel runs
 //
-// Ginkgo allows one RunSpecs per process. With RunOptions.Procs > 0,
-// RunServer starts its own executable again once per group of suites (a
-// child gets its job through the environment variable EnvChild and runs it
-// in ChildMain, which main or TestMain calls first) and merges the
-// children's reports into one. Suites whose targets share an endpoint form
-// one group and run one after another, so that no two processes drive one
-// server's namespaces at once (a broadcast of one spec would reach the
-// sockets of another); suites on different servers run in parallel. The
-// built-in reference serves each suite on its own port, so its four suites
-// run in four processes. With Procs 0 everything runs in the calling
-// process, once per process.
+// Ginkgo allows one RunSpecs per process. With RunOptions.Procs > 0 the
+// runners start their own executable again Procs times (a child gets its
+// job through the environment variable EnvChild or EnvClientChild and runs
+// it in ChildMain or ClientChildMain, which main or TestMain calls first)
+// and merge the children's reports into one. A server run's children are
+// lanes that claim specs one at a time from the parent (speed_lanes.go);
+// specs labelled serial run in lane 0, one after another. A client run's
+// children each declare every Procs-th spec of the tree
+// (framework.ClientSuite.Shard): each case is a process of its own against
+// a server of its own, so no two cases share anything. With Procs 0
+// everything runs in the calling process, once per process. A child
+// unsets the job variables, so that a process it starts (a client under
+// test, a peer) never takes itself for a child.
 //
 // # Timing
 //
