@@ -326,21 +326,10 @@ func (r *Report) finish() {
 
 // unmatched returns the expectations that no spec of their suite and ID
 // failed or passed (outcome fail, non-strict or pass) in this run: a stale
-// baseline entry, a wrong suite or ID, or specs that did not run. Entries
-// of a suite the run did not run at all are left out, so that one file can
-// serve targets that speak different suites.
+// baseline entry, a wrong suite or ID, or specs that did not run.
 func (r *Report) unmatched() []Expectation {
 	var out []Expectation
-	ran := map[string]bool{} // suites with a spec that ran
-	for i := range r.Specs {
-		if r.Specs[i].Outcome != Skipped {
-			ran[strings.ToUpper(r.Specs[i].Proto)] = true
-		}
-	}
 	for _, e := range r.Expectations {
-		if !ran[strings.ToUpper(e.Suite)] {
-			continue // a suite this run did not run: the entry says nothing here
-		}
 		hit := false
 		for i := range r.Specs {
 			s := &r.Specs[i]
