@@ -8,7 +8,8 @@ GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 
 all: test
 
-## test: gofmt check, go vet, staticcheck, then every package's tests with -race.
+## test: gofmt check, go vet, staticcheck, then every package's tests with -race
+## (the suites and cmd/siospec packages last, one after the other).
 test: fmt-check vet staticcheck gotest
 
 fmt-check:
@@ -20,8 +21,13 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 
+# The two packages whose proofs run whole suites against real peers (suites
+# and cmd/siospec) run one after the other, after the rest: their timing
+# proofs must not share two cores with each other.
 gotest:
-	$(GO) test -race -shuffle=on -timeout 20m ./...
+	$(GO) test -race -shuffle=on -timeout 20m $$($(GO) list ./... | grep -v -x -e '$(shell $(GO) list -m)/suites' -e '$(shell $(GO) list -m)/cmd/siospec')
+	$(GO) test -race -shuffle=on -timeout 20m ./suites
+	$(GO) test -race -shuffle=on -timeout 20m ./cmd/siospec
 
 ## fuzz: run every fuzz target of the main module for FUZZTIME each, one at a time.
 fuzz:

@@ -62,7 +62,17 @@ func clientDryRun(t *testing.T) []types.SpecReport {
 			specs = append(specs, s)
 		}
 	}
-	slices.SortStableFunc(specs, func(a, b types.SpecReport) int { return a.LeafNodeLocation.LineNumber - b.LeafNodeLocation.LineNumber })
+	// Ginkgo reports a dry run in its (shuffled) run order: sort by
+	// declaration place for a stable list.
+	slices.SortStableFunc(specs, func(a, b types.SpecReport) int {
+		if c := strings.Compare(a.LeafNodeLocation.FileName, b.LeafNodeLocation.FileName); c != 0 {
+			return c
+		}
+		if c := a.LeafNodeLocation.LineNumber - b.LeafNodeLocation.LineNumber; c != 0 {
+			return c
+		}
+		return strings.Compare(labelOf(a.Labels(), "proto"), labelOf(b.Labels(), "proto"))
+	})
 	return specs
 }
 
