@@ -75,7 +75,15 @@ func proofFixtureOptions() *fixture.Options {
 func runSuites(t tb, cfg framework.Config, filter string) ([]verdict, time.Duration) {
 	t.Helper()
 	start := time.Now()
-	rep, err := RunServer(t.Context(), cfg, &RunOptions{LabelFilter: filter, Procs: 4, Timeout: 5 * time.Minute})
+	// One lane per suite, as many processes as these proofs used before
+	// lanes: several proofs run at once (t.Parallel, variantWorkers), and
+	// more lanes each made the load they create too high for their own
+	// timing (load 13-17 on 2 cores lost the megabyte size-limit specs).
+	procs := len(cfg.Suites)
+	if procs == 0 {
+		procs = len(framework.AllSuites)
+	}
+	rep, err := RunServer(t.Context(), cfg, &RunOptions{LabelFilter: filter, Procs: procs, Timeout: 5 * time.Minute})
 	wall := time.Since(start)
 	if err != nil {
 		t.Fatalf("run: %v", err)
