@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -26,22 +25,19 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	var cfg framework.ClientConfig
 	var (
-		exec           = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC; default: the built-in reference client, siospec testee)")
-		suiteFlag      = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: every suite the command supports)")
-		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat' or 'req: containsAny {EIO-HB-02}'")
-		focus          multiFlag
-		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
-		expectFailures = fs.String("expect-failures", "", "file of '<suite> <ID> <reason>' lines: failures that do not gate")
-		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
-		procs          = fs.Int("procs", 4, "share the cases among N child processes (each case is a process of its own anyway); 0 runs them in this process, one after another")
-		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
+		exec      = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC; default: the built-in reference client, siospec testee)")
+		suiteFlag = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: every suite the command supports)")
+		reportDir = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
+		procs     = fs.Int("procs", 4, "share the cases among N child processes (each case is a process of its own anyway); 0 runs them in this process, one after another")
+		child     = fs.Bool("child", false, "internal: run as a child process of a parallel run")
 	)
 	fs.Float64Var(&cfg.TimeScale, "time-scale", 1, "multiply the advertised heartbeat and every budget by this factor (slow clients)")
 	fs.BoolVar(&cfg.Strict, "strict", false, "SHOULD and NODE failures fail the run")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "root seed (SIOSPEC_SEED of each case derives from it; default: from the clock)")
 	fs.DurationVar(&cfg.CaseTimeout, "case-timeout", 0, "bound of one case (default 30s times --time-scale)")
 	fs.StringVar(&cfg.Dir, "dir", "", "working directory of the command (default: the current one)")
-	fs.Var(&focus, "focus", "run only specs whose full text matches this regular expression (repeatable)")
+	var sel selection
+	sel.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: siospec client --exec "CMD" [--suite eio4,eio3,sio5,sio4] [--label-filter EXPR] [--focus REGEX]
                       [--strict] [--time-scale N] [--seed N] [--procs N] [--case-timeout D]
@@ -108,49 +104,9 @@ Examples:
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano() & 0x7fffffff
 	}
-	for _, f := range focus {
-		if _, err := regexp.Compile(f); err != nil {
-			fmt.Fprintf(stderr, "siospec client: --focus %q: %v\n", f, err)
-			return exitUsage
-		}
-	}
-	if *labelFilter != "" {
-		if err := suites.CheckLabelFilter(*labelFilter); err != nil {
-			fmt.Fprintf(stderr, "siospec client: %v\n", err)
-			return exitUsage
-		}
-	}
-	var expected []reports.Expectation
-	if *expectFailures != "" {
-		f, err := os.Open(*expectFailures)
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec client: --expect-failures: %v\n", err)
-			return exitUsage
-		}
-		expected, err = reports.ReadExpectedFailures(f)
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec client: --expect-failures %s: %v\n", *expectFailures, err)
-			return exitUsage
-		}
-	}
-	filter := *labelFilter
-	if *rerunFailed != "" {
-		ids, err := failedIDs(*rerunFailed)
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec client: --rerun-failed: %v\n", err)
-			return exitUsage
-		}
-		if len(ids) == 0 {
-			fmt.Fprintf(stdout, "siospec client: %s has no failed spec; nothing to rerun\n", *rerunFailed)
-			return exitOK
-		}
-		sel := "req: containsAny {" + strings.Join(ids, ", ") + "}"
-		if filter != "" {
-			sel = "(" + filter + ") && " + sel
-		}
-		filter = sel
-		fmt.Fprintf(stdout, "rerunning %d failed requirements: %s\n", len(ids), strings.Join(ids, " "))
+	filter, expected, code, ok := sel.resolve("siospec client", stdout, stderr)
+	if !ok {
+		return code
 	}
 
 	// The contract probe, then the suites the command supports.
@@ -188,7 +144,7 @@ Examples:
 	fmt.Fprintf(stdout, "client %q: suites %s\n", cfg.Exec, framework.FormatSuites(run))
 	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
 
-	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus, Procs: *procs, ChildArgs: []string{"client", "--child"}}
+	opts := &suites.RunOptions{LabelFilter: filter, Focus: sel.focus, Procs: *procs, ChildArgs: []string{"client", "--child"}}
 	if isTerminal(stderr) || *procs > 0 {
 		opts.Progress = stderr
 	}
@@ -218,9 +174,7 @@ Examples:
 	if err := rep.WriteText(stdout); err != nil {
 		fmt.Fprintf(stderr, "siospec client: %v\n", err)
 	}
-	for _, e := range rep.Unmatched {
-		fmt.Fprintf(stderr, "siospec client: --expect-failures %s line %d: %s %s matched no spec\n", *expectFailures, e.Line, e.Suite, e.ID)
-	}
+	sel.reportUnmatched("siospec client", rep, stderr)
 	if *reportDir != "" {
 		if err := rep.WriteFiles(*reportDir); err != nil {
 			fmt.Fprintf(stderr, "siospec client: write reports: %v\n", err)

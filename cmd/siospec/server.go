@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -36,17 +35,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var cfg framework.Config
 	cfg.RegisterFlags(fs)
 	var (
-		labelFilter    = fs.String("label-filter", "", "Ginkgo label filter, e.g. 'area:heartbeat && level:MUST' or 'req: containsAny {EIO-HS-02}'; specs labelled slow run only when the filter names slow")
-		focus          multiFlag
-		reportDir      = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
-		expectFailures = fs.String("expect-failures", "", "file of '<suite> <ID> <reason>' lines (suite eio4, eio3, sio5 or sio4; # comments): failures of that suite's specs that do not gate")
-		rerunFailed    = fs.String("rerun-failed", "", "report.json of an earlier run: run only the requirements that failed there")
-		procs          = fs.Int("procs", suites.DefaultProcs, "run the specs in N child processes that take them one by one, so that up to N specs run at a time (specs labelled serial all run in one of them); 0 runs them in this process, one spec after another")
-		child          = fs.Bool("child", false, "internal: run as a child process of a parallel run")
-		refInterval    = fs.Duration("reference-ping-interval", 0, "without a URL: the built-in reference's pingInterval (default 300ms, the official contract; --connect-timeout sets its connectTimeout)")
-		refTimeout     = fs.Duration("reference-ping-timeout", 0, "without a URL: the built-in reference's pingTimeout (default 200ms, the official contract)")
+		reportDir   = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
+		procs       = fs.Int("procs", suites.DefaultProcs, "run the specs in N child processes that take them one by one, so that up to N specs run at a time (specs labelled serial all run in one of them); 0 runs them in this process, one spec after another")
+		child       = fs.Bool("child", false, "internal: run as a child process of a parallel run")
+		refInterval = fs.Duration("reference-ping-interval", 0, "without a URL: the built-in reference's pingInterval (default 300ms, the official contract; --connect-timeout sets its connectTimeout)")
+		refTimeout  = fs.Duration("reference-ping-timeout", 0, "without a URL: the built-in reference's pingTimeout (default 200ms, the official contract)")
 	)
-	fs.Var(&focus, "focus", "run only specs whose full text matches this regular expression (repeatable)")
+	var sel selection
+	sel.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: siospec server [--url URL] [--eio-url URL] [--sio-url URL] [--suite eio4,eio3,sio5,sio4] [--path /p/]")
 		fmt.Fprintln(stderr, "                      [--label-filter EXPR] [--focus REGEX] [--strict] [--time-scale N] [--seed N] [--connect-timeout D]")
@@ -117,49 +113,9 @@ listed on stderr and in the reports.
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
 		return exitUsage
 	}
-	for _, f := range focus {
-		if _, err := regexp.Compile(f); err != nil {
-			fmt.Fprintf(stderr, "siospec server: --focus %q: %v\n", f, err)
-			return exitUsage
-		}
-	}
-	if *labelFilter != "" {
-		if err := suites.CheckLabelFilter(*labelFilter); err != nil {
-			fmt.Fprintf(stderr, "siospec server: %v\n", err)
-			return exitUsage
-		}
-	}
-	var expected []reports.Expectation
-	if *expectFailures != "" {
-		f, err := os.Open(*expectFailures)
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec server: --expect-failures: %v\n", err)
-			return exitUsage
-		}
-		expected, err = reports.ReadExpectedFailures(f)
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec server: --expect-failures %s: %v\n", *expectFailures, err)
-			return exitUsage
-		}
-	}
-	filter := *labelFilter
-	if *rerunFailed != "" {
-		ids, err := failedIDs(*rerunFailed)
-		if err != nil {
-			fmt.Fprintf(stderr, "siospec server: --rerun-failed: %v\n", err)
-			return exitUsage
-		}
-		if len(ids) == 0 {
-			fmt.Fprintf(stdout, "siospec server: %s has no failed spec; nothing to rerun\n", *rerunFailed)
-			return exitOK
-		}
-		sel := "req: containsAny {" + strings.Join(ids, ", ") + "}"
-		if filter != "" {
-			sel = "(" + filter + ") && " + sel
-		}
-		filter = sel
-		fmt.Fprintf(stdout, "rerunning %d failed requirements: %s\n", len(ids), strings.Join(ids, " "))
+	filter, expected, code, ok := sel.resolve("siospec server", stdout, stderr)
+	if !ok {
+		return code
 	}
 
 	if !cfg.HasTarget() {
@@ -218,7 +174,7 @@ listed on stderr and in the reports.
 	}
 	fmt.Fprintf(stdout, "seed %d, time scale %g, strict %v\n", cfg.Seed, cfg.TimeScale, cfg.Strict)
 
-	opts := &suites.RunOptions{LabelFilter: filter, Focus: focus, Procs: *procs, ChildArgs: []string{"server", "--child"}}
+	opts := &suites.RunOptions{LabelFilter: filter, Focus: sel.focus, Procs: *procs, ChildArgs: []string{"server", "--child"}}
 	if isTerminal(stderr) {
 		// Live progress on a terminal only: a CI log gets the report.
 		opts.Progress = stderr
@@ -253,10 +209,7 @@ listed on stderr and in the reports.
 	if err := rep.WriteText(stdout); err != nil {
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
 	}
-	for _, e := range rep.Unmatched {
-		fmt.Fprintf(stderr, "siospec server: --expect-failures %s line %d: %s %s matched no spec (none of that suite's specs of that ID failed or passed in this run)\n",
-			*expectFailures, e.Line, e.Suite, e.ID)
-	}
+	sel.reportUnmatched("siospec server", rep, stderr)
 	if *reportDir != "" {
 		if err := rep.WriteFiles(*reportDir); err != nil {
 			fmt.Fprintf(stderr, "siospec server: write reports: %v\n", err)
