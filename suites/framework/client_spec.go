@@ -204,7 +204,7 @@ func (s *ClientSuite) Install() {
 		// stretched heartbeat (Start).
 		tm := Timing{PingInterval: pi, PingTimeout: pt, Scale: s.cfg.TimeScale}
 		tm.Slack = s.jitter.Recent(slackWindow)
-		e := &ClientEnv{Cfg: s.cfg, Proto: p, Rec: rec, Timing: tm, suite: s,
+		e := &ClientEnv{Cfg: s.cfg, Proto: p, Rec: rec, Timing: tm, suite: s, verdict: verdict{rec: rec},
 			Case: labelValue(labels, "case"), Transports: transportsOf(labelValue(labels, "transport"))}
 		*s.env = e
 		g.DeferCleanup(func() {
@@ -314,10 +314,10 @@ type ClientEnv struct {
 	Testee *testee.Testee
 
 	suite *ClientSuite
+	verdict
 
-	expected, observed, budget, measured string
-	seen                                 int // testee reports copied into the transcript
-	exit                                 *testee.Exit
+	seen int // testee reports copied into the transcript
+	exit *testee.Exit
 }
 
 // CaseOptions adjust one case. Nil means defaults.
@@ -530,44 +530,6 @@ func (e *ClientEnv) Reported(ev string) []testee.Report {
 	return out
 }
 
-// Expect records what the requirement expects.
-func (e *ClientEnv) Expect(format string, args ...any) { e.expected = fmt.Sprintf(format, args...) }
-
-// Observe records what the client did; several calls add lines.
-func (e *ClientEnv) Observe(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	if e.observed != "" {
-		e.observed += "\n"
-	}
-	e.observed += line
-}
-
-// Budget records the timing window a spec judged against.
-func (e *ClientEnv) Budget(w Window) { e.budget = w.String() }
-
-// InWindow is Env.InWindow for client specs.
-func (e *ClientEnv) InWindow(w Window, d time.Duration) bool {
-	e.Budget(w)
-	if w.Widened(d) {
-		e.Observe("%v lies outside %v..%v and passed only through the allowance for this machine's measured scheduling lateness",
-			d.Round(time.Millisecond), w.BaseMin.Round(time.Millisecond), w.BaseMax.Round(time.Millisecond))
-		e.Rec.Note(fmt.Sprintf("verdict relied on a widened tolerance: %v in %v", d.Round(time.Millisecond), w))
-	}
-	return w.Contains(d)
-}
-
-// Measured records a measured duration.
-func (e *ClientEnv) Measured(what string, d time.Duration) {
-	e.measured = fmt.Sprintf("%s after %v", what, d.Round(time.Millisecond))
-	e.Rec.Note("measured: " + e.measured)
-}
-
-// Step records a step in the transcript and as a Ginkgo By.
-func (e *ClientEnv) Step(text string) {
-	e.Rec.Note(text)
-	g.By(text)
-}
-
 // stop ends the testee and the server (idempotent) and copies the testee's
 // reports into the transcript.
 func (e *ClientEnv) stop() {
@@ -591,12 +553,8 @@ func (e *ClientEnv) stop() {
 }
 
 func (e *ClientEnv) attach(failed bool) {
+	e.attachTexts()
 	vis := g.ReportEntryVisibilityFailureOrVerbose
-	for _, kv := range [][2]string{{EntryExpected, e.expected}, {EntryObserved, e.observed}, {EntryBudget, e.budget}, {EntryMeasured, e.measured}} {
-		if kv[1] != "" {
-			g.AddReportEntry(kv[0], kv[1], vis)
-		}
-	}
 	if !failed {
 		return
 	}

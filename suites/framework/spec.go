@@ -76,7 +76,7 @@ func (s *Suite) Install() {
 		}
 		tm := cfg.Timing()
 		tm.Slack = s.jitter.Recent(slackWindow)
-		e := &Env{Cfg: cfg, Rec: rec, C: c, Timing: tm}
+		e := NewEnv(cfg, rec, c, tm)
 		*s.env = e
 		g.DeferCleanup(func() {
 			c.Close()
@@ -104,67 +104,85 @@ func specProto(labels []string) Proto {
 
 // Env is the environment of one running spec: configuration, timing, the
 // raw client and its transcript, and the expected/observed texts that go
-// into the report.
+// into the report (Expect, Observe, Budget, InWindow, Measured, Step).
 type Env struct {
 	Cfg    *Config
 	Rec    *Recorder
 	C      *Client
 	Timing Timing
+	verdict
+}
 
+// NewEnv returns the environment of a spec (or of a probe run like one).
+func NewEnv(cfg *Config, rec *Recorder, c *Client, tm Timing) *Env {
+	return &Env{Cfg: cfg, Rec: rec, C: c, Timing: tm, verdict: verdict{rec: rec}}
+}
+
+// verdict holds what a spec reports besides a failure: what the rule
+// expects, what the target did, the window it was judged against and the
+// value measured. Env and ClientEnv share it; its steps and measurements
+// also go into the transcript rec.
+type verdict struct {
+	rec                                  *Recorder
 	expected, observed, budget, measured string
 }
 
 // Expect records what the requirement expects (siospec.expected).
-func (e *Env) Expect(format string, args ...any) { e.expected = fmt.Sprintf(format, args...) }
+func (v *verdict) Expect(format string, args ...any) { v.expected = fmt.Sprintf(format, args...) }
 
 // Observe records what the target did (siospec.observed); several calls
 // add lines.
-func (e *Env) Observe(format string, args ...any) {
+func (v *verdict) Observe(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
-	if e.observed != "" {
-		e.observed += "\n"
+	if v.observed != "" {
+		v.observed += "\n"
 	}
-	e.observed += line
+	v.observed += line
 }
 
 // Budget records the timing window a spec judged against.
-func (e *Env) Budget(w Window) { e.budget = w.String() }
+func (v *verdict) Budget(w Window) { v.budget = w.String() }
 
 // InWindow reports whether the measured duration d lies within w, records
 // w as the spec's budget, and, when d fits only because measured scheduling
 // lateness widened w, says so in the observed text: the report shows that
 // the verdict relied on a widened tolerance.
-func (e *Env) InWindow(w Window, d time.Duration) bool {
-	e.Budget(w)
+func (v *verdict) InWindow(w Window, d time.Duration) bool {
+	v.Budget(w)
 	if w.Widened(d) {
-		e.Observe("%v lies outside %v..%v and passed only through the allowance for this machine's measured scheduling lateness",
+		v.Observe("%v lies outside %v..%v and passed only through the allowance for this machine's measured scheduling lateness",
 			d.Round(time.Millisecond), w.BaseMin.Round(time.Millisecond), w.BaseMax.Round(time.Millisecond))
-		e.Rec.Note(fmt.Sprintf("verdict relied on a widened tolerance: %v in %v", d.Round(time.Millisecond), w))
+		v.rec.Note(fmt.Sprintf("verdict relied on a widened tolerance: %v in %v", d.Round(time.Millisecond), w))
 	}
 	return w.Contains(d)
 }
 
 // Measured records a measured duration.
-func (e *Env) Measured(what string, d time.Duration) {
-	e.measured = fmt.Sprintf("%s after %v", what, d.Round(time.Millisecond))
-	e.Rec.Note("measured: " + e.measured)
+func (v *verdict) Measured(what string, d time.Duration) {
+	v.measured = fmt.Sprintf("%s after %v", what, d.Round(time.Millisecond))
+	v.rec.Note("measured: " + v.measured)
 }
 
 // Step records a step in the transcript and as a Ginkgo By.
-func (e *Env) Step(text string) {
-	e.Rec.Note(text)
+func (v *verdict) Step(text string) {
+	v.rec.Note(text)
 	g.By(text)
 }
 
-func (e *Env) attach(failed bool) {
+// attachTexts adds the texts to the current spec's report.
+func (v *verdict) attachTexts() {
 	vis := g.ReportEntryVisibilityFailureOrVerbose
-	for _, kv := range [][2]string{{EntryExpected, e.expected}, {EntryObserved, e.observed}, {EntryBudget, e.budget}, {EntryMeasured, e.measured}} {
+	for _, kv := range [][2]string{{EntryExpected, v.expected}, {EntryObserved, v.observed}, {EntryBudget, v.budget}, {EntryMeasured, v.measured}} {
 		if kv[1] != "" {
 			g.AddReportEntry(kv[0], kv[1], vis)
 		}
 	}
+}
+
+func (e *Env) attach(failed bool) {
+	e.attachTexts()
 	if failed {
-		g.AddReportEntry(EntryTranscript, e.Rec.JSON(), vis)
+		g.AddReportEntry(EntryTranscript, e.Rec.JSON(), g.ReportEntryVisibilityFailureOrVerbose)
 	}
 }
 

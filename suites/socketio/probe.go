@@ -40,7 +40,7 @@ func ProbeExtended(ctx context.Context, cfg *framework.Config) (framework.Extend
 		return framework.ExtendedUnknown, &ProbeError{Step: "open", Err: err}
 	}
 	defer c.Close()
-	e := &framework.Env{Cfg: cfg, Rec: rec, C: c, Timing: cfg.Timing()}
+	e := framework.NewEnv(cfg, rec, c, cfg.Timing())
 	w := replyWindow(e)
 	// Three exchanges (open, connect, ext:hello), each within the reply
 	// window, bound the whole probe.
