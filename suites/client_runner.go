@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -343,44 +341,16 @@ func runClientParallel(ctx context.Context, cfg framework.ClientConfig, o RunOpt
 	rep := mergeClientReports(reps)
 	rep.SuiteDescription = ClientSuiteName
 	if o.JSONReport != "" {
-		b, err := json.Marshal([]types.Report{rep})
-		if err == nil {
-			err = os.WriteFile(o.JSONReport, b, 0o644)
-		}
-		if err != nil {
-			return rep, &framework.HarnessError{Op: "write JSON report", Err: err}
+		if err := writeJSONReport(o.JSONReport, rep); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil
 }
 
 func runClientChild(ctx context.Context, exe string, args []string, dir string, i int, job clientJob) (types.Report, error) {
-	b, err := json.Marshal(job)
-	if err != nil {
-		return types.Report{}, &framework.HarnessError{Op: "encode client job", Err: err}
-	}
-	jobPath := filepath.Join(dir, fmt.Sprintf("job-%d.json", i))
-	if err := os.WriteFile(jobPath, b, 0o600); err != nil {
-		return types.Report{}, &framework.HarnessError{Op: "write client job", Err: err}
-	}
-	cctx, cancel := context.WithTimeout(ctx, job.Timeout+time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, exe, args...)
-	cmd.Env = append(os.Environ(), EnvClientChild+"="+jobPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	runErr := cmd.Run()
-	data, err := os.ReadFile(job.Report)
-	if err != nil {
-		return types.Report{}, &framework.HarnessError{Op: fmt.Sprintf("run client shard %d/%d in a child process", job.Shard+1, job.Shards),
-			Err: fmt.Errorf("no report (%v); child output:\n%s", runErr, tail(out.String(), 4000))}
-	}
-	var rep types.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return types.Report{}, &framework.HarnessError{Op: "read client child report", Err: err}
-	}
-	return rep, nil
+	return runJob(ctx, exe, args, EnvClientChild, filepath.Join(dir, fmt.Sprintf("job-%d.json", i)), job, job.Timeout, job.Report,
+		fmt.Sprintf("run client shard %d/%d in a child process", job.Shard+1, job.Shards))
 }
 
 // mergeClientReports joins the reports of the shards of one client run.

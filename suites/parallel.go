@@ -148,45 +148,49 @@ func runParallel(ctx context.Context, cfg framework.Config, o RunOptions) (types
 		return types.Report{}, &framework.HarnessError{Op: "merge lane reports", Err: err}
 	}
 	if o.JSONReport != "" {
-		b, err := json.Marshal([]types.Report{rep})
-		if err == nil {
-			err = os.WriteFile(o.JSONReport, b, 0o644)
-		}
-		if err != nil {
-			return rep, &framework.HarnessError{Op: "write JSON report", Err: err}
+		if err := writeJSONReport(o.JSONReport, rep); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil
 }
 
 func runChild(ctx context.Context, exe string, args []string, dir string, i int, job childJob) (types.Report, error) {
+	return runJob(ctx, exe, args, EnvChild, filepath.Join(dir, fmt.Sprintf("job-%d.json", i)), job, job.Timeout, job.Report,
+		"run suites "+framework.FormatSuites(job.Config.Suites)+" in a child process")
+}
+
+// runJob writes job (JSON) to jobPath, runs exe with args and
+// envVar=jobPath in its environment, bounded by timeout plus a minute for
+// writing its report, and returns the Ginkgo report the child wrote to
+// reportPath. what names the job in errors.
+func runJob(ctx context.Context, exe string, args []string, envVar, jobPath string, job any, timeout time.Duration, reportPath, what string) (types.Report, error) {
 	b, err := json.Marshal(job)
 	if err != nil {
 		return types.Report{}, &framework.HarnessError{Op: "encode child job", Err: err}
 	}
-	jobPath := filepath.Join(dir, fmt.Sprintf("job-%d.json", i))
 	if err := os.WriteFile(jobPath, b, 0o600); err != nil {
 		return types.Report{}, &framework.HarnessError{Op: "write child job", Err: err}
 	}
 	// The child is bounded by its own Ginkgo timeout; the extra minute
 	// lets it write its report.
-	cctx, cancel := context.WithTimeout(ctx, job.Timeout+time.Minute)
+	cctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, exe, args...)
-	cmd.Env = append(os.Environ(), EnvChild+"="+jobPath)
+	cmd.Env = append(os.Environ(), envVar+"="+jobPath)
 	if os.Getenv("GOMAXPROCS") == "" {
-		// A lane mostly waits on the target: one P is plenty, and
-		// several lanes' idle Ps spinning would take CPU from the
-		// target and the other lanes on a small machine.
+		// A child mostly waits on its targets: one P is plenty, and
+		// several children's idle Ps spinning would take CPU from the
+		// targets and the other children on a small machine.
 		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
 	runErr := cmd.Run()
-	data, err := os.ReadFile(job.Report)
+	data, err := os.ReadFile(reportPath)
 	if err != nil {
-		return types.Report{}, &framework.HarnessError{Op: "run suites " + framework.FormatSuites(job.Config.Suites) + " in a child process",
+		return types.Report{}, &framework.HarnessError{Op: what,
 			Err: fmt.Errorf("no report (%v); child output:\n%s", runErr, tail(out.String(), 4000))}
 	}
 	var rep types.Report
@@ -194,6 +198,19 @@ func runChild(ctx context.Context, exe string, args []string, dir string, i int,
 		return types.Report{}, &framework.HarnessError{Op: "read child report", Err: err}
 	}
 	return rep, nil
+}
+
+// writeJSONReport writes rep as a Ginkgo JSON report (an array of one) to
+// path.
+func writeJSONReport(path string, rep types.Report) error {
+	b, err := json.Marshal([]types.Report{rep})
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		return &framework.HarnessError{Op: "write JSON report", Err: err}
+	}
+	return nil
 }
 
 func tail(s string, n int) string {
