@@ -127,8 +127,9 @@ func NewAPI(opts *APIOptions) *API {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // AddProxy registers an already started proxy under name. The API manages
-// its toxics but does not close it, and cannot re-create it (changing its
-// listen or upstream address through the API fails with 409).
+// its toxics and updates it in place (POST /proxies/{name} with a new
+// "listen" or "upstream" calls [Proxy.Update]) but never closes it:
+// DELETE /proxies/{name} only unregisters it and removes its toxics.
 func (a *API) AddProxy(name string, p *Proxy) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -215,9 +216,11 @@ func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
 }
 
+// version answers {"version": Version}, as Toxiproxy 2.6 and later do
+// (earlier versions answered the bare string).
 func (a *API) version(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
-	_, _ = io.WriteString(w, Version)
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]string{"version": Version})
 }
 
 func (a *API) faultTypes(w http.ResponseWriter, _ *http.Request) {
@@ -399,6 +402,22 @@ func (a *API) populate(w http.ResponseWriter, r *http.Request) {
 				out = append(out, old.json())
 				continue
 			}
+			if !old.owned {
+				// Registered with AddProxy: move it in place.
+				ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+				err := old.p.Update(ctx, deref(in.Listen), *in.Upstream)
+				cancel()
+				if err == nil && in.Enabled != nil {
+					err = old.p.SetEnabled(*in.Enabled)
+				}
+				if err != nil {
+					status := statusOrConflict(err)
+					writeJSON(w, status, map[string]any{"error": err.Error(), "status": status, "proxies": out})
+					return
+				}
+				out = append(out, old.json())
+				continue
+			}
 			if err := a.deleteLocked(old); err != nil {
 				writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "status": http.StatusConflict, "proxies": out})
 				return
@@ -439,23 +458,18 @@ func (a *API) proxyUpdate(w http.ResponseWriter, r *http.Request) {
 	if ap == nil {
 		return
 	}
-	listen, upstream := ap.p.Addr(), ap.p.Upstream()
-	if in.Listen != nil && *in.Listen != "" && *in.Listen != listen {
+	listen, upstream := "", ""
+	if in.Listen != nil {
 		listen = *in.Listen
 	}
-	if in.Upstream != nil && *in.Upstream != "" {
+	if in.Upstream != nil {
 		upstream = *in.Upstream
 	}
-	check := proxyIn{Name: ap.name, Listen: &listen, Upstream: &upstream}
-	if err := validateProxyIn(check); err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := ap.p.Update(ctx, listen, upstream); err != nil {
+		writeErr(w, statusOrConflict(err), err.Error())
 		return
-	}
-	if listen != ap.p.Addr() || upstream != ap.p.Upstream() {
-		if err := a.restartLocked(ap, listen, upstream); err != nil {
-			writeErr(w, statusOrConflict(err), err.Error())
-			return
-		}
 	}
 	if in.Enabled != nil {
 		if err := ap.p.SetEnabled(*in.Enabled); err != nil {
@@ -473,42 +487,11 @@ func statusOrConflict(err error) int {
 	return http.StatusConflict
 }
 
-// restartLocked replaces ap's proxy with one on new addresses, keeping its
-// seed and toxics (open connections are closed, as in Toxiproxy).
-func (a *API) restartLocked(ap *apiProxy, listen, upstream string) error {
-	if !ap.owned {
-		return fmt.Errorf("%w: proxy %q was not created through the API and cannot be re-created", ErrDuplicateName, ap.name)
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	enabled := ap.p.Enabled()
-	seed := ap.p.Seed()
-	old := ap.p
-	oldAddr := old.Addr()
-	_ = old.Close()
-	p, err := a.startProxyLocked(ap.name, listen, upstream, seed)
-	if err != nil {
-		// Try to come back where we were.
-		p2, err2 := a.startProxyLocked(ap.name, oldAddr, old.Upstream(), seed)
-		if err2 != nil {
-			delete(a.proxies, ap.name)
-			return fmt.Errorf("restart proxy %q: %v (and restoring it failed: %v)", ap.name, err, err2)
-		}
-		p = p2
-		err = fmt.Errorf("restart proxy %q: %w", ap.name, err)
-	}
-	ap.p = p
-	for _, t := range ap.toxics {
-		f, _, perr := ParseToxic(mustJSON(t.t))
-		if perr == nil {
-			t.h, perr = p.Add(f)
-		}
-		if perr != nil {
-			return fmt.Errorf("re-add toxic %q: %w", t.t.Name, perr)
-		}
-	}
-	if !enabled {
-		_ = p.SetEnabled(false)
-	}
-	return err
+	return *s
 }
 
 func mustJSON(v any) []byte {

@@ -282,3 +282,52 @@ func TestAPIDecisionLog(t *testing.T) {
 		t.Errorf("OnDecision saw %v", got)
 	}
 }
+
+// TestToxiproxyClientUpdatesRegisteredProxy moves a proxy registered with
+// AddProxy (as `siospec proxy` registers its own) with the Go client's
+// Save, which posts listen, upstream and enabled: Toxiproxy updates the
+// proxy in place, and so must we (this used to answer 409).
+func TestToxiproxyClientUpdatesRegisteredProxy(t *testing.T) {
+	up1, up2 := startEcho(t), startEcho(t)
+	p := startProxy(t, up1.addr(), nil)
+	api, apiAddr := startAPI(t, nil)
+	if err := api.AddProxy("siospec", p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(Latency{Name: "kept", Latency: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	cl := toxiproxy.NewClient(apiAddr)
+	px, err := cl.Proxy("siospec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := px.Listen
+	px.Listen, px.Upstream = "127.0.0.1:0", up2.addr()
+	if err := px.Save(); err != nil {
+		t.Fatalf("Save of the registered proxy: %v", err)
+	}
+	if px.Listen == old || px.Listen != p.Addr() || p.Upstream() != up2.addr() {
+		t.Fatalf("after Save: client says %s, proxy listens on %s to %s (was %s to %s)", px.Listen, p.Addr(), p.Upstream(), old, up1.addr())
+	}
+	if _, ok := p.Fault("kept"); !ok {
+		t.Error("Update dropped the proxy's faults")
+	}
+	c := dial(t, p.Addr())
+	roundTrip(t, c, []byte("x"))
+	select {
+	case <-up2.accept:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the new upstream saw no connection")
+	}
+	// The old address no longer accepts.
+	if c2, err := net.DialTimeout("tcp", old, time.Second); err == nil {
+		c2.Close()
+		t.Errorf("the old address %s still accepts", old)
+	}
+	// A bad address answers 400 and leaves the proxy where it was.
+	px.Listen = "nonsense"
+	if err := px.Save(); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("Save with listen %q: %v, want a 400", px.Listen, err)
+	}
+}

@@ -187,7 +187,7 @@ func (c *conn) lbRoute() (target string, prefix *chunk, err error) {
 	}
 	c.mu.Unlock()
 	if lb == nil {
-		return c.p.upstream, nil, nil
+		return c.p.Upstream(), nil, nil
 	}
 	f := lb.e.f.(LBRoundRobin)
 	var head []byte

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,7 +57,7 @@ type Options struct {
 // Proxy is a fault-injecting TCP proxy in front of one upstream address.
 // Its methods are safe for concurrent use.
 type Proxy struct {
-	upstream string
+	upstream atomic.Pointer[string]
 	opts     Options
 	log      *slog.Logger
 	dlog     decisionLog
@@ -140,12 +141,12 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{
-		upstream: upstream,
-		opts:     o,
-		log:      lg,
-		seed:     o.Seed,
-		conns:    make(map[*conn]struct{}),
+		opts:  o,
+		log:   lg,
+		seed:  o.Seed,
+		conns: make(map[*conn]struct{}),
 	}
+	p.upstream.Store(&upstream)
 	p.dlog.limit = o.DecisionLogSize
 	p.dlog.start = time.Now()
 	size := o.ChunkSize
@@ -188,7 +189,91 @@ func (p *Proxy) Addr() string {
 }
 
 // Upstream returns the upstream address.
-func (p *Proxy) Upstream() string { return p.upstream }
+func (p *Proxy) Upstream() string { return *p.upstream.Load() }
+
+// Update moves the proxy to a new listen address and/or upstream, as
+// Toxiproxy's proxy update (POST /proxies/{name} with "listen" or
+// "upstream") does. An empty argument, or one equal to the current value
+// (listen is compared with [Proxy.Addr]), changes nothing. When something
+// changes, every open connection is closed (FIN), the listener is bound
+// again on the new address (port 0 picks a free port; see [Proxy.Addr]) and
+// later connections go to the new upstream; faults, the seed, connection
+// ordinals and the decision log are kept. A proxy that is disabled or held
+// down by a [Down] fault records the new address (bound once to resolve it)
+// and listens there when it comes back. If the new address cannot be bound,
+// the proxy listens on the old one again and Update returns the error
+// (wrapping the listen error). ctx bounds the bind.
+func (p *Proxy) Update(ctx context.Context, listen, upstream string) error {
+	if upstream != "" {
+		if _, _, err := net.SplitHostPort(upstream); err != nil {
+			return &FieldError{Fault: "proxy", Field: "Upstream", Attr: "upstream", Reason: "want host:port: " + err.Error()}
+		}
+	}
+	if listen != "" {
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			return &FieldError{Fault: "proxy", Field: "Listen", Attr: "listen", Reason: "want host:port: " + err.Error()}
+		}
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if !p.started {
+		p.mu.Unlock()
+		return ErrNotStarted
+	}
+	moveListen := listen != "" && listen != p.addr
+	moveUp := upstream != "" && upstream != p.Upstream()
+	if !moveListen && !moveUp {
+		p.mu.Unlock()
+		return nil
+	}
+	var err error
+	if moveListen {
+		err = p.rebindLocked(ctx, listen)
+	}
+	if moveUp {
+		p.upstream.Store(&upstream)
+	}
+	conns := make([]*conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.abort(CloseFIN)
+	}
+	return err
+}
+
+// rebindLocked closes the listener and binds listen instead, falling back
+// to the old address on failure. p.mu held.
+func (p *Proxy) rebindLocked(ctx context.Context, listen string) error {
+	wasListening := p.ln != nil
+	old := p.addr
+	p.closeListenerLocked()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", listen)
+	if err != nil {
+		if wasListening {
+			if err2 := p.relistenLocked(); err2 != nil {
+				return fmt.Errorf("faultproxy: listen on %s: %w (and again on %s: %v)", listen, err, old, err2)
+			}
+		}
+		return fmt.Errorf("faultproxy: listen on %s: %w", listen, err)
+	}
+	p.addr = ln.Addr().String()
+	if !wasListening {
+		// Disabled or down: remember the address, listen when back up.
+		ln.Close()
+		return nil
+	}
+	p.ln = ln
+	p.wg.Add(1)
+	go p.acceptLoop(ln)
+	return nil
+}
 
 // Seed returns the current root seed.
 func (p *Proxy) Seed() int64 {
