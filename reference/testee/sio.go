@@ -305,6 +305,10 @@ func (s *sioRun) onEvent(nsp, event string, msg sioclient.Message, ack sioclient
 		}
 		return
 	}
+	if event == netEvent {
+		s.netReceived(nsp, args, ack)
+		return
+	}
 	if args == nil {
 		args = []any{}
 	}
@@ -401,6 +405,8 @@ func (s *sioRun) carryOut(sc sioCommand) {
 		s.done(c)
 		ackOK(sc.ack)
 		s.requestExit(c.exitCode())
+	case "stream":
+		s.stream(sc, nsp, fail)
 	case "send", "":
 		fail("unsupported", "an Engine.IO command; this is a Socket.IO suite")
 	default:

@@ -122,6 +122,7 @@ function sioDriver(manager, adapter) {
   const sockets = new Map();
   const onEvent = (nsp, event, args, ack) => {
     if (event === "siospec") return command(args[0], ack);
+    if (event === NET_EVENT) return netReceived(nsp, args, ack);
     report({ ev: "event", nsp, event, args: toJSON(args), ack: !!ack });
     if (ack) ack(...args);
   };
@@ -166,6 +167,10 @@ function sioDriver(manager, adapter) {
         reply({ ok: true });
         done();
         return exit(Number.isInteger(cmd.code) ? cmd.code : 0, manager.engine);
+      case "stream":
+        if (!s) return noSocket();
+        if ((why = stream(s, nsp, cmd))) return refuse(why.startsWith("bad") ? "error" : "unsupported", why);
+        break;
       default:
         return refuse("unsupported", `unknown command ${JSON.stringify(cmd.cmd)}`);
     }
@@ -184,11 +189,66 @@ function sioDriver(manager, adapter) {
   manager.on("reconnect", (attempt) => report({ ev: "reconnect", attempt }));
   manager.on("reconnect_error", (e) => report({ ev: "reconnect_error", message: message(e) }));
   manager.on("reconnect_failed", () => report({ ev: "reconnect_failed" }));
+  // netReceived reports a sequenced event of the server's stream and acks
+  // it with its seq when asked (an offset the server appends for
+  // connection state recovery is ignored).
+  const netReceived = (nsp, args, ack) => {
+    const p = args[0] && typeof args[0] === "object" ? args[0] : {};
+    report({ ev: "net_recv", nsp, seq: p.seq, dir: p.dir, bin: args.slice(1).some(isBin), t: Date.now() });
+    if (ack) ack(p.seq);
+  };
+  // stream emits count sequenced events, one every interval_ms, whatever
+  // the connection state (the library buffers while disconnected, as an
+  // application's emits would be); it returns a reason when it cannot.
+  const stream = (s, nsp, cmd) => {
+    const n = (k, d) => (cmd[k] === undefined ? d : cmd[k]);
+    const count = n("count", 0);
+    const interval = n("interval_ms", 0);
+    const ackEvery = n("ack_every", 0);
+    const binEvery = n("binary_every", 0);
+    const timeout = cmd.timeout_ms;
+    const event = cmd.event || NET_EVENT;
+    if (![count, interval, ackEvery, binEvery].every((v) => Number.isInteger(v) && v >= 0)) return "bad stream: count, interval_ms, ack_every and binary_every must be whole numbers";
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) return "bad stream: timeout_ms must be a positive whole number";
+    if (timeout !== undefined && !adapter.timeout) return "this library has no ack timeout";
+    // seq counts from 0; every ack_every-th and binary_every-th event is
+    // the one with seq % k == k - 1 (suites/netload).
+    let seq = 0;
+    const tick = () => {
+      const n = seq++;
+      const args = [{ seq: n, dir: "up" }];
+      if (binEvery > 0 && n % binEvery === binEvery - 1) args.push(seqBytes(n));
+      const withAck = ackEvery > 0 && n % ackEvery === ackEvery - 1;
+      report({ ev: "net_sent", nsp, seq: n, ack: withAck, bin: args.length > 1, connected: !!s.connected, t: Date.now() });
+      if (!withAck) s.emit(event, ...args);
+      else if (timeout === undefined) s.emit(event, ...args, (...res) => report({ ev: "net_ack", nsp, seq: n, args: toJSON(res), t: Date.now() }));
+      else
+        adapter.timeout(s, timeout).emit(event, ...args, (err, ...res) => {
+          if (err) report({ ev: "net_ack_error", nsp, seq: n, message: message(err), t: Date.now() });
+          else report({ ev: "net_ack", nsp, seq: n, args: toJSON(res), t: Date.now() });
+        });
+      if (seq >= count) return report({ ev: "stream_done", nsp, tag: cmd.tag, count, t: Date.now() });
+      setTimeout(tick, interval);
+    };
+    if (count > 0) setTimeout(tick, 0);
+    else report({ ev: "stream_done", nsp, tag: cmd.tag, count, t: Date.now() });
+  };
   const acked = (nsp, tag) => ({
     ok: (args) => report({ ev: "ack", nsp, tag, args: toJSON(args) }),
     err: (e) => report({ ev: "ack_error", nsp, tag, message: message(e) }),
   });
   return { sockets, onEvent, acked };
+}
+
+// NET_EVENT is the event of the net suite's sequenced streams
+// (CLIENT-CONTRACT.md, the stream command).
+const NET_EVENT = "net:seq";
+
+// seqBytes is the binary attachment of stream event seq: 4 bytes, big endian.
+function seqBytes(seq) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(seq >>> 0);
+  return b;
 }
 
 module.exports = { report, toJSON, fromJSON, message, start, mapOptions, exit, sioDriver };

@@ -53,6 +53,11 @@ const driver = lib.sioDriver(manager, {
       acked.ok(res.slice(1));
     });
   },
+  // timeout returns the emitter of acknowledged emits that fail after ms
+  // (the stream command's timeout_ms).
+  timeout(s, ms) {
+    return s.timeout(ms);
+  },
   // Manager.disconnect() (the public name of its close) sets skipReconnect,
   // then closes the engine, which sends the close packet: the library sees a
   // client-side close and does not reconnect; every namespace socket reports
