@@ -1,0 +1,126 @@
+// Command benchsrv is the echo server of every Go implementation that
+// bench/cmd/siobench compares, one process per run so that its CPU time
+// and memory can be read from /proc:
+//
+//	benchsrv -kind eio|sio|zeio|zsio|gorilla
+//
+// eio and sio are siospec's reference servers (reference/eioserver,
+// reference/sioserver), zeio and zsio zishang520's servers v3.0.6, gorilla
+// a raw gorilla/websocket echo (no Engine.IO framing: every message goes
+// back as it came). All use their defaults. The server listens on
+// 127.0.0.1 at a free port (or -addr), prints "listening ADDR" and exits
+// when stdin closes.
+//
+// Engine.IO kinds send every message back. Socket.IO kinds, on "/":
+// "echo" is emitted back with the same arguments, "ack" is acknowledged
+// with its arguments, "join" joins room "r" and acks, "bcast" emits "tick"
+// with its arguments to room "r". GET /_bench/mem collects garbage and
+// answers {"heap": HeapAlloc, "stack": StackInuse, "goroutines": n}.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/reference/eioserver"
+	"github.com/siospec/siospec/reference/sioserver"
+)
+
+func main() {
+	kind := flag.String("kind", "eio", "eio, sio, zeio, zsio or gorilla")
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	flag.Parse()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_bench/mem", mem)
+	var closeFn func()
+	switch *kind {
+	case "eio":
+		srv := eioserver.NewServer(&eioserver.Options{OnSession: func(s *eioserver.Session) {
+			s.OnMessage(func(p engineio.Packet) { _ = s.Send(p) })
+		}})
+		mux.Handle("/engine.io/", srv)
+		closeFn = func() { shutdown(srv.Close) }
+	case "sio":
+		srv := sioserver.NewServer(nil)
+		root := srv.Of("/")
+		root.OnConnection(func(s *sioserver.Socket) {
+			s.On("echo", func(e *sioserver.Event) { _ = s.Emit("echo", e.Args...) })
+			s.On("ack", func(e *sioserver.Event) { _ = e.Ack(e.Args...) })
+			s.On("join", func(e *sioserver.Event) { s.Join("r"); _ = e.Ack() })
+			s.On("bcast", func(e *sioserver.Event) { _ = root.To("r").Emit("tick", e.Args...) })
+		})
+		mux.Handle("/socket.io/", srv)
+		closeFn = func() { shutdown(srv.Close) }
+	case "zeio":
+		closeFn = zishangEngine(mux)
+	case "zsio":
+		closeFn = zishangSocket(mux)
+	case "gorilla":
+		up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+		mux.HandleFunc("/engine.io/", func(w http.ResponseWriter, r *http.Request) {
+			c, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for {
+				mt, data, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				if err := c.WriteMessage(mt, data); err != nil {
+					return
+				}
+			}
+		})
+		closeFn = func() {}
+	default:
+		fmt.Fprintln(os.Stderr, "benchsrv: unknown kind", *kind)
+		os.Exit(4)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchsrv:", err)
+		os.Exit(2)
+	}
+	hs := &http.Server{Handler: mux}
+	go func() { _ = hs.Serve(ln) }()
+	fmt.Println("listening", ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	closeFn()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(ctx)
+}
+
+func shutdown(f func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = f(ctx)
+}
+
+func mem(w http.ResponseWriter, _ *http.Request) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]uint64{
+		"heap":       ms.HeapAlloc,
+		"stack":      ms.StackInuse,
+		"goroutines": uint64(runtime.NumGoroutine()),
+	})
+}
