@@ -714,6 +714,7 @@ func (a *API) applyProfileLocked(ap *apiProxy, pr Profile) ([]Toxic, error) {
 		}
 		added = append(added, t)
 	}
+	ap.p.noteCrashMode(pr)
 	return added, nil
 }
 
@@ -761,7 +762,11 @@ func (a *API) profileApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, statusOf(err), err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"profile": name, "toxics": ts})
+	out := map[string]any{"profile": name, "toxics": ts}
+	if pr.CrashMode != "" {
+		out["crash_mode"] = pr.CrashMode
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) profileRemove(w http.ResponseWriter, r *http.Request) {

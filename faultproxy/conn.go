@@ -101,6 +101,11 @@ func (c *conn) attach(e *entry) {
 	if e.m.level == levelProxy || !e.m.scope.matchesConn(c.ord) {
 		return
 	}
+	if e.m.scope.Existing && !c.opened.Before(e.strikeAt) {
+		c.p.decide(Decision{Conn: c.ord, Direction: e.m.resolvedDir(), Fault: e.name, Type: e.f.Type(), Step: 1,
+			Action: "skip", Detail: "opened after the fault struck (existing connections only)"})
+		return
+	}
 	if (e.m.level == levelUnit || e.m.scope.hasTagMatch()) && c.links[0].tap == nil {
 		c.p.decide(Decision{Conn: c.ord, Direction: e.m.resolvedDir(), Fault: e.name, Type: e.f.Type(), Step: 1,
 			Action: "skip", Detail: "connection not tapped: it was accepted before any protocol fault (see Options.Tap)"})

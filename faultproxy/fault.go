@@ -156,6 +156,16 @@ type Scope struct {
 	// "the connection carrying the 3rd polling GET"). It turns the tap on
 	// and waits for the first request head as Transport does.
 	Poll RequestMatch
+	// Existing makes the fault strike once, at a moment fixed when it is
+	// added: After is measured from the Add call (not from each
+	// connection's accept), and only connections open at that moment
+	// (Add + After) are affected; connections accepted later are never
+	// touched (a "skip" decision says so). This is how a network loss
+	// behaves: it hits the flows of the moment, and a client that gives up
+	// on a dead connection can connect again (half-open). When the moment
+	// comes, the proxy logs one "start" decision (connection 0) naming the
+	// connections struck. Not for down and slow_open. Default false.
+	Existing bool
 	// Toxicity is the probability in [0, 1] that the fault applies to a given
 	// connection (per direction for byte-stream faults), decided once from the
 	// connection's deterministic random stream. nil means 1 (always). Use
@@ -536,6 +546,9 @@ func (f SlowOpen) Validate() error {
 	if f.Scope.After != 0 || f.Scope.AfterBytes != 0 {
 		return &FieldError{Fault: f.Type(), Field: "Scope.After", Attr: "after_ms", Reason: "slow_open acts at connect time and takes no trigger"}
 	}
+	if f.Scope.Existing {
+		return &FieldError{Fault: f.Type(), Field: "Scope.Existing", Attr: "existing", Reason: "slow_open acts on new connections only"}
+	}
 	return nonNeg(f.Type(), "Delay", "delay", int64(f.Delay))
 }
 
@@ -618,6 +631,9 @@ func (f Down) Validate() error {
 	}
 	if len(f.Scope.Conns) != 0 || f.Scope.AfterBytes != 0 || f.Scope.Toxicity != nil || f.Scope.hasTagMatch() {
 		return &FieldError{Fault: f.Type(), Field: "Scope", Attr: "conns", Reason: "down acts on the proxy: conns, after_bytes, transport, sid and toxicity do not apply"}
+	}
+	if f.Scope.Existing {
+		return &FieldError{Fault: f.Type(), Field: "Scope.Existing", Attr: "existing", Reason: "down acts on the proxy: use mode to choose what happens to open connections"}
 	}
 	if f.Mode > DownResetAll {
 		return &FieldError{Fault: f.Type(), Field: "Mode", Attr: "mode", Reason: "unknown mode"}

@@ -30,6 +30,7 @@ type instance struct {
 	ctx    context.Context // cancelled when the instance is deactivated or the conn ends
 	cancel context.CancelFunc
 
+	after     time.Duration // Scope.After, or what is left of it for Scope.Existing
 	state     atomic.Int32
 	step      atomic.Uint64
 	bytes     atomic.Int64 // bytes seen while pending, for Scope.AfterBytes
@@ -141,7 +142,11 @@ func newInstance(c *conn, e *entry, dir Direction) *instance {
 		}
 		in.decide("apply", fmt.Sprintf("toxicity %g, draw %.6f", t, draw))
 	}
-	in.timeOK = s.After == 0
+	in.after = s.After
+	if s.Existing {
+		in.after = max(time.Until(e.strikeAt), 0)
+	}
+	in.timeOK = in.after == 0
 	in.bytesOK = s.AfterBytes == 0
 	in.tagOK = !s.hasTagMatch()
 	if in.timeOK && in.bytesOK && in.tagOK {
@@ -157,14 +162,14 @@ func (in *instance) needsControl() bool {
 	}
 	s := in.e.m.scope
 	_, isRunner := in.beh.(runner)
-	return s.After != 0 || s.For != 0 || isRunner
+	return in.after != 0 || s.For != 0 || isRunner
 }
 
 func (in *instance) control() {
 	defer in.c.wg.Done()
 	s := in.e.m.scope
-	if s.After > 0 {
-		t := time.NewTimer(s.After)
+	if in.after > 0 {
+		t := time.NewTimer(in.after)
 		select {
 		case <-t.C:
 			in.trigger(true, false, false)
@@ -229,11 +234,21 @@ func (in *instance) tagged(info ConnInfo) {
 	}
 }
 
+// activationNoter is implemented by behaviours whose activation is news
+// in itself (a blackhole holds nothing visible until bytes arrive): the
+// "activate" decision then carries its detail, which `siospec proxy` logs
+// at info level.
+type activationNoter interface{ activationNote() string }
+
 func (in *instance) activateLocked() {
 	in.activeAt = time.Now()
 	in.state.Store(stateActive)
 	close(in.activated)
-	in.decide("activate", "")
+	note := ""
+	if n, ok := in.beh.(activationNoter); ok {
+		note = n.activationNote()
+	}
+	in.decide("activate", note)
 }
 
 func (in *instance) isActive() bool { return in.state.Load() == stateActive }
@@ -481,6 +496,10 @@ func (b *blackholeB) process(in *instance, ck chunk, next emitFunc) error {
 		return errAborted
 	}
 	return next(ck)
+}
+
+func (b *blackholeB) activationNote() string {
+	return "blackhole starts: nothing is forwarded in this direction from now"
 }
 
 func (b *blackholeB) deactivated(in *instance, _ string) {

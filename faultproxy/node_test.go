@@ -482,6 +482,9 @@ func TestNodeServerCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Remove()
+	if h.CrashMode() != CrashModeProcess {
+		t.Errorf("CrashMode() = %q, want %q", h.CrashMode(), CrashModeProcess)
+	}
 	o := <-done
 	if o.err != nil {
 		t.Fatal(o.err)
@@ -523,8 +526,10 @@ func watchConnect(t *testing.T, p *Proxy) <-chan struct{} {
 // session: bytes stop flowing both ways while the sockets stay open. The
 // client declares the connection dead when no PING arrives within
 // pingInterval + pingTimeout (EIO-HB-04; "ping timeout") and tries again;
-// once the profile is removed its retry gets through, it reconnects
+// the loss struck only the flows open when it began, so the retry gets
+// through with the profile still applied: the client reconnects
 // (NODE-RECON-01) and its events are answered (faults doc A9.9).
+// (half-open used to blackhole every new connection too.)
 func TestNodeHalfOpen(t *testing.T) {
 	nodeTest(t)
 	node, dir := nodeDir(t)
@@ -579,7 +584,7 @@ func TestNodeHalfOpen(t *testing.T) {
 		<-tm.C
 	}
 	t.Logf("client opened a new connection %v after the network went silent", time.Since(applied).Round(time.Millisecond))
-	_ = h.Remove()
+	t.Cleanup(func() { _ = h.Remove() })
 	o := <-done
 	if o.err != nil {
 		t.Fatal(o.err)

@@ -27,8 +27,14 @@ type ProfileOptions struct {
 	// AWS ALB and nginx default).
 	Idle time.Duration
 	// After is when server-crash and half-open strike, from the moment the
-	// profile is applied. Default 0 (at once).
+	// profile is applied (not from each connection's accept). Default 0
+	// (at once).
 	After time.Duration
+	// For is how long half-open's network loss lasts: the connections it
+	// struck get their held bytes when it ends. Default 0 (until the
+	// profile is removed). Connections opened after the loss began are
+	// never affected, whatever For is.
+	For time.Duration
 	// Downtime is how long server-crash keeps the server down. Default 2s.
 	Downtime time.Duration
 	// HoldBytes is antivirus-buffering's WebSocket buffer (ws_buffer_frames
@@ -46,12 +52,13 @@ type profileOptionsJSON struct {
 	Backends   []string `json:"backends"`
 	IdleMS     int64    `json:"idle_ms"`
 	AfterMS    int64    `json:"after_ms"`
+	ForMS      int64    `json:"for_ms"`
 	DowntimeMS int64    `json:"downtime_ms"`
 	HoldBytes  int64    `json:"hold_bytes"`
 }
 
 // ParseProfileOptions decodes the JSON form of [ProfileOptions]:
-// {"backends": [...], "idle_ms": n, "after_ms": n, "downtime_ms": n,
+// {"backends": [...], "idle_ms": n, "after_ms": n, "for_ms": n, "downtime_ms": n,
 // "hold_bytes": n}. Empty input gives the defaults.
 func ParseProfileOptions(data []byte) (*ProfileOptions, error) {
 	var in profileOptionsJSON
@@ -65,7 +72,7 @@ func ParseProfileOptions(data []byte) (*ProfileOptions, error) {
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"idle_ms", in.IdleMS}, {"after_ms", in.AfterMS}, {"downtime_ms", in.DowntimeMS}, {"hold_bytes", in.HoldBytes}} {
+	}{{"idle_ms", in.IdleMS}, {"after_ms", in.AfterMS}, {"for_ms", in.ForMS}, {"downtime_ms", in.DowntimeMS}, {"hold_bytes", in.HoldBytes}} {
 		if f.v < 0 || f.v > 1<<40 {
 			return nil, &FieldError{Fault: "profile options", Field: f.name, Attr: f.name, Reason: "must be in [0, 2^40]"}
 		}
@@ -74,6 +81,7 @@ func ParseProfileOptions(data []byte) (*ProfileOptions, error) {
 		Backends:  in.Backends,
 		Idle:      time.Duration(in.IdleMS) * time.Millisecond,
 		After:     time.Duration(in.AfterMS) * time.Millisecond,
+		For:       time.Duration(in.ForMS) * time.Millisecond,
 		Downtime:  time.Duration(in.DowntimeMS) * time.Millisecond,
 		HoldBytes: in.HoldBytes,
 	}, nil
@@ -91,6 +99,35 @@ type Profile struct {
 	// profile is applied (server-crash with a process).
 	Crash   *process.Crash
 	Process *process.Process
+	// CrashMode says how server-crash crashes the server: [CrashModeProcess]
+	// or [CrashModeProxy]; "" for the other profiles.
+	CrashMode string
+}
+
+// Crash modes of the server-crash profile (see [Profile.CrashMode] and
+// [ProfileHandle.CrashMode]); a verdict under server-crash should say which
+// one ran.
+const (
+	// CrashModeProcess: the server process was killed (SIGKILL) and
+	// restarted after Downtime; its state (sessions, rooms) is lost, so
+	// old sids must be refused.
+	CrashModeProcess = "process"
+	// CrashModeProxy: the proxy reset every open connection and refused
+	// new ones for Downtime; the server itself kept running with its
+	// state, so it still knows the old sessions until they time out.
+	CrashModeProxy = "proxy"
+)
+
+// CrashModeDetail describes a crash mode in one sentence, for logs and
+// verdicts.
+func CrashModeDetail(mode string, downtime time.Duration) string {
+	switch mode {
+	case CrashModeProcess:
+		return fmt.Sprintf("crash mode process: the server process is killed (SIGKILL) and restarted after %s; its state is lost", downtime)
+	case CrashModeProxy:
+		return fmt.Sprintf("crash mode proxy: the proxy resets open connections and refuses new ones for %s; the server keeps running with its state (a real crash would lose it)", downtime)
+	}
+	return ""
 }
 
 // ProfileSpec documents one profile: what it models, what it does, and what
@@ -184,7 +221,7 @@ func NewProfile(name string, opts *ProfileOptions) (Profile, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Idle < 0 || o.After < 0 || o.Downtime < 0 || o.HoldBytes < 0 {
+	if o.Idle < 0 || o.After < 0 || o.For < 0 || o.Downtime < 0 || o.HoldBytes < 0 {
 		return Profile{}, &FieldError{Fault: name, Field: "ProfileOptions", Attr: "options", Reason: "durations and sizes must not be negative"}
 	}
 	if o.Idle == 0 {
@@ -222,11 +259,13 @@ func NewProfile(name string, opts *ProfileOptions) (Profile, error) {
 		if o.Process != nil {
 			pr.Crash = &process.Crash{After: o.After, Signal: syscall.SIGKILL, Restart: true, Downtime: o.Downtime}
 			pr.Process = o.Process
+			pr.CrashMode = CrashModeProcess
 		} else {
 			pr.Faults = []Fault{Down{Name: n("down"), Mode: DownResetAll, Scope: Scope{After: o.After, For: o.Downtime}}}
+			pr.CrashMode = CrashModeProxy
 		}
 	case "half-open":
-		pr.Faults = []Fault{Blackhole{Name: n("blackhole"), Direction: Both, Scope: Scope{After: o.After}}}
+		pr.Faults = []Fault{Blackhole{Name: n("blackhole"), Direction: Both, Scope: Scope{After: o.After, For: o.For, Existing: true}}}
 	case "mobile-3g":
 		pr.Faults = []Fault{
 			Latency{Name: n("latency"), Direction: Both, Latency: 100 * time.Millisecond, Jitter: 20 * time.Millisecond},
@@ -263,10 +302,32 @@ func profileNames() string {
 type ProfileHandle struct {
 	p       *Proxy
 	name    string
+	mode    string
 	handles []*Handle
 	stop    chan struct{}
 	once    sync.Once
 }
+
+// CrashDetail describes the profile's crash mode in one sentence (see
+// [CrashModeDetail]); "" when it has none.
+func (pr Profile) CrashDetail() string { return CrashModeDetail(pr.CrashMode, pr.downtime()) }
+
+// downtime is how long a crash keeps the server away.
+func (pr Profile) downtime() time.Duration {
+	if pr.Crash != nil {
+		return pr.Crash.Downtime
+	}
+	for _, f := range pr.Faults {
+		if d, ok := f.(Down); ok {
+			return d.Scope.For
+		}
+	}
+	return 0
+}
+
+// CrashMode returns [CrashModeProcess] or [CrashModeProxy] for server-crash
+// (which one this application runs), "" for the other profiles.
+func (h *ProfileHandle) CrashMode() string { return h.mode }
 
 // Handles returns the handles of the profile's faults.
 func (h *ProfileHandle) Handles() []*Handle { return append([]*Handle(nil), h.handles...) }
@@ -288,7 +349,8 @@ func (h *ProfileHandle) Remove() error {
 // process fault, schedules it; its actions are logged as decisions of fault
 // pr.Name.
 func (p *Proxy) ApplyProfile(pr Profile) (*ProfileHandle, error) {
-	h := &ProfileHandle{p: p, name: pr.Name, stop: make(chan struct{})}
+	h := &ProfileHandle{p: p, name: pr.Name, mode: pr.CrashMode, stop: make(chan struct{})}
+	p.noteCrashMode(pr)
 	for _, f := range pr.Faults {
 		fh, err := p.Add(f)
 		if err != nil {
@@ -311,10 +373,19 @@ func (p *Proxy) ApplyProfile(pr Profile) (*ProfileHandle, error) {
 	return h, nil
 }
 
+// noteCrashMode logs which crash mode a server-crash profile runs (a
+// "crash_mode" decision of fault pr.Name, connection 0, step 1).
+func (p *Proxy) noteCrashMode(pr Profile) {
+	if pr.CrashMode != "" {
+		p.decide(Decision{Fault: pr.Name, Type: "profile", Direction: Both, Step: 1, Action: "crash_mode",
+			Detail: pr.CrashDetail()})
+	}
+}
+
 // runCrash applies a profile's process fault at its offset.
 func (p *Proxy) runCrash(h *ProfileHandle, pr Profile) {
 	defer p.wg.Done()
-	step := uint64(0)
+	step := uint64(1) // 1 is ApplyProfile's crash_mode decision
 	decide := func(action, detail string) {
 		step++
 		p.decide(Decision{Fault: pr.Name, Type: pr.Crash.Name(), Direction: Both, Step: step, Action: action, Detail: detail})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,7 @@ type entry struct {
 	removed    chan struct{}
 	removeOnce sync.Once
 	seq        uint64   // order of Add
+	strikeAt   time.Time // Scope.Existing: Add + After
 	lb         *lbState // LBRoundRobin only
 }
 
@@ -354,6 +356,11 @@ func (p *Proxy) Add(f Fault) (*Handle, error) {
 		e.lb = &lbState{sids: map[string]int{}}
 	}
 	p.entries = append(p.entries, e)
+	if m.scope.Existing {
+		e.strikeAt = time.Now().Add(m.scope.After)
+		p.wg.Add(1)
+		go p.runStrike(e)
+	}
 	switch m.level {
 	case levelProxy:
 		p.wg.Add(1)
@@ -558,6 +565,32 @@ func (p *Proxy) runDown(e *entry, f Down) {
 		return
 	}
 	decide("up", reason)
+}
+
+// runStrike logs the moment a Scope.Existing fault strikes, with the
+// connections it strikes (those open then that it matches).
+func (p *Proxy) runStrike(e *entry) {
+	defer p.wg.Done()
+	t := time.NewTimer(time.Until(e.strikeAt))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-e.removed:
+		return
+	case <-p.ctx.Done():
+		return
+	}
+	p.mu.Lock()
+	var ords []uint64
+	for c := range p.conns {
+		if c.opened.Before(e.strikeAt) && e.m.scope.matchesConn(c.ord) {
+			ords = append(ords, c.ord)
+		}
+	}
+	p.mu.Unlock()
+	slices.Sort(ords)
+	p.decide(Decision{Fault: e.name, Type: e.f.Type(), Direction: e.m.resolvedDir(), Step: 1, Action: "start",
+		Detail: fmt.Sprintf("strikes the %d connection(s) open now %v (%s); connections opened later pass", len(ords), ords, e.m.resolvedDir())})
 }
 
 func (p *Proxy) acceptLoop(ln net.Listener) {

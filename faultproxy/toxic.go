@@ -66,6 +66,7 @@ var scopeAttrs = []AttrSpec{
 	{"transport", "string", "only connections whose first HTTP request has this transport query parameter"},
 	{"sid", "string", "only connections whose first HTTP request has this sid query parameter"},
 	{"poll_method", "HTTP method", "only connections whose first request is a polling request with this method"},
+	{"existing", "bool", "strike once, after_ms after the fault is added, only the connections open then (later ones pass)"},
 	{"poll_nth", "count", "only connections whose first request is the nth polling request (of poll_method, if set) of its session"},
 }
 
@@ -303,6 +304,7 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 		Transport:  a.str("transport"),
 		SID:        a.str("sid"),
 		Poll:       RequestMatch{Method: a.str("poll_method"), Nth: int(a.int("poll_nth"))},
+		Existing:   a.boolean("existing"),
 	}
 	if tox != 1 {
 		sc.Toxicity = Probability(tox)
@@ -497,6 +499,9 @@ func ToxicOf(f Fault, stream string) Toxic {
 	}
 	if s.Poll.Nth != 0 {
 		attrs["poll_nth"] = s.Poll.Nth
+	}
+	if s.Existing {
+		attrs["existing"] = true
 	}
 	name := m.name
 	if name == "" {

