@@ -108,9 +108,9 @@ type entry struct {
 	name       string
 	removed    chan struct{}
 	removeOnce sync.Once
-	seq        uint64   // order of Add
+	seq        uint64    // order of Add
 	strikeAt   time.Time // Scope.Existing: Add + After
-	lb         *lbState // LBRoundRobin only
+	lb         *lbState  // LBRoundRobin only
 }
 
 // New returns a proxy for upstream ("host:port"). It does not listen until
