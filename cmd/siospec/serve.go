@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/reference/redisadapter"
 )
 
 // serveShutdownTimeout bounds how long "siospec serve" waits for sessions and
@@ -29,8 +31,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	name := fs.String("fixture", "", "fixture to serve: eio4, eio3, sio5 or sio4 (required)")
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on (port 0 picks a free port)")
 	verbose := fs.Bool("v", false, "log sessions to stderr")
+	adapter := fs.String("adapter", "", "sio5 only: join a cluster through the Redis at this URL (redis://127.0.0.1:6379), @socket.io/redis-adapter's wire format")
+	nodeName := fs.String("node-name", "", "with --adapter: this node's name in the cluster part of the extended contract (default go-<pid>)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [-v]")
+		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [--adapter redis://HOST:PORT [--node-name NAME]] [-v]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -55,6 +59,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if *adapter != "" && *name != "sio5" {
+		return usageErr("--adapter needs --fixture sio5")
+	}
+	var cluster *redisadapter.Cluster
+	sioOpts := fixture.SIOOptions{Options: *opts}
+	if *adapter != "" {
+		rlog := opts.Logger
+		if rlog == nil {
+			rlog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := redisadapter.Dial(dctx, *adapter, &redisadapter.Options{Logger: rlog})
+		cancel()
+		if errors.Is(err, redisadapter.ErrURL) {
+			return usageErr("--adapter: %v", err)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec serve: %v\n", err)
+			return exitHarness
+		}
+		cluster = c
+		defer func() { _ = cluster.Close() }()
+		sioOpts.NewAdapter = cluster.NewAdapter
+		sioOpts.NodeName = *nodeName
+		if sioOpts.NodeName == "" {
+			sioOpts.NodeName = fmt.Sprintf("go-%d", os.Getpid())
+		}
+	}
 	var fx fixture.Fixture
 	switch *name {
 	case "eio4":
@@ -62,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "eio3":
 		fx = fixture.NewEIO3(opts)
 	case "sio5":
-		fx = fixture.NewSIO5(&fixture.SIOOptions{Options: *opts})
+		fx = fixture.NewSIO5(&sioOpts)
 	case "sio4":
 		fx = fixture.NewSIO4(&fixture.SIOOptions{Options: *opts})
 	case "":

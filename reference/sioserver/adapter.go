@@ -1,6 +1,7 @@
 package sioserver
 
 import (
+	"context"
 	"hash/maphash"
 	"sync"
 
@@ -264,4 +265,76 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// NamespaceHost is the AdapterHost the server hands to adapters: besides
+// delivering packets it gives a multi-node adapter the namespace itself, so
+// that requests from other nodes (join, leave, disconnect, fetch, broadcast
+// with acknowledgement) act on the local sockets through the public API.
+type NamespaceHost interface {
+	AdapterHost
+	// Namespace returns the namespace the adapter serves.
+	Namespace() *Namespace
+}
+
+// Namespace implements NamespaceHost.
+func (h nspHost) Namespace() *Namespace { return h.n }
+
+// SocketInfo describes a socket of any node of a cluster, as fetchSockets
+// returns it.
+type SocketInfo struct {
+	// ID is the socket id.
+	ID string
+	// Rooms are the rooms the socket is in, its own id room included.
+	Rooms []string
+	// Data is the socket's data (see [Socket.SetData]).
+	Data any
+}
+
+// ServerSideHandler receives an event another node of the cluster sent with
+// [ClusterAdapter.ServerSideEmit]. ack is nil when the sender asked for no
+// acknowledgement; otherwise the first call sends its argument back and
+// later calls are ignored.
+type ServerSideHandler func(args []any, ack func(arg any))
+
+// ClusterAdapter is an [Adapter] that spans several nodes: the operations of
+// Node's socket.io that act on every node of a cluster. The in-memory
+// adapter does not implement it; callers type-assert Namespace.Adapter().
+// Every selection is a BroadcastOptions (Rooms, Except; Local keeps the
+// operation on this node).
+type ClusterAdapter interface {
+	Adapter
+	// AddSockets makes the selected sockets of every node join rooms
+	// (Node's socketsJoin).
+	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
+	// DelSockets makes the selected sockets of every node leave rooms
+	// (Node's socketsLeave).
+	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
+	// DisconnectSockets disconnects the selected sockets of every node.
+	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
+	// FetchSockets returns the selected sockets of every node, waiting for
+	// every node's answer until ctx ends.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)
+	// ServerSideEmit sends event to every other node. With wantAck it waits
+	// until every other node has answered (or ctx ends) and returns their
+	// answers, one per node.
+	ServerSideEmit(ctx context.Context, wantAck bool, event string, args ...any) ([]any, error)
+	// OnServerSideEmit registers the handler of event for server-side
+	// emits from other nodes.
+	OnServerSideEmit(event string, h ServerSideHandler)
+	// BroadcastWithAck emits event to the selected sockets of every node
+	// with an acknowledgement request and returns the first argument of
+	// every answer, waiting until every node has counted its recipients
+	// and every recipient has answered, or ctx ends (then the error wraps
+	// ErrAckTimeout and the answers so far are returned).
+	BroadcastWithAck(ctx context.Context, opts BroadcastOptions, event string, args ...any) ([]any, error)
+	// ServerCount returns the number of nodes of the cluster, this one
+	// included.
+	ServerCount(ctx context.Context) (int, error)
+}
+
+// LocalSocketIDs returns the ids of the sockets of n on this node that opts
+// selects (Rooms, then Except removed).
+func LocalSocketIDs(n *Namespace, opts BroadcastOptions) []string {
+	return (&BroadcastOperator{nsp: n, rooms: opts.Rooms, except: opts.Except}).SocketIDs()
 }
