@@ -25,6 +25,9 @@ const (
 	// EntryTestee holds, for a client spec, the testee's command, how it
 	// ended and its output (truncated).
 	EntryTestee = "siospec.testee"
+	// EntryNet holds, for a spec of the net suite, its measures as the
+	// JSON of a [Net] value.
+	EntryNet = "siospec.net"
 )
 
 // Failure message prefixes with a meaning for the outcome mapping.
@@ -274,6 +277,13 @@ func applyEntry(s *Spec, e types.ReportEntry) {
 		join(&s.Measured, entryText(e))
 	case EntryTestee:
 		join(&s.Testee, entryText(e))
+	case EntryNet:
+		var n Net
+		if err := json.Unmarshal([]byte(entryText(e)), &n); err != nil {
+			join(&s.TranscriptError, "siospec.net: "+err.Error())
+			return
+		}
+		s.Net = &n
 	case EntryTranscript:
 		evs, err := entryTranscript(e)
 		if err != nil {

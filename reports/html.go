@@ -137,7 +137,7 @@ func hasDetail(s *Spec) bool {
 	case Fail, NonStrict, HarnessError:
 		return true
 	}
-	return s.UnexpectedPass
+	return s.UnexpectedPass || s.Net != nil
 }
 
 func htmlEvents(evs []TranscriptEvent) []htmlEvent {

@@ -238,6 +238,7 @@ func details(s *Spec) string {
 	field("budget", s.Budget)
 	field("measured", s.Measured)
 	field("testee", s.Testee)
+	field("net", s.Net.Text())
 	if len(s.Transcript) > 0 {
 		fmt.Fprintf(&b, "transcript (%d events):\n", len(s.Transcript))
 		for _, e := range s.Transcript {

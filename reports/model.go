@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -185,6 +186,8 @@ type Spec struct {
 	// Testee is a client spec's testee command, how it ended and its
 	// output, truncated (role client).
 	Testee string `json:"testee,omitempty"`
+	// Net holds a net-suite spec's measures (siospec.net).
+	Net *Net `json:"net,omitempty"`
 
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
@@ -468,4 +471,62 @@ func EncodeTranscript(evs []TranscriptEvent) string {
 		return "[]"
 	}
 	return string(b)
+}
+
+// Net is what a spec of the net suite (network failures) measured: the
+// fault proxy profile, the sequenced workload's accounting and the
+// proxy's decisions. Measures is the JSON of suites/netload.Measures (see
+// SCHEMA.md); reports keeps it as it came.
+type Net struct {
+	// Profile is the fault proxy profile the spec applied.
+	Profile string `json:"profile,omitempty"`
+	// Crash says how server-crash ran: "process" (the server under test was
+	// killed and restarted, its state lost) or "proxy" (the proxy went
+	// down, the server kept its state). Empty for other profiles.
+	Crash string `json:"crash,omitempty"`
+	// Summary is the measures in a few lines of text.
+	Summary string `json:"summary"`
+	// Trials and TrialsPassed are the resilience tier's seeded trials and
+	// how many passed; 0 for the conformance tier.
+	Trials       int `json:"trials,omitempty"`
+	TrialsPassed int `json:"trials_passed,omitempty"`
+	// Measures is the netload.Measures JSON of the (last) trial.
+	Measures json.RawMessage `json:"measures,omitempty"`
+	// Decisions is the proxy's decision log for the spec (faultproxy
+	// Decision JSON), at most MaxNetDecisions; DecisionsDropped counts
+	// those left out.
+	Decisions        json.RawMessage `json:"decisions,omitempty"`
+	DecisionsDropped int             `json:"decisions_dropped,omitempty"`
+}
+
+// MaxNetDecisions caps Net.Decisions.
+const MaxNetDecisions = 200
+
+// Text renders n for the text reports (JUnit, summaries, HTML).
+func (n *Net) Text() string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	if n.Profile != "" {
+		fmt.Fprintf(&b, "profile: %s", n.Profile)
+		if n.Crash != "" {
+			fmt.Fprintf(&b, " (crash ran as a %s crash)", n.Crash)
+		}
+		b.WriteString("\n")
+	}
+	if n.Trials > 0 {
+		fmt.Fprintf(&b, "trials: %d of %d passed\n", n.TrialsPassed, n.Trials)
+	}
+	b.WriteString(n.Summary)
+	if len(n.Decisions) > 0 {
+		var ds []json.RawMessage
+		if json.Unmarshal(n.Decisions, &ds) == nil {
+			fmt.Fprintf(&b, "\nproxy decisions: %d", len(ds))
+			if n.DecisionsDropped > 0 {
+				fmt.Fprintf(&b, " (+%d not kept)", n.DecisionsDropped)
+			}
+		}
+	}
+	return b.String()
 }

@@ -103,6 +103,9 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		}
 		return fmt.Sprintf("`%s %s`%s — %s", codeText(e.Suite), codeText(e.ID), at, mdText(short(e.Reason)))
 	})
+	section("Network measures (net suite)", func(s *Spec) bool { return s.Net != nil }, func(s *Spec) string {
+		return fmt.Sprintf("%s %s — %s", specRef(s), s.Outcome, mdText(strings.ReplaceAll(s.Net.Text(), "\n", "; ")))
+	})
 	section("Unsupported", func(s *Spec) bool { return s.Outcome == Unsupported }, func(s *Spec) string {
 		return fmt.Sprintf("%s — %s", specRef(s), mdText(short(s.Reason)))
 	})

@@ -23,8 +23,15 @@ const (
 // default of --connect-timeout.
 const DefaultConnectTimeout = 1000 * time.Millisecond
 
-// AllSuites lists every server suite in run order.
+// AllSuites lists the four protocol suites in run order: what "all" and
+// the default selection mean. The net suite (NET) is deliberately not in
+// it: it is slow (real faults, real timeouts) and runs only when named
+// (--suite net, or --suite sio5,net); see SelectableSuites.
 var AllSuites = []Proto{EIO4, EIO3, SIO5, SIO4}
+
+// SelectableSuites lists every suite --suite accepts, in run order:
+// AllSuites, then NET.
+var SelectableSuites = []Proto{EIO4, EIO3, SIO5, SIO4, NET}
 
 // Config is the run configuration of the server suites: parsed from flags
 // once, validated once, and passed explicitly to every helper.
@@ -96,7 +103,8 @@ func (s suiteList) Set(v string) error {
 }
 
 // ParseSuites parses a comma-separated suite list such as "eio4,sio5" (case
-// does not matter; "all" means every suite). Duplicates collapse; the
+// does not matter; "all" means the four protocol suites, AllSuites, and
+// "net" must be named). Duplicates collapse; the
 // result is in AllSuites order.
 func ParseSuites(v string) ([]Proto, error) {
 	var out []Proto
@@ -109,8 +117,8 @@ func ParseSuites(v string) ([]Proto, error) {
 			return slices.Clone(AllSuites), nil
 		}
 		p := Proto(f)
-		if !slices.Contains(AllSuites, p) {
-			return nil, fmt.Errorf("unknown suite %q (want eio4, eio3, sio5, sio4 or all)", strings.ToLower(f))
+		if !slices.Contains(SelectableSuites, p) {
+			return nil, fmt.Errorf("unknown suite %q (want eio4, eio3, sio5, sio4, net or all)", strings.ToLower(f))
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)
@@ -119,7 +127,7 @@ func ParseSuites(v string) ([]Proto, error) {
 	if len(out) == 0 {
 		return nil, errors.New("empty suite list")
 	}
-	slices.SortFunc(out, func(a, b Proto) int { return slices.Index(AllSuites, a) - slices.Index(AllSuites, b) })
+	slices.SortFunc(out, func(a, b Proto) int { return slices.Index(SelectableSuites, a) - slices.Index(SelectableSuites, b) })
 	return out, nil
 }
 
@@ -147,7 +155,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EIOURL, "eio-url", c.EIOURL, "base URL of the Engine.IO suites' target (eio4, eio3), overriding --url")
 	fs.StringVar(&c.SIOURL, "sio-url", c.SIOURL, "base URL of the Socket.IO suites' target (sio5, sio4), overriding --url")
 	fs.StringVar(&c.Path, "path", c.Path, "path prefix of every suite (default: the target URL's path, else "+DefaultPath+" for eio*, "+DefaultSIOPath+" for sio*)")
-	fs.Var(suiteList{c}, "suite", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: all four against the built-in reference; "+
+	fs.Var(suiteList{c}, "suite", "suites to run, comma-separated: eio4,eio3,sio5,sio4, net (the network-failure suite, only when named) or all (the four protocol suites; default: all four against the built-in reference; "+
 		"with a target URL, eio4 when --url or --eio-url is given plus sio5 when --sio-url is given)")
 	fs.Float64Var(&c.TimeScale, "time-scale", c.TimeScale, "multiply every timing budget and grace by this factor (default 1; env "+EnvTimeScale+")")
 	fs.BoolVar(&c.Strict, "strict", c.Strict, "SHOULD and NODE failures fail the run")

@@ -33,10 +33,15 @@ const (
 	EIO3 Proto = "EIO3"
 	SIO5 Proto = "SIO5"
 	SIO4 Proto = "SIO4"
+	// NET is the network-failure suite (requirements_net.go). It runs over
+	// the Socket.IO revision the target speaks (v5, or v4 over Engine.IO
+	// v3) and is not in AllSuites: see NetSuites.
+	NET Proto = "NET"
 )
 
 // IsSocketIO reports whether p is a Socket.IO suite (SIO5, SIO4).
-func (p Proto) IsSocketIO() bool { return p == SIO5 || p == SIO4 }
+// NET counts as Socket.IO: its workload is Socket.IO events.
+func (p Proto) IsSocketIO() bool { return p == SIO5 || p == SIO4 || p == NET }
 
 // EIO returns the Engine.IO revision the suite's client speaks: 3 for EIO3
 // and SIO4 (Socket.IO v4 runs over Engine.IO v3), 4 otherwise.
@@ -116,8 +121,8 @@ func (g *Registry) All() []Requirement {
 // behaviour; docs/requirements.md). Each call builds a fresh value;
 // callers may keep it.
 func Requirements() *Registry {
-	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue))}
-	for _, r := range slices.Concat(catalogue, clientCatalogue) {
+	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue)+len(netCatalogue))}
+	for _, r := range slices.Concat(catalogue, clientCatalogue, netCatalogue) {
 		if _, dup := g.byID[r.ID]; dup {
 			panic(fmt.Sprintf("framework: duplicate requirement %s", r.ID))
 		}
