@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -372,57 +370,6 @@ func stripUpgradeHeaders(head []byte) ([]byte, []string) {
 	return out, removed
 }
 
-// HTTPRejectUpgrade answers every HTTP/1.1 upgrade request (Upgrade +
-// Connection: upgrade, e.g. Engine.IO's WebSocket upgrade or probe) itself
-// with Status and Body, without contacting the upstream, then closes the
-// connection: a corporate proxy or firewall that refuses WebSocket. Other
-// requests pass. It needs the protocol tap, which every connection accepted
-// while an HTTP fault exists gets (see [Options.Tap]). Type
-// "http_reject_upgrade", attributes "status" and "body".
-type HTTPRejectUpgrade struct {
-	Name   string // default "http_reject_upgrade"
-	Scope  Scope  // AfterBytes must be 0
-	Status int    // HTTP status, 200..599; 0 means 403
-	Body   string // response body; "" means the status text
-}
-
-// Type implements Fault.
-func (HTTPRejectUpgrade) Type() string { return "http_reject_upgrade" }
-
-// Validate implements Fault.
-func (f HTTPRejectUpgrade) Validate() error {
-	if err := validateUnitScope(f.Type(), f.Scope); err != nil {
-		return err
-	}
-	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
-		return &FieldError{Fault: f.Type(), Field: "Status", Attr: "status", Reason: "must be in [200, 599]"}
-	}
-	return nil
-}
-
-func (f HTTPRejectUpgrade) meta() faultMeta {
-	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
-}
-
-// HTTPStripUpgrade removes the hop-by-hop Upgrade, Connection and
-// Sec-WebSocket-* headers from every upgrade request and forwards it as a
-// plain request: a proxy that does not pass WebSocket upgrades through. Other
-// bytes are untouched. Type "http_strip_upgrade".
-type HTTPStripUpgrade struct {
-	Name  string // default "http_strip_upgrade"
-	Scope Scope  // AfterBytes must be 0
-}
-
-// Type implements Fault.
-func (HTTPStripUpgrade) Type() string { return "http_strip_upgrade" }
-
-// Validate implements Fault.
-func (f HTTPStripUpgrade) Validate() error { return validateUnitScope(f.Type(), f.Scope) }
-
-func (f HTTPStripUpgrade) meta() faultMeta {
-	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
-}
-
 func validateUnitScope(typ string, s Scope) error {
 	if err := validateCommon(typ, 0, s); err != nil {
 		return err
@@ -433,169 +380,8 @@ func validateUnitScope(typ string, s Scope) error {
 	return nil
 }
 
-type rejectB struct{ f HTTPRejectUpgrade }
-
-func (b *rejectB) process(in *instance, ck chunk, next emitFunc) error {
-	u := ck.u
-	if u == nil || u.kind != unitHTTPRequestHead || !u.upgrade {
-		return next(ck)
-	}
-	status := b.f.Status
-	if status == 0 {
-		status = http.StatusForbidden
-	}
-	body := b.f.Body
-	if body == "" {
-		body = http.StatusText(status) + "\n"
-	}
-	in.decide("reject", fmt.Sprintf("%d for %s %s", status, u.req.Method, u.req.URL.RequestURI()))
-	resp := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
-		"Connection: close\r\n\r\n" + body
-	u.rejected = true
-	c := in.c
-	if _, err := c.client.Write([]byte(resp)); err != nil {
-		c.abort(CloseFIN)
-		return errAborted
-	}
-	// Half-close both ways: the client reads the answer then EOF; the
-	// upstream, which never saw the request, sees EOF; the connection ends
-	// when both sides have closed.
-	_ = c.client.CloseWrite()
-	c.mu.Lock()
-	srv := c.server
-	c.mu.Unlock()
-	if srv != nil {
-		_ = srv.CloseWrite()
-	}
-	return nil
-}
-
-type stripB struct{}
-
-func (b *stripB) process(in *instance, ck chunk, next emitFunc) error {
-	u := ck.u
-	if u == nil || u.kind != unitHTTPRequestHead || !u.upgrade {
-		return next(ck)
-	}
-	head, removed := stripUpgradeHeaders(ck.data)
-	in.decide("strip", fmt.Sprintf("%s %s: removed %s", u.req.Method, u.req.URL.RequestURI(), strings.Join(removed, ", ")))
-	u.upgrade = false
-	return next(chunk{data: head, at: ck.at, u: u})
-}
-
-// WSUpgradeThenBlackhole answers every WebSocket upgrade request itself with
-// a valid "101 Switching Protocols" and then forwards nothing either way while
-// keeping the client's connection open: a proxy that reports success and
-// then hangs (Squid, faults doc A9.2). The upstream never sees the request;
-// the proxy closes its upstream connection. Type "ws_upgrade_then_blackhole".
-type WSUpgradeThenBlackhole struct {
-	Name  string // default "ws_upgrade_then_blackhole"
-	Scope Scope  // AfterBytes must be 0
-}
-
-// Type implements Fault.
-func (WSUpgradeThenBlackhole) Type() string { return "ws_upgrade_then_blackhole" }
-
-// Validate implements Fault.
-func (f WSUpgradeThenBlackhole) Validate() error { return validateUnitScope(f.Type(), f.Scope) }
-
-func (f WSUpgradeThenBlackhole) meta() faultMeta {
-	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
-}
-
 // wsAccept computes Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2).
 func wsAccept(key string) string {
 	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	return base64.StdEncoding.EncodeToString(h[:])
-}
-
-type upgradeHoleB struct{}
-
-func (b *upgradeHoleB) process(in *instance, ck chunk, next emitFunc) error {
-	u := ck.u
-	key := ""
-	if u != nil && u.kind == unitHTTPRequestHead && u.upgrade && strings.EqualFold(u.req.Header.Get("Upgrade"), "websocket") {
-		key = u.req.Header.Get("Sec-WebSocket-Key")
-	}
-	if key == "" {
-		return next(ck)
-	}
-	in.decide("upgrade_then_hold", u.req.Method+" "+u.req.URL.RequestURI())
-	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + wsAccept(key) + "\r\n\r\n"
-	u.rejected = true // the tap discards everything the client sends from now on
-	c := in.c
-	c.hold.Store(true)
-	if _, err := c.client.Write([]byte(resp)); err != nil {
-		c.abort(CloseFIN)
-		return errAborted
-	}
-	c.mu.Lock()
-	srv := c.server
-	c.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
-	}
-	return nil
-}
-
-// HTTPDowngrade10 forwards every request as HTTP/1.0 with "Connection:
-// close", dropping the hop-by-hop Connection, Keep-Alive and Upgrade headers:
-// a reverse proxy such as nginx without proxy_http_version 1.1 (faults doc
-// A9.1). WebSocket upgrades therefore never reach the server as upgrades,
-// and the server closes the connection after each response. Type
-// "http_downgrade_10".
-type HTTPDowngrade10 struct {
-	Name  string // default "http_downgrade_10"
-	Scope Scope  // AfterBytes must be 0
-}
-
-// Type implements Fault.
-func (HTTPDowngrade10) Type() string { return "http_downgrade_10" }
-
-// Validate implements Fault.
-func (f HTTPDowngrade10) Validate() error { return validateUnitScope(f.Type(), f.Scope) }
-
-func (f HTTPDowngrade10) meta() faultMeta {
-	return faultMeta{f.Name, Upstream, f.Scope, levelUnit}
-}
-
-type downgradeB struct{}
-
-func (b *downgradeB) process(in *instance, ck chunk, next emitFunc) error {
-	u := ck.u
-	if u == nil || (u.kind != unitHTTPRequestHead && u.kind != unitHTTPMessage) || u.req == nil {
-		return next(ck)
-	}
-	headLen := len(ck.data)
-	if u.kind == unitHTTPMessage {
-		headLen = u.bodyAt
-	}
-	head, body := ck.data[:headLen], ck.data[headLen:]
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	if i := bytes.LastIndexByte(line, ' '); i >= 0 {
-		line = append(append([]byte(nil), line[:i+1]...), "HTTP/1.0"...)
-	}
-	var out []byte
-	out = append(out, line...)
-	out = append(out, "\r\n"...)
-	for _, ln := range bytes.SplitAfter(rest, []byte("\r\n")) {
-		name, _, ok := bytes.Cut(ln, []byte(":"))
-		n := strings.ToLower(strings.TrimSpace(string(name)))
-		if ok && (n == "connection" || n == "keep-alive" || n == "upgrade") {
-			continue
-		}
-		if bytes.Equal(ln, []byte("\r\n")) {
-			out = append(out, "Connection: close\r\n"...)
-		}
-		out = append(out, ln...)
-	}
-	in.decide("downgrade", u.req.Method+" "+u.req.URL.RequestURI())
-	u.upgrade = false
-	nu := *u
-	nu.bodyAt = len(out)
-	out = append(out, body...)
-	return next(chunk{data: out, at: ck.at, u: &nu})
 }

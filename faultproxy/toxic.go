@@ -42,9 +42,14 @@ type AttrSpec struct {
 // FaultTypeSpec documents one fault type of the control API.
 type FaultTypeSpec struct {
 	Type       string     `json:"type"`
-	Level      string     `json:"level"` // "stream", "connection", "proxy" or "http"
+	Level      string     `json:"level"` // "stream", "connection", "proxy", "http", "engine.io", "websocket" or "socket.io"
 	Toxiproxy  bool       `json:"toxiproxy"`
 	Attributes []AttrSpec `json:"attributes"`
+	// GoType is the Go type ("Latency"), Stream the default stream of a
+	// toxic that names none, Summary the attributes in one line (Markdown).
+	GoType  string `json:"go_type"`
+	Stream  string `json:"default_stream"`
+	Summary string `json:"summary"`
 }
 
 var packetAttrs = []AttrSpec{
@@ -68,40 +73,6 @@ var scopeAttrs = []AttrSpec{
 	{"poll_method", "HTTP method", "only connections whose first request is a polling request with this method"},
 	{"existing", "bool", "strike once, after_ms after the fault is added, only the connections open then (later ones pass)"},
 	{"poll_nth", "count", "only connections whose first request is the nth polling request (of poll_method, if set) of its session"},
-}
-
-// FaultTypes returns the catalogue of fault types the control API accepts.
-func FaultTypes() []FaultTypeSpec {
-	return []FaultTypeSpec{
-		{"latency", "stream", true, []AttrSpec{{"latency", "ms", "delay per chunk"}, {"jitter", "ms", "uniform ± jitter per chunk"}}},
-		{"bandwidth", "stream", true, []AttrSpec{{"rate", "KB/s", "rate limit, 0 = unlimited"}}},
-		{"slicer", "stream", true, []AttrSpec{{"average_size", "bytes", "average piece size"}, {"size_variation", "bytes", "uniform ± variation"}, {"delay", "µs", "pause between pieces"}}},
-		{"limit_data", "stream", true, []AttrSpec{{"bytes", "bytes", "bytes to forward before closing"}}},
-		{"timeout", "stream", true, []AttrSpec{{"timeout", "ms", "discard data and close after this; 0 = hold forever"}}},
-		{"slow_close", "stream", true, []AttrSpec{{"delay", "ms", "delay before propagating EOF"}}},
-		{"blackhole", "stream", false, nil},
-		{"reset_peer", "connection", true, []AttrSpec{{"timeout", "ms", "reset (RST) this long after activation"}}},
-		{"slow_open", "connection", false, []AttrSpec{{"delay", "ms", "delay before connecting upstream"}}},
-		{"idle_timeout", "connection", false, []AttrSpec{{"idle_ms", "ms", "close after this long without data"}, {"close", "fin|rst", "how to close"}}},
-		{"max_lifetime", "connection", false, []AttrSpec{{"lifetime_ms", "ms", "close this long after accept"}, {"close", "fin|rst", "how to close"}}},
-		{"down", "proxy", false, []AttrSpec{{"mode", "refuse|fin_all|rst_all", "what happens to open connections"}}},
-		{"http_reject_upgrade", "http", false, []AttrSpec{{"status", "HTTP status", "answer to upgrade requests (default 403)"}, {"body", "text", "response body"}}},
-		{"http_strip_upgrade", "http", false, nil},
-		{"http_downgrade_10", "http", false, nil},
-		{"ws_upgrade_then_blackhole", "http", false, nil},
-		{"eio_drop_packet", "engine.io", false, packetAttrs},
-		{"eio_delay_packet", "engine.io", false, append(packetAttrs[:3:3], AttrSpec{"delay_ms", "ms", "how long to hold a matching packet"})},
-		{"eio_duplicate_packet", "engine.io", false, packetAttrs},
-		{"delay_poll_response", "http", false, []AttrSpec{{"nth", "count", "the nth polling GET response of the connection (0 = every)"}, {"delay_ms", "ms", "how long to hold it"}}},
-		{"ws_close_mid_frame", "websocket", false, []AttrSpec{{"nth", "count", "the nth WebSocket frame (0 = the first)"}, {"close", "fin|rst", "how to close"}}},
-		{"http_response_timeout", "http", false, []AttrSpec{{"timeout_ms", "ms", "answer a request whose response has not started after this long"}, {"status", "HTTP status", "the answer (default 504)"}, requestAttrs[0], requestAttrs[1]}},
-		{"http_duplicate_request", "http", false, []AttrSpec{{"method", "HTTP method", "requests to copy (default GET)"}, requestAttrs[1], {"delay_ms", "ms", "send the copy this long after the original"}}},
-		{"http_buffer_response", "http", false, []AttrSpec{{"until", "complete|bytes", "release each complete response, or only every max_bytes"}, {"max_bytes", "bytes", "release once this much is held (0 = no cap with until complete)"}, {"hold_ms", "ms", "delay before each release"}}},
-		{"ws_buffer_frames", "websocket", false, []AttrSpec{{"hold_ms", "ms", "forward each frame this long after it was read"}, {"until_bytes", "bytes", "hold frames until this many bytes, then forward them together"}}},
-		{"ws_drop_direction", "websocket", false, []AttrSpec{{"control", "bool", "also drop ping, pong and close frames (default: data frames only)"}}},
-		{"sio_drop_packet", "socket.io", false, []AttrSpec{{"packet", "name or list", "packet types: connect, disconnect, event, ack, connect_error, binary_event, binary_ack (default any)"}, {"namespace", "string", "only packets of this namespace, e.g. \"/\" or \"/admin\""}, {"event", "string", "only event and binary_event packets with this name"}, {"nth", "count", "act on the nth match only (0 = every)"}}},
-		{"lb_round_robin", "http", false, []AttrSpec{{"backends", "list of host:port", "servers to balance over"}, {"sticky", "none|cookie|sid", "how a session stays on its backend"}}},
-	}
 }
 
 // attrReader decodes a toxic's attributes, naming the attribute in errors.
@@ -283,8 +254,8 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	stream := in.Stream
 	if stream == "" {
 		stream = "downstream"
-		if (strings.HasPrefix(in.Type, "http_") && in.Type != "http_buffer_response") || (strings.HasPrefix(in.Type, "ws_") && in.Type != "ws_buffer_frames" && in.Type != "ws_drop_direction") {
-			stream = "upstream" // HTTP faults act on requests
+		if k := kindOf(in.Type); k != nil {
+			stream = k.stream // HTTP faults act on requests
 		}
 	}
 	dir, err := ParseDirection(stream)
@@ -313,97 +284,11 @@ func toxicFromInput(in toxicIn) (Fault, Toxic, error) {
 	if name == "" {
 		name = in.Type + "_" + stream
 	}
-	var f Fault
-	switch in.Type {
-	case "latency":
-		f = Latency{Name: name, Direction: dir, Scope: sc, Latency: a.dur("latency", time.Millisecond), Jitter: a.dur("jitter", time.Millisecond)}
-	case "bandwidth":
-		f = Bandwidth{Name: name, Direction: dir, Scope: sc, RateKBps: a.int("rate")}
-	case "slicer":
-		f = Slicer{Name: name, Direction: dir, Scope: sc, AverageSize: int(a.int("average_size")), SizeVariation: int(a.int("size_variation")), Delay: a.dur("delay", time.Microsecond)}
-	case "limit_data":
-		f = LimitData{Name: name, Direction: dir, Scope: sc, Bytes: a.int("bytes")}
-	case "timeout":
-		f = Timeout{Name: name, Direction: dir, Scope: sc, Timeout: a.dur("timeout", time.Millisecond)}
-	case "slow_close":
-		f = SlowClose{Name: name, Direction: dir, Scope: sc, Delay: a.dur("delay", time.Millisecond)}
-	case "blackhole":
-		f = Blackhole{Name: name, Direction: dir, Scope: sc}
-	case "reset_peer":
-		f = ResetPeer{Name: name, Scope: sc, Timeout: a.dur("timeout", time.Millisecond)}
-	case "slow_open":
-		f = SlowOpen{Name: name, Scope: sc, Delay: a.dur("delay", time.Millisecond)}
-	case "idle_timeout":
-		f = IdleTimeout{Name: name, Scope: sc, Idle: a.dur("idle_ms", time.Millisecond), Close: a.closeMode("close")}
-	case "max_lifetime":
-		f = MaxLifetime{Name: name, Scope: sc, Lifetime: a.dur("lifetime_ms", time.Millisecond), Close: a.closeMode("close")}
-	case "down":
-		mode := DownRefuse
-		switch s := a.str("mode"); s {
-		case "", "refuse":
-		case "fin_all":
-			mode = DownCloseAll
-		case "rst_all":
-			mode = DownResetAll
-		default:
-			a.fail("mode", fmt.Sprintf("must be \"refuse\", \"fin_all\" or \"rst_all\", got %q", s))
-		}
-		f = Down{Name: name, Scope: sc, Mode: mode}
-	case "http_reject_upgrade":
-		f = HTTPRejectUpgrade{Name: name, Scope: sc, Status: int(a.int("status")), Body: a.str("body")}
-	case "http_strip_upgrade":
-		f = HTTPStripUpgrade{Name: name, Scope: sc}
-	case "http_downgrade_10":
-		f = HTTPDowngrade10{Name: name, Scope: sc}
-	case "ws_upgrade_then_blackhole":
-		f = WSUpgradeThenBlackhole{Name: name, Scope: sc}
-	case "eio_drop_packet":
-		f = EIODropPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
-	case "eio_delay_packet":
-		f = EIODelayPacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe"), Delay: a.dur("delay_ms", time.Millisecond)}
-	case "delay_poll_response":
-		f = DelayPollResponse{Name: name, Scope: sc, Nth: int(a.int("nth")), Delay: a.dur("delay_ms", time.Millisecond)}
-	case "ws_close_mid_frame":
-		f = WSCloseMidFrame{Name: name, Direction: dir, Scope: sc, Nth: int(a.int("nth")), Close: a.closeMode("close")}
-	case "eio_duplicate_packet":
-		f = EIODuplicatePacket{Name: name, Direction: dir, Scope: sc, Packets: parsePacketTypes(a, "packet"), Nth: int(a.int("nth")), Probe: a.boolean("probe")}
-	case "http_response_timeout":
-		f = HTTPResponseTimeout{Name: name, Scope: sc, Match: RequestMatch{Method: a.str("method"), Nth: int(a.int("nth"))},
-			Timeout: a.dur("timeout_ms", time.Millisecond), Status: int(a.int("status"))}
-	case "http_duplicate_request":
-		f = HTTPDuplicateRequest{Name: name, Scope: sc, Match: RequestMatch{Method: a.str("method"), Nth: int(a.int("nth"))},
-			Delay: a.dur("delay_ms", time.Millisecond)}
-	case "http_buffer_response":
-		until := BufferComplete
-		switch s := a.str("until"); s {
-		case "", "complete":
-		case "bytes":
-			until = BufferBytes
-		default:
-			a.fail("until", fmt.Sprintf("must be \"complete\" or \"bytes\", got %q", s))
-		}
-		f = HTTPBufferResponse{Name: name, Scope: sc, Until: until, MaxBytes: a.int("max_bytes"), Hold: a.dur("hold_ms", time.Millisecond)}
-	case "ws_buffer_frames":
-		f = WSBufferFrames{Name: name, Direction: dir, Scope: sc, Hold: a.dur("hold_ms", time.Millisecond), UntilBytes: a.int("until_bytes")}
-	case "ws_drop_direction":
-		f = WSDropDirection{Name: name, Direction: dir, Scope: sc, Control: a.boolean("control")}
-	case "sio_drop_packet":
-		f = SIODropPacket{Name: name, Direction: dir, Scope: sc, Types: parseSIOTypes(a, "packet"), Namespace: a.str("namespace"), Event: a.str("event"), Nth: int(a.int("nth"))}
-	case "lb_round_robin":
-		sticky := StickyNone
-		switch s := a.str("sticky"); s {
-		case "", "none":
-		case "cookie":
-			sticky = StickyCookie
-		case "sid":
-			sticky = StickySID
-		default:
-			a.fail("sticky", fmt.Sprintf("must be \"none\", \"cookie\" or \"sid\", got %q", s))
-		}
-		f = LBRoundRobin{Name: name, Scope: sc, Backends: a.strs("backends"), Sticky: sticky}
-	default:
+	k := kindOf(in.Type)
+	if k == nil || k.parse == nil {
 		return nil, Toxic{}, fmt.Errorf("%w %q (field \"type\")", ErrUnknownFault, in.Type)
 	}
+	f := k.parse(a, name, dir, sc)
 	if err := a.finish(); err != nil {
 		return nil, Toxic{}, err
 	}
@@ -424,56 +309,8 @@ func ToxicOf(f Fault, stream string) Toxic {
 		stream = "downstream"
 	}
 	attrs := map[string]any{}
-	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	switch f := f.(type) {
-	case Latency:
-		attrs["latency"], attrs["jitter"] = ms(f.Latency), ms(f.Jitter)
-	case Bandwidth:
-		attrs["rate"] = f.RateKBps
-	case Slicer:
-		attrs["average_size"], attrs["size_variation"], attrs["delay"] = f.AverageSize, f.SizeVariation, f.Delay.Microseconds()
-	case LimitData:
-		attrs["bytes"] = f.Bytes
-	case Timeout:
-		attrs["timeout"] = ms(f.Timeout)
-	case SlowClose:
-		attrs["delay"] = ms(f.Delay)
-	case ResetPeer:
-		attrs["timeout"] = ms(f.Timeout)
-	case SlowOpen:
-		attrs["delay"] = ms(f.Delay)
-	case IdleTimeout:
-		attrs["idle_ms"], attrs["close"] = ms(f.Idle), f.Close.String()
-	case MaxLifetime:
-		attrs["lifetime_ms"], attrs["close"] = ms(f.Lifetime), f.Close.String()
-	case Down:
-		attrs["mode"] = f.Mode.String()
-	case HTTPRejectUpgrade:
-		attrs["status"], attrs["body"] = f.Status, f.Body
-	case EIODropPacket:
-		attrs["packet"], attrs["nth"], attrs["probe"] = packetNames(f.Packets), f.Nth, f.Probe
-	case EIODelayPacket:
-		attrs["packet"], attrs["nth"], attrs["probe"], attrs["delay_ms"] = packetNames(f.Packets), f.Nth, f.Probe, ms(f.Delay)
-	case EIODuplicatePacket:
-		attrs["packet"], attrs["nth"], attrs["probe"] = packetNames(f.Packets), f.Nth, f.Probe
-	case DelayPollResponse:
-		attrs["nth"], attrs["delay_ms"] = f.Nth, ms(f.Delay)
-	case WSCloseMidFrame:
-		attrs["nth"], attrs["close"] = f.Nth, f.Close.String()
-	case HTTPResponseTimeout:
-		attrs["timeout_ms"], attrs["status"], attrs["method"], attrs["nth"] = ms(f.Timeout), f.Status, f.Match.Method, f.Match.Nth
-	case HTTPDuplicateRequest:
-		attrs["method"], attrs["nth"], attrs["delay_ms"] = f.Match.Method, f.Match.Nth, ms(f.Delay)
-	case HTTPBufferResponse:
-		attrs["until"], attrs["max_bytes"], attrs["hold_ms"] = f.Until.String(), f.MaxBytes, ms(f.Hold)
-	case WSBufferFrames:
-		attrs["hold_ms"], attrs["until_bytes"] = ms(f.Hold), f.UntilBytes
-	case WSDropDirection:
-		attrs["control"] = f.Control
-	case SIODropPacket:
-		attrs["packet"], attrs["namespace"], attrs["event"], attrs["nth"] = sioTypeNames(f.Types), f.Namespace, f.Event, f.Nth
-	case LBRoundRobin:
-		attrs["backends"], attrs["sticky"] = f.Backends, f.Sticky.String()
+	if k := kindOf(f.Type()); k != nil && k.render != nil {
+		k.render(f, attrs)
 	}
 	s := m.scope
 	if len(s.Conns) > 0 {
