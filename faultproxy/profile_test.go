@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -148,24 +147,4 @@ func TestProfileServerCrashWithoutProcess(t *testing.T) {
 		return err == nil
 	})
 	roundTrip(t, dial(t, p.Addr()), []byte("after"))
-}
-
-// TestREADMECatalogue keeps README.md's tables in step with the code: every
-// fault type of the control API and every profile has a row.
-func TestREADMECatalogue(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	for _, ft := range FaultTypes() {
-		if !strings.Contains(readme, "| `"+ft.Type+"` |") {
-			t.Errorf("README.md has no row for fault type %q", ft.Type)
-		}
-	}
-	for _, p := range Profiles() {
-		if !strings.Contains(readme, "| `"+p.Name+"` |") {
-			t.Errorf("README.md has no row for profile %q", p.Name)
-		}
-	}
 }
