@@ -237,8 +237,10 @@ func TestAbortStalledWebSocket(t *testing.T) {
 	case <-time.After(waitBudget):
 		t.Fatal("OnClose not called")
 	}
+	writerDone := make(chan struct{})
+	go func() { wt.writers.Wait(); close(writerDone) }()
 	select {
-	case <-wt.writerDone:
+	case <-writerDone:
 	case <-time.After(waitBudget):
 		t.Fatal("the blocked writer did not end")
 	}

@@ -23,6 +23,8 @@ type Server struct {
 	log      *slog.Logger
 	clock    Clock
 	upgrader websocket.Upgrader
+	// bufs holds *[]byte frame buffers of WebSocket readers and writers.
+	bufs sync.Pool
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -47,8 +49,29 @@ func NewServer(opts *Options) *Server {
 		// policy and it does not apply to WebSockets.
 		CheckOrigin:       func(*http.Request) bool { return true },
 		EnableCompression: o.PerMessageDeflate,
+		// An idle WebSocket holds no write buffer: gorilla takes one
+		// from the pool for each message and returns it.
+		WriteBufferPool: &sync.Pool{},
 	}
 	return srv
+}
+
+// maxPooledBuf is the largest buffer returned to srv.bufs.
+const maxPooledBuf = 64 << 10
+
+func (srv *Server) getBuf() *[]byte {
+	if bp, ok := srv.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 512)
+	return &b
+}
+
+func (srv *Server) putBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledBuf {
+		*bp = (*bp)[:0]
+		srv.bufs.Put(bp)
+	}
 }
 
 // enter registers a goroutine about to run server code; it fails once the

@@ -5,7 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"io"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,8 +19,11 @@ import (
 
 // wsTransport is a WebSocket carrying one session, either as its transport
 // or as an upgrade probe. The read loop runs on the upgrade request's
-// goroutine, writes on one writer goroutine per connection. Fields marked
-// "s.mu" are guarded by the session's mutex.
+// goroutine; writes run on a writer goroutine that is started when packets
+// are handed over and ends once nothing is left to write, so an idle
+// session holds no writer (and, through the upgrader's write buffer pool,
+// no write buffer). Fields marked "s.mu" are guarded by the session's
+// mutex.
 type wsTransport struct {
 	s              *Session
 	conn           *websocket.Conn
@@ -32,21 +38,26 @@ type wsTransport struct {
 	closing    bool              // s.mu
 	cutTimer   *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
 
-	kick       chan struct{} // wakes the writer
-	readerDone chan struct{} // closed when the read loop ends
-	writerDone chan struct{} // closed when the writer ends
-	wbuf       []byte        // writer's reusable frame buffer
+	writing bool           // s.mu: a writer goroutine is running
+	stopped bool           // s.mu: the read loop ended or a write failed: no new writer
+	writers sync.WaitGroup // the writer goroutine, waited for by the read loop
 }
 
 func (t *wsTransport) name() string   { return TransportWebSocket }
 func (t *wsTransport) writable() bool { return t.isWritable }
 func (t *wsTransport) discard()       {}
 
+// wake starts the writer unless it is running or the transport has
+// stopped. Called with s.mu held; the read loop, which waits for the
+// writer before it returns, is still running (stopped is false), so the
+// writer is covered by the server's wait group through it.
 func (t *wsTransport) wake() {
-	select {
-	case t.kick <- struct{}{}:
-	default:
+	if t.writing || t.stopped {
+		return
 	}
+	t.writing = true
+	t.writers.Add(1)
+	go t.writer()
 }
 
 func (t *wsTransport) send(pkts []engineio.Packet) {
@@ -96,62 +107,66 @@ func (t *wsTransport) abort() {
 }
 
 // writer writes handed-over batches in order and, once asked, the close
-// frame. It runs until the close frame is written, a write fails or the
-// read loop ends.
+// frame. It returns when nothing is left to write, after the close frame,
+// when a write fails or when the read loop has ended.
 func (t *wsTransport) writer() {
-	defer t.s.srv.exit()
-	defer close(t.writerDone)
+	defer t.writers.Done()
 	s := t.s
 	for {
-		select {
-		case <-t.kick:
-		case <-t.readerDone:
-			return
-		}
 		s.mu.Lock()
 		batch := t.batch
 		t.batch = nil
+		closeNow := t.closeReq && len(batch) == 0
+		if t.stopped || (len(batch) == 0 && !closeNow) {
+			t.writing = false
+			s.mu.Unlock()
+			return
+		}
+		if closeNow {
+			t.stopped = true // nothing is written after the close frame
+			t.writing = false
+			s.mu.Unlock()
+			_ = t.conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(t.writeTimeout))
+			_ = t.conn.SetReadDeadline(time.Now().Add(wsCloseGrace))
+			return
+		}
 		s.mu.Unlock()
-		if len(batch) > 0 {
-			if err := t.writeBatch(batch); err != nil {
-				s.mu.Lock()
-				if s.probe == t {
-					s.cleanupUpgradeLocked()
-				}
-				s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "write error", Err: err})
-				s.mu.Unlock()
-				s.runEvents()
-				_ = t.conn.Close()
-				return
+		if err := t.writeBatch(batch); err != nil {
+			s.mu.Lock()
+			t.stopped = true
+			t.writing = false
+			if s.probe == t {
+				s.cleanupUpgradeLocked()
 			}
+			s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "write error", Err: err})
+			s.mu.Unlock()
+			s.runEvents()
+			_ = t.conn.Close()
+			return
 		}
 		s.mu.Lock()
-		if len(batch) > 0 && !t.closing {
+		if !t.closing {
 			t.isWritable = true
 			if s.transport == t {
 				s.flushLocked()
 			}
 		}
-		closeNow := t.closeReq && len(t.batch) == 0
 		s.mu.Unlock()
 		s.runEvents()
-		if closeNow {
-			_ = t.conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(t.writeTimeout))
-			_ = t.conn.SetReadDeadline(time.Now().Add(wsCloseGrace))
-			return
-		}
 	}
 }
 
 func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	bp := t.s.srv.getBuf()
+	defer t.s.srv.putBuf(bp)
 	for _, p := range batch {
 		var err error
 		binary := false
 		if p.Binary && !t.supportsBinary {
-			t.wbuf, err = encoder.AppendText(t.wbuf[:0], t.version, p)
+			*bp, err = encoder.AppendText((*bp)[:0], t.version, p)
 		} else {
-			t.wbuf, binary, err = encoder.AppendFrame(t.wbuf[:0], t.version, p)
+			*bp, binary, err = encoder.AppendFrame((*bp)[:0], t.version, p)
 		}
 		if err != nil {
 			return err
@@ -161,16 +176,42 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 			mt = websocket.BinaryMessage
 		}
 		if t.deflate {
-			t.conn.EnableWriteCompression(len(t.wbuf) >= 1024)
+			t.conn.EnableWriteCompression(len(*bp) >= 1024)
 		}
-		if err := t.conn.WriteMessage(mt, t.wbuf); err != nil {
+		if err := t.conn.WriteMessage(mt, *bp); err != nil {
 			return err
 		}
 	}
-	if cap(t.wbuf) > 64<<10 {
-		t.wbuf = nil
-	}
 	return nil
+}
+
+// readMessage is the connection's ReadMessage, reading into a pooled
+// buffer and copying the message once into a slice of its exact size
+// (instead of io.ReadAll's repeated growth).
+func (t *wsTransport) readMessage() (int, []byte, error) {
+	mt, r, err := t.conn.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
+	bp := t.s.srv.getBuf()
+	defer t.s.srv.putBuf(bp)
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(512, cap(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*bp = buf
+			return mt, nil, err
+		}
+	}
+	*bp = buf
+	return mt, append(make([]byte, 0, len(buf)), buf...), nil
 }
 
 // readLoop reads messages until the connection fails or closes, then
@@ -179,7 +220,7 @@ func (t *wsTransport) readLoop() {
 	s := t.s
 	t.conn.SetReadLimit(s.srv.opts.MaxHTTPBufferSize)
 	for {
-		mt, data, err := t.conn.ReadMessage()
+		mt, data, err := t.readMessage()
 		if err == nil && mt == websocket.TextMessage && !utf8.Valid(data) {
 			// EIO-WS-11: the ws library closes with 1007.
 			_ = t.conn.WriteControl(websocket.CloseMessage,
@@ -210,9 +251,11 @@ func (t *wsTransport) readLoop() {
 		s.mu.Unlock()
 		s.runEvents()
 	}
-	close(t.readerDone)
+	s.mu.Lock()
+	t.stopped = true
+	s.mu.Unlock()
 	_ = t.conn.Close()
-	<-t.writerDone
+	t.writers.Wait()
 	s.mu.Lock()
 	if t.cutTimer != nil {
 		t.cutTimer.Stop()
@@ -248,8 +291,8 @@ func (t *wsTransport) readFailed(err error) {
 	s.runEvents()
 }
 
-// newWSTransport wraps an upgraded connection for session s and starts its
-// writer. The caller has entered the server's wait group for the writer.
+// newWSTransport wraps an upgraded connection for session s. Its writer
+// starts when the first packets are handed over.
 func (srv *Server) newWSTransport(s *Session, conn *websocket.Conn, q url.Values) *wsTransport {
 	b64, _ := lastValue(q, "b64")
 	t := &wsTransport{
@@ -260,9 +303,6 @@ func (srv *Server) newWSTransport(s *Session, conn *websocket.Conn, q url.Values
 		deflate:        srv.opts.PerMessageDeflate,
 		writeTimeout:   srv.opts.PingInterval + srv.opts.PingTimeout,
 		isWritable:     true,
-		kick:           make(chan struct{}, 1),
-		readerDone:     make(chan struct{}),
-		writerDone:     make(chan struct{}),
 	}
 	if t.writeTimeout < time.Second {
 		t.writeTimeout = time.Second
@@ -313,12 +353,10 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.
 	s = newSession(srv, v, r)
 	t := srv.newWSTransport(s, conn, q)
 	s.transport = t
-	if !srv.register(s) || !srv.enter() {
-		srv.remove(s)
+	if !srv.register(s) {
 		_ = conn.Close()
 		return
 	}
-	go t.writer()
 	s.mu.Lock()
 	s.startLocked()
 	s.mu.Unlock()
@@ -351,7 +389,7 @@ func (srv *Server) probe(s *Session, conn *websocket.Conn, q url.Values) {
 	gen := s.upgradeGen
 	s.upgradeTimer = srv.clock.AfterFunc(srv.opts.UpgradeTimeout, func() { s.onUpgradeTimeout(gen) })
 	s.mu.Unlock()
-	go t.writer()
+	defer srv.exit()
 	t.readLoop()
 }
 
