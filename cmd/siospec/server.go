@@ -30,6 +30,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // (conformance failures), 2 (harness error), 3 (preflight failed) or 4
 // (usage).
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if isClusterRun(args) {
+		return runCluster(ctx, args, stdout, stderr) // cluster.go: the cluster suite has its own runner
+	}
 	fs := flag.NewFlagSet("siospec server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg framework.Config
