@@ -42,6 +42,16 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: siospec proxy --upstream HOST:PORT [--listen ADDR] [--api ADDR] [--faults FILE] [--profile NAME [--profile-options JSON]] [--seed N]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Fault types (--faults and the control API's toxics; every one also takes toxicity and the scope")
+		fmt.Fprintln(stderr, "attributes conns, after_ms, after_bytes, for_ms, existing, transport, sid, poll_method, poll_nth):")
+		fmt.Fprint(stderr, faultproxy.FaultCatalogue())
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Profiles (--profile; options for_ms, after_ms, downtime_ms, idle_ms, hold_bytes, backends):")
+		for _, p := range faultproxy.Profiles() {
+			fmt.Fprintf(stderr, "  %-19s  %s (%s)\n", p.Name, p.Models, p.Reference)
+		}
+		fmt.Fprintln(stderr, "  (server-crash runs in crash mode proxy here: the proxy resets and refuses connections; the server keeps its state)")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
