@@ -156,6 +156,9 @@ type Tally struct {
 	// MaxLatency is the longest time between sending a seq and its first
 	// reception, among seqs with a known send time.
 	MaxLatency time.Duration `json:"max_latency_ns"`
+	// MaxAckLatency is the longest time between sending a seq with an ack
+	// request and its ack firing (the round trip), among fired acks.
+	MaxAckLatency time.Duration `json:"max_ack_latency_ns,omitempty"`
 	// LostSeqs lists lost seqs in order, at most MaxLostSeqs.
 	LostSeqs []int `json:"lost_seqs,omitempty"`
 }
@@ -188,6 +191,9 @@ func (t Tally) String() string {
 	}
 	if t.MaxLatency > 0 {
 		fmt.Fprintf(&b, "; max latency %v", t.MaxLatency.Round(time.Millisecond))
+	}
+	if t.MaxAckLatency > 0 {
+		fmt.Fprintf(&b, "; max ack round trip %v", t.MaxAckLatency.Round(time.Millisecond))
 	}
 	return b.String()
 }
@@ -271,11 +277,12 @@ type dirState struct {
 	recvOrder []int
 	firstRecv map[int]time.Time
 	acked     map[int]int
+	ackedAt   map[int]time.Time
 	ackFailed map[int]string
 }
 
 func newDirState() *dirState {
-	return &dirState{sent: map[int]sent{}, firstRecv: map[int]time.Time{}, acked: map[int]int{}, ackFailed: map[int]string{}}
+	return &dirState{sent: map[int]sent{}, firstRecv: map[int]time.Time{}, acked: map[int]int{}, ackedAt: map[int]time.Time{}, ackFailed: map[int]string{}}
 }
 
 // Ledger records a workload's sends, receptions and acks per direction and
@@ -350,7 +357,11 @@ func (l *Ledger) Received(d Dir, seq int) {
 func (l *Ledger) Acked(d Dir, seq int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.dir(d).acked[seq]++
+	s := l.dir(d)
+	s.acked[seq]++
+	if _, ok := s.ackedAt[seq]; !ok {
+		s.ackedAt[seq] = l.now()
+	}
 }
 
 // AckFailed records that the ack of seq (direction d) was reported failed
@@ -468,6 +479,9 @@ func (l *Ledger) tally(d Dir) Tally {
 		case n > 0:
 			t.AcksFired++
 			t.AcksDuplicated += n - 1
+			if sn.known {
+				t.MaxAckLatency = max(t.MaxAckLatency, s.ackedAt[seq].Sub(sn.at))
+			}
 		case failed:
 		default:
 			t.AcksLost++

@@ -77,7 +77,7 @@ func TestTally(t *testing.T) {
 				}
 			}
 			got := l.Tally(Up)
-			got.MaxLatency = 0
+			got.MaxLatency, got.MaxAckLatency = 0, 0
 			if got.String() != tc.want.String() || len(got.LostSeqs) != len(tc.want.LostSeqs) {
 				t.Errorf("tally = %+v, want %+v", got, tc.want)
 			}
