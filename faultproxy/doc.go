@@ -17,7 +17,8 @@
 // returns a [Handle] whose Remove detaches the fault. Adding and removing
 // affects connections that are already open as well as later ones. Every
 // fault carries a [Scope]: which connections it matches, when it activates
-// (after a delay, after N bytes), for how long, and with what probability
+// (after a delay, after N bytes, or once for the connections open at a
+// moment: [Scope] Existing), for how long, and with what probability
 // (Toxiproxy's "toxicity").
 //
 // # Pipeline
@@ -63,6 +64,17 @@
 // [Toxic] JSON and typed faults; [FaultTypes] lists the types, attributes and
 // units. Invalid input yields a *[FieldError] naming the Go field and the JSON
 // attribute, which the API reports as HTTP 400.
+//
+// # Fault registry
+//
+// Each fault type lives in its own file, fault_<type>.go: the Go type, its
+// validation, its behaviour on a connection, and one descriptor (type and
+// Go names, level, default stream, attributes with units, JSON parsing and
+// rendering). The table in registry.go names every descriptor;
+// [ParseToxic], [ToxicOf], [FaultTypes], the proxy's stages, README.md's
+// catalogue and `siospec proxy --help` all read it. The table is built once
+// and never written (no init-time registration); tests fail when a fault is
+// left out of it or README.md drifts from it.
 //
 // # Extension point: protocol stages
 //
