@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +39,9 @@ type Options struct {
 	// Only, when not empty, runs only the specs whose requirement ID has
 	// one of these prefixes ("CLU-BC", "CLU-LB-01").
 	Only []string
+	// DeliverBudget is how long a cross-node effect (a broadcast, a room
+	// change, a disconnection) may take to show. Default 3s.
+	DeliverBudget time.Duration
 	// SpecTimeout bounds each spec. Default 15s.
 	SpecTimeout time.Duration
 	// Logger receives one line per spec. Default: discarded.
@@ -117,10 +119,11 @@ func (e *PreflightError) Error() string {
 var ErrNoURLs = errors.New("cluster: no node URLs")
 
 type harness struct {
-	o     Options
-	log   *slog.Logger
-	nodes []NodeInfo
-	seq   int
+	o       Options
+	log     *slog.Logger
+	deliver time.Duration
+	nodes   []NodeInfo
+	seq     int
 	// open clients of the running spec, closed after it
 	mu      sync.Mutex
 	clients []*client
@@ -368,6 +371,10 @@ func Run(ctx context.Context, o *Options) (*Report, error) {
 	if h.o.SpecTimeout <= 0 {
 		h.o.SpecTimeout = 15 * time.Second
 	}
+	h.deliver = h.o.DeliverBudget
+	if h.deliver <= 0 {
+		h.deliver = defaultDeliverBudget
+	}
 	h.log = h.o.Logger
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -433,16 +440,8 @@ type verdict struct {
 
 type verdicts map[string]verdict
 
-func pass(detail string) verdict                  { return verdict{Pass, detail} }
-func fail(format string, a ...any) verdict        { return verdict{Fail, fmt.Sprintf(format, a...)} }
-func skip(reason string) verdict                  { return verdict{Skipped, reason} }
-func one(id string, v verdict) verdicts           { return verdicts{id: v} }
-func harnessFail(id string, err error) verdicts   { return one(id, fail("harness: %v", err)) }
-func rawJSON(m sioclient.Message, i int) string {
-	if i < len(m.Args) {
-		return string(m.Args[i])
-	}
-	return ""
-}
-
-var _ = json.RawMessage(nil)
+func pass(detail string) verdict                { return verdict{Pass, detail} }
+func fail(format string, a ...any) verdict      { return verdict{Fail, fmt.Sprintf(format, a...)} }
+func skip(reason string) verdict                { return verdict{Skipped, reason} }
+func one(id string, v verdict) verdicts         { return verdicts{id: v} }
+func harnessFail(id string, err error) verdicts { return one(id, fail("harness: %v", err)) }

@@ -20,7 +20,7 @@ import (
 // takes well under a millisecond; the budgets leave room for a loaded CI
 // machine.
 const (
-	deliverBudget = 3 * time.Second
+	defaultDeliverBudget = 3 * time.Second
 	// quietWindow is how long a socket that must not get a broadcast is
 	// watched after the ones that must have got it.
 	quietWindow = 400 * time.Millisecond
@@ -67,7 +67,7 @@ func target(room, except string) map[string]any {
 }
 
 // expectDelivery checks that want got event name and the others did not.
-func expectDelivery(ctx context.Context, name string, want, others []*client) (string, bool) {
+func expectDelivery(ctx context.Context, deliverBudget time.Duration, name string, want, others []*client) (string, bool) {
 	for _, c := range want {
 		if _, ok := c.waitEvent(ctx, name, deliverBudget); !ok {
 			return fmt.Sprintf("the socket on node %s got no %q within %v", c.node, name, deliverBudget), false
@@ -112,7 +112,7 @@ func specBroadcastAll(ctx context.Context, h *harness) verdicts {
 	if err := cs[0].call(ctx, ackBudget, nil, "ext:cluster-broadcast", target("", ""), ev, 1); err != nil {
 		return harnessFail(id, err)
 	}
-	if why, ok := expectDelivery(ctx, ev, cs, nil); !ok {
+	if why, ok := expectDelivery(ctx, h.deliver, ev, cs, nil); !ok {
 		return one(id, fail("broadcast from node %s: %s", cs[0].node, why))
 	}
 	return one(id, pass("broadcast from node "+cs[0].node+" reached nodes "+nodesOf(cs)))
@@ -132,7 +132,7 @@ func specBroadcastRoom(ctx context.Context, h *harness) verdicts {
 		return harnessFail(id, err)
 	}
 	others := append([]*client{cs[0]}, cs[2:]...)
-	if why, ok := expectDelivery(ctx, ev, cs[1:2], others); !ok {
+	if why, ok := expectDelivery(ctx, h.deliver, ev, cs[1:2], others); !ok {
 		return one(id, fail("broadcast to room from node %s: %s", cs[0].node, why))
 	}
 	return one(id, pass("room broadcast reached only the member on node "+cs[1].node))
@@ -152,7 +152,7 @@ func specBroadcastExcept(ctx context.Context, h *harness) verdicts {
 		return harnessFail(id, err)
 	}
 	want := append([]*client{cs[0]}, cs[2:]...)
-	if why, ok := expectDelivery(ctx, ev, want, cs[1:2]); !ok {
+	if why, ok := expectDelivery(ctx, h.deliver, ev, want, cs[1:2]); !ok {
 		return one(id, fail("broadcast except room from node %s: %s", cs[0].node, why))
 	}
 	return one(id, pass("the socket in the exception room on node "+cs[1].node+" was left out"))
@@ -170,7 +170,7 @@ func specBroadcastBinary(ctx context.Context, h *harness) verdicts {
 		return harnessFail(id, err)
 	}
 	for _, c := range cs[1:] {
-		e, ok := c.waitEvent(ctx, ev, deliverBudget)
+		e, ok := c.waitEvent(ctx, ev, h.deliver)
 		if !ok {
 			return one(id, fail("the socket on node %s got no binary broadcast", c.node))
 		}
@@ -219,7 +219,7 @@ func idsOf(cs []*client) []string {
 
 // pollFetch asks c for fetchSockets(t) until cond holds or the budget ends;
 // it returns the last answer.
-func pollFetch(ctx context.Context, c *client, t map[string]any, cond func(fetched) bool) (fetched, bool, error) {
+func pollFetch(ctx context.Context, deliverBudget time.Duration, c *client, t map[string]any, cond func(fetched) bool) (fetched, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliverBudget)
 	defer cancel()
 	var f fetched
@@ -254,7 +254,7 @@ func specRoomSeen(ctx context.Context, h *harness) verdicts {
 	if err := cs[1].call(ctx, ackBudget, nil, "ext:join", room); err != nil {
 		return harnessFail(id, err)
 	}
-	f, ok, err := pollFetch(ctx, cs[0], target(room, ""), func(f fetched) bool {
+	f, ok, err := pollFetch(ctx, h.deliver, cs[0], target(room, ""), func(f fetched) bool {
 		return slices.Equal(f.ids(), []string{cs[1].id}) && slices.Contains(f.rooms(cs[1].id), room)
 	})
 	if err != nil {
@@ -298,7 +298,7 @@ func specSocketsJoin(ctx context.Context, h *harness) verdicts {
 		return harnessFail(id, err)
 	}
 	want := idsOf(cs)
-	f, ok, err := pollFetch(ctx, cs[0], target(joined, ""), func(f fetched) bool { return slices.Equal(f.ids(), want) })
+	f, ok, err := pollFetch(ctx, h.deliver, cs[0], target(joined, ""), func(f fetched) bool { return slices.Equal(f.ids(), want) })
 	if err != nil {
 		return harnessFail(id, err)
 	}
@@ -330,7 +330,7 @@ func specSocketsLeave(ctx context.Context, h *harness) verdicts {
 	if err := cs[0].call(ctx, ackBudget, nil, "ext:sockets-leave", target(base, ""), []string{left}); err != nil {
 		return harnessFail(id, err)
 	}
-	f, ok, err := pollFetch(ctx, cs[0], target(left, ""), func(f fetched) bool { return len(f.Sockets) == 0 })
+	f, ok, err := pollFetch(ctx, h.deliver, cs[0], target(left, ""), func(f fetched) bool { return len(f.Sockets) == 0 })
 	if err != nil {
 		return harnessFail(id, err)
 	}
@@ -363,7 +363,7 @@ func specDisconnectSockets(ctx context.Context, h *harness) verdicts {
 		return harnessFail(id, err)
 	}
 	for _, c := range cs[1:] {
-		wctx, cancel := context.WithTimeout(ctx, deliverBudget)
+		wctx, cancel := context.WithTimeout(ctx, h.deliver)
 		ok := c.waitFor(wctx, func() bool { return len(c.disconnects) > 0 })
 		cancel()
 		if !ok {
@@ -397,7 +397,7 @@ func specFetchSockets(ctx context.Context, h *harness) verdicts {
 	}
 	want := idsOf(cs)
 	for _, c := range cs {
-		f, ok, err := pollFetch(ctx, c, target(room, ""), func(f fetched) bool { return slices.Equal(f.ids(), want) })
+		f, ok, err := pollFetch(ctx, h.deliver, c, target(room, ""), func(f fetched) bool { return slices.Equal(f.ids(), want) })
 		if err != nil {
 			return harnessFail(id, err)
 		}
@@ -445,7 +445,7 @@ func specServerSideEmit(ctx context.Context, h *harness) verdicts {
 	if slices.Contains(res.Responses, cs[0].node) {
 		return one(id, fail("the emitting node %s answered its own server-side emit", cs[0].node))
 	}
-	if why, ok := expectDelivery(ctx, ev, cs[1:], cs[:1]); !ok {
+	if why, ok := expectDelivery(ctx, h.deliver, ev, cs[1:], cs[:1]); !ok {
 		return one(id, fail("the server-side event was not handled once per other node: %s", why))
 	}
 	return one(id, pass(fmt.Sprintf("answers %v", res.Responses)))
@@ -466,7 +466,7 @@ func specBroadcastAck(ctx context.Context, h *harness) verdicts {
 		Error     *string  `json:"error"`
 	}
 	t := target(room, "")
-	t["timeout"] = 3000
+	t["timeout"] = int(h.deliver / time.Millisecond)
 	if err := cs[0].call(ctx, ackBudget, &res, "ext:broadcast-ack", t, ev, 1); err != nil {
 		return harnessFail(id, err)
 	}
@@ -568,7 +568,7 @@ func specLBNoSticky(ctx context.Context, h *harness) verdicts {
 }
 
 // roundTrip checks one client: ext:hello acked and message echoed.
-func roundTrip(ctx context.Context, c *client) error {
+func roundTrip(ctx context.Context, deliverBudget time.Duration, c *client) error {
 	if err := c.call(ctx, ackBudget, nil, "ext:hello"); err != nil {
 		return err
 	}
@@ -601,7 +601,7 @@ func specLBSticky(ctx context.Context, h *harness) verdicts {
 				_ = p.Close()
 				return one(id, fail("sticky by %s: polling client: %v", st, err))
 			}
-			if err := roundTrip(ctx, c); err != nil {
+			if err := roundTrip(ctx, h.deliver, c); err != nil {
 				_ = p.Close()
 				return one(id, fail("sticky by %s: polling client on node %s: %v", st, c.node, err))
 			}
@@ -629,7 +629,7 @@ func specLBWebSocket(ctx context.Context, h *harness) verdicts {
 				_ = p.Close()
 				return one(id, fail("sticky %s: WebSocket-only client: %v", st, err))
 			}
-			if err := roundTrip(ctx, c); err != nil {
+			if err := roundTrip(ctx, h.deliver, c); err != nil {
 				_ = p.Close()
 				return one(id, fail("sticky %s: WebSocket-only client on node %s: %v", st, c.node, err))
 			}
@@ -682,7 +682,7 @@ func specRedisAway(ctx context.Context, h *harness) verdicts {
 			out["CLU-FAULT-02"] = fail("node %s did not broadcast with Redis down: %v", c.node, err)
 			break
 		}
-		if _, ok := c.waitEvent(ctx, ev, deliverBudget); !ok {
+		if _, ok := c.waitEvent(ctx, ev, h.deliver); !ok {
 			out["CLU-FAULT-02"] = fail("node %s did not deliver a broadcast to its own socket with Redis down", c.node)
 			break
 		}
