@@ -45,7 +45,9 @@ type Decision struct {
 	Step uint64 `json:"step"`
 	// Action is a short verb: "skip", "apply", "activate", "expire",
 	// "delay", "slice", "limit", "hold", "release", "discard", "close",
-	// "reset", "connect_delay", "down", "up", "remove".
+	// "reset", "connect_delay", "down", "up", "remove", "start" (a
+	// Scope.Existing fault strikes; connection 0), "crash_mode" (server-crash
+	// says which crash it runs; connection 0).
 	Action string `json:"action"`
 	// Detail gives parameters of the action, e.g. "127ms".
 	Detail string `json:"detail,omitempty"`
