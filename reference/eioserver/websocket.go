@@ -365,6 +365,17 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.
 		srv.opts.OnSession(s)
 	}
 	s.runEvents()
+	srv.wg.Add(1) // safe: this ServeHTTP call holds the group above zero
+	go srv.readLoop(t)
+}
+
+// readLoop runs t's read loop on a goroutine of its own, counted in the
+// server's wait group, so that the upgrade request's handler returns: the
+// net/http connection state it holds (its 4 KiB write buffer, the request
+// and response, a stack grown by the request's handling) is released
+// while the session lives. gorilla keeps the connection's read buffer.
+func (srv *Server) readLoop(t *wsTransport) {
+	defer srv.exit()
 	t.readLoop()
 }
 
@@ -389,8 +400,7 @@ func (srv *Server) probe(s *Session, conn *websocket.Conn, q url.Values) {
 	gen := s.upgradeGen
 	s.upgradeTimer = srv.clock.AfterFunc(srv.opts.UpgradeTimeout, func() { s.onUpgradeTimeout(gen) })
 	s.mu.Unlock()
-	defer srv.exit()
-	t.readLoop()
+	go srv.readLoop(t) // takes over the enter above
 }
 
 // onProbePacketLocked handles a packet received on the probe WebSocket.
