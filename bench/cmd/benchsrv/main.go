@@ -15,7 +15,8 @@
 // "echo" is emitted back with the same arguments, "ack" is acknowledged
 // with its arguments, "join" joins room "r" and acks, "bcast" emits "tick"
 // with its arguments to room "r". GET /_bench/mem collects garbage and
-// answers {"heap": HeapAlloc, "stack": StackInuse, "goroutines": n}.
+// answers {"heap": HeapAlloc, "stack": StackInuse, "goroutines": n};
+// /debug/pprof/ serves the profiles.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -45,6 +47,8 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_bench/mem", mem)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	var closeFn func()
 	switch *kind {
 	case "eio":

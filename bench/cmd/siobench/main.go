@@ -47,6 +47,7 @@ func main() {
 	out := flag.String("out", "", "write the Markdown tables here too")
 	rawOut := flag.String("raw", "", "append raw samples (JSON lines) here")
 	bin := flag.String("bin", "", "benchsrv binary (default: built into a temporary directory)")
+	flag.StringVar(&profDir, "pprof", "", "save profiles of the Go servers in this directory")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -154,6 +154,30 @@ func (p *proc) heap() int64 {
 	return m["heap"] + m["stack"]
 }
 
+// profDir, if set (-pprof), receives profiles of Go servers: a heap
+// profile with the idle sessions open, a CPU profile of each echo window.
+var profDir string
+
+// profile saves /debug/pprof/<what> of a Go server as
+// profDir/<workload>-<impl>-<name>.pb.gz.
+func (p *proc) profile(workload string, im impl, what, name string) {
+	if profDir == "" || strings.HasPrefix(im.name, "node") {
+		return
+	}
+	c := &http.Client{Timeout: time.Minute}
+	r, err := c.Get("http://" + p.addr + "/debug/pprof/" + what)
+	if err != nil {
+		return
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil || r.StatusCode != http.StatusOK {
+		return
+	}
+	fn := strings.NewReplacer("/", "_").Replace(workload + "-" + im.name + "-" + im.proto + "-" + name + ".pb.gz")
+	_ = os.WriteFile(filepath.Join(profDir, fn), b, 0o644)
+}
+
 // procCPU reads utime+stime of /proc/<pid>/stat ("self" for this process).
 func procCPU(pid string) time.Duration {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")

@@ -115,6 +115,10 @@ func echo(ctx context.Context, p *proc, im impl, transport string, n, inflight i
 	}
 	sleepCtx(ctx, warm)
 	w := snap(p, &count)
+	if profDir != "" {
+		secs := max(1, int(dur/time.Second))
+		go p.profile(fmt.Sprintf("echo-%s-%s-c%d", transport, mk.name, n), im, fmt.Sprintf("profile?seconds=%d", secs), "cpu")
+	}
 	sleepCtx(ctx, dur)
 	w.end(&s)
 	stop.Store(true)
@@ -256,6 +260,8 @@ func idle(ctx context.Context, p *proc, im impl, transport string, n int) sample
 	}
 	sleepCtx(ctx, 2*time.Second) // let parked GETs arrive and the server settle
 	heap1, rss1 := p.heap(), p.rss()
+	p.profile("idle-"+transport, im, "heap", "heap")
+	p.profile("idle-"+transport, im, "goroutine", "goroutine")
 	k := float64(len(conns))
 	s.Ops = int64(len(conns))
 	s.Errors = failed
