@@ -91,10 +91,13 @@ func LabelFilter(cfg *framework.Config, user string) string {
 // Socket.IO specs take their connectTimeout from s's Config.
 func Register(s *framework.Suite, suites ...framework.Proto) {
 	if len(suites) == 0 {
-		suites = framework.AllSuites
+		suites = framework.SelectableSuites // the net suite too (dry runs list it)
 	}
 	var eio, sio []framework.Proto
 	for _, p := range suites {
+		if p == framework.NET {
+			continue // registered below (net_register.go)
+		}
 		if p.IsSocketIO() {
 			sio = append(sio, p)
 		} else {
@@ -110,6 +113,7 @@ func Register(s *framework.Suite, suites ...framework.Proto) {
 	if len(sio) > 0 {
 		socketio.RegisterWith(s, &socketio.Options{ConnectTimeout: s.Config().ConnectTimeout, Suites: sio})
 	}
+	registerNet(s, suites)
 }
 
 // Resolve fills cfg.Targets with the configuration of every suite in
@@ -145,7 +149,7 @@ func Resolve(ctx context.Context, cfg *framework.Config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tgt, err := framework.Preflight(ctx, t)
+			tgt, err := preflightSuite(ctx, p, t)
 			var pe *framework.PreflightError
 			if errors.As(err, &pe) {
 				pe.Suite = strings.ToLower(string(p))

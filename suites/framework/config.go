@@ -65,6 +65,9 @@ type Config struct {
 	// (SIO-CONN-08), which no handshake announces; default
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// Net holds the net suite's settings (net_config.go); nil means its
+	// defaults.
+	Net *NetConfig
 
 	// Target is the preflight's finding for a per-suite configuration. Nil
 	// until Preflight ran; specs that need protocol parameters read them

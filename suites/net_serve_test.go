@@ -1,0 +1,104 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/siospec/siospec/internal/prooftest"
+	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/reference/sioserver"
+)
+
+// envNetServe makes this test binary a server under test for the net
+// suite's --server-cmd proofs: "SIOSPEC_NET_SERVE=MODE suites.test PORT"
+// serves the fixture of MODE on 127.0.0.1:PORT, prints "listening URL" and
+// runs until SIGTERM. Modes are the keys of netServers.
+const envNetServe = "SIOSPEC_NET_SERVE"
+
+// netServers are the servers the test binary can play.
+var netServers = map[string]func() (http.Handler, func()){
+	// ref: the reference sio5 fixture with recovery and the proofs'
+	// heartbeat.
+	"ref": func() (http.Handler, func()) {
+		fx := fixture.NewSIO5(netRefOptions())
+		return fx, func() { _ = fx.Close(context.Background()) }
+	},
+	// amnesiac-ok: the reference fixture behind a front that answers a
+	// polling request for a sid it never issued with 200 and an empty
+	// payload instead of 400, as if it had kept the session across the
+	// crash.
+	"amnesiac-ok": func() (http.Handler, func()) {
+		fx := fixture.NewSIO5(netRefOptions())
+		return unknownSIDPollOK(fx), func() { _ = fx.Close(context.Background()) }
+	},
+}
+
+// netRefOptions is the reference fixture of the net proofs: recovery on,
+// the proofs' heartbeat.
+func netRefOptions() *fixture.SIOOptions {
+	return &fixture.SIOOptions{
+		Options:        fixture.Options{PingInterval: prooftest.PingInterval, PingTimeout: prooftest.PingTimeout},
+		ConnectTimeout: prooftest.ConnectTimeout,
+		Recovery:       &sioserver.RecoveryOptions{},
+	}
+}
+
+func init() {
+	mode := os.Getenv(envNetServe)
+	if mode == "" {
+		return
+	}
+	os.Exit(netServe(mode, os.Args[len(os.Args)-1]))
+}
+
+// netServe is the body of the SIOSPEC_NET_SERVE mode.
+func netServe(mode, port string) int {
+	mk, ok := netServers[mode]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown %s mode %q\n", envNetServe, mode)
+		return 4
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	h, stop := mk()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("listening http://%s\n", ln.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() { _ = srv.Serve(ln) }()
+	<-sig
+	stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	return 0
+}
+
+// unknownSIDPollOK breaks NET-CRASH-03 and NET-LB-01: a polling GET naming
+// a sid this instance never issued is answered 200 with a noop packet
+// instead of 400, as a server that pretends to keep sessions it cannot
+// have (across a crash, or issued by another instance) would.
+func unknownSIDPollOK(next http.Handler) http.Handler {
+	t := &sidTracker{seen: map[string]bool{}, next: next}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sid, ok := isPolling(r, http.MethodGet); ok && sid == "" {
+			t.serveHandshake(w, r)
+			return
+		}
+		if sid, ok := isPolling(r, http.MethodGet); ok && sid != "" && !t.known(sid) {
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			_, _ = w.Write([]byte("6"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,49 @@
+package suites
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siospec/siospec/internal/prooftest"
+	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/suites/framework"
+)
+
+// netServerCmd is a --server-cmd that runs this test binary as the server
+// of mode (see envNetServe).
+func netServerCmd(t tb, mode string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("executable: %v", err)
+	}
+	return envNetServe + "=" + mode + " '" + exe + "' " + framework.PortPlaceholder
+}
+
+// netConfig is a run of the net suite against url.
+func netConfig(url string, n *framework.NetConfig) framework.Config {
+	c := framework.Config{URL: url, Net: n}
+	cfg := framework.Config{Suites: []framework.Proto{framework.NET}, Targets: map[framework.Proto]*framework.Config{framework.NET: c.For(framework.NET)}, Net: n}
+	return cfg
+}
+
+// serveRef serves an in-process reference fixture for the net suite.
+func serveRef(t tb, opts *fixture.SIOOptions) string {
+	t.Helper()
+	fx := fixture.NewSIO5(opts)
+	return serve(t, fx, func() { _ = fx.Close(t.Context()) })
+}
+
+func TestNetReferenceQuick(t *testing.T) {
+	skipProof(t)
+	url := serveRef(t, netRefOptions())
+	url2 := serveRef(t, netRefOptions())
+	cfg := netConfig(url, &framework.NetConfig{Instances: []string{url2}, ServerCmd: netServerCmd(t, "ref"), Trials: 2})
+	vs, wall := runSuites(t, cfg, os.Getenv("NET_FILTER"))
+	t.Logf("wall %v\n%s", wall, verdictTable(vs))
+	_ = strings.TrimSpace
+	_ = time.Second
+	_ = prooftest.PingInterval
+}
