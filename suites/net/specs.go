@@ -155,7 +155,7 @@ func specIdle(s *framework.Suite) {
 			Fail(err.Error())
 		}
 		cut := h.tm.Within(h.tm.PingInterval+idle, "pingInterval + idle")
-		Eventually(func() int { return h.ledger.Count(netload.KindDisconnect) }).WithContext(ctx).WithTimeout(cut.Max).WithPolling(20 * time.Millisecond).
+		Eventually(func() int { return h.ledger.Count(netload.KindDisconnect) }).WithContext(ctx).WithTimeout(cut.Max).WithPolling(20*time.Millisecond).
 			Should(BeNumerically(">", 0), "the idle timeout cuts the quiet connection")
 		wait := h.tm.Within(h.tm.PingInterval+h.tm.PingTimeout, "pingInterval + pingTimeout")
 		e.Idle(ctx, wait.Max) // the server's time to notice is the condition

@@ -377,4 +377,3 @@ func mustUpstream(e *framework.Env) string {
 	}
 	return u
 }
-
