@@ -2,10 +2,10 @@ package eioserver
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"io"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,6 +27,7 @@ import (
 type wsTransport struct {
 	s              *Session
 	conn           *websocket.Conn
+	bc             *batchConn // under conn; nil if the ResponseWriter could not be wrapped
 	version        engineio.Version
 	supportsBinary bool // false with b64: binary goes out as "b..." text (EIO-URL-08)
 	deflate        bool
@@ -131,7 +132,13 @@ func (t *wsTransport) writer() {
 			return
 		}
 		s.mu.Unlock()
-		if err := t.writeBatch(batch); err != nil {
+		err := t.writeBatch(batch)
+		if t.bc != nil {
+			if ferr := t.bc.end(); err == nil {
+				err = ferr
+			}
+		}
+		if err != nil {
 			s.mu.Lock()
 			t.stopped = true
 			t.writing = false
@@ -156,8 +163,13 @@ func (t *wsTransport) writer() {
 	}
 }
 
+// writeBatch writes the messages of batch; with a batchConn they are
+// gathered and written by its end.
 func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	if t.bc != nil && len(batch) > 1 {
+		t.bc.begin()
+	}
 	bp := t.s.srv.getBuf()
 	defer t.s.srv.putBuf(bp)
 	for _, p := range batch {
@@ -293,11 +305,12 @@ func (t *wsTransport) readFailed(err error) {
 
 // newWSTransport wraps an upgraded connection for session s. Its writer
 // starts when the first packets are handed over.
-func (srv *Server) newWSTransport(s *Session, conn *websocket.Conn, q url.Values) *wsTransport {
+func (srv *Server) newWSTransport(s *Session, conn *websocket.Conn, bc *batchConn, q url.Values) *wsTransport {
 	b64, _ := lastValue(q, "b64")
 	t := &wsTransport{
 		s:              s,
 		conn:           conn,
+		bc:             bc,
 		version:        s.version,
 		supportsBinary: b64 == "",
 		deflate:        srv.opts.PerMessageDeflate,
@@ -326,16 +339,25 @@ func rejectWS(conn *websocket.Conn) {
 // serveWebSocket completes an upgrade request that passed verify: a new
 // WebSocket-only session (s nil) or a probe for an existing session.
 func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Values, s *Session, header http.Header) {
+	var hj *hijacker
+	if _, ok := w.(http.Hijacker); ok {
+		hj = &hijacker{ResponseWriter: w, srv: srv}
+		w = hj
+	}
 	conn, err := srv.upgrader.Upgrade(w, r, header)
 	if err != nil {
 		return // the upgrader has answered
+	}
+	var bc *batchConn
+	if hj != nil {
+		bc = hj.conn
 	}
 	if tr, _ := lastValue(q, "transport"); tr != TransportWebSocket {
 		rejectWS(conn) // Node: the transport does not handle upgrades
 		return
 	}
 	if s != nil {
-		srv.probe(s, conn, q)
+		srv.probe(s, conn, bc, q)
 		return
 	}
 	v := protocolOf(q)
@@ -351,7 +373,7 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.
 		return
 	}
 	s = newSession(srv, v, r)
-	t := srv.newWSTransport(s, conn, q)
+	t := srv.newWSTransport(s, conn, bc, q)
 	s.transport = t
 	if !srv.register(s) {
 		_ = conn.Close()
@@ -380,7 +402,7 @@ func (srv *Server) readLoop(t *wsTransport) {
 }
 
 // probe runs a WebSocket that asks to upgrade session s (EIO-UPG).
-func (srv *Server) probe(s *Session, conn *websocket.Conn, q url.Values) {
+func (srv *Server) probe(s *Session, conn *websocket.Conn, bc *batchConn, q url.Values) {
 	s.mu.Lock()
 	if s.state == stateClosed || s.upgrading || s.upgraded {
 		// EIO-WS-05: one WebSocket per session.
@@ -393,7 +415,7 @@ func (srv *Server) probe(s *Session, conn *websocket.Conn, q url.Values) {
 		_ = conn.Close()
 		return
 	}
-	t := srv.newWSTransport(s, conn, q)
+	t := srv.newWSTransport(s, conn, bc, q)
 	s.upgrading = true
 	s.probe = t
 	s.upgradeGen++
