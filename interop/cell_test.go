@@ -1,0 +1,104 @@
+package interop
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testConfig is a matrix of the Go reference and the deliberately broken
+// peers that this test binary plays (peerMain).
+const testConfig = `
+version: 1
+impls:
+  - name: ref
+    server: {cmd: "{siospec} serve sio5 {port}", ready: "^listening ", protocols: [sio5]}
+    client: {exec: "{siospec} testee", protocols: [sio5, sio4]}
+  - name: ref-v4
+    server: {cmd: "{siospec} serve sio4 {port}", ready: "^listening ", protocols: [sio4]}
+  - name: drops-events
+    server: {cmd: "{siospec} serve-drop {port}", ready: "^listening ", protocols: [sio5]}
+  - name: crashes
+    server: {cmd: "{siospec} serve-crash {port}", ready: "^listening ", protocols: [sio5]}
+  - name: skips-pongs
+    client: {exec: "{siospec} testee-nopong", protocols: [sio5]}
+`
+
+func loadTestConfig(t *testing.T) *Config {
+	t.Helper()
+	c, err := ParseConfig([]byte(testConfig), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMatrixReferenceAndBrokenPeers: reference × reference passes (both
+// protocols); the server that drops a net:seq event fails in its column
+// only, charged to the server with IOP-DELIV-01; the client that never
+// pongs fails in its row only, charged to the client with EIO-HB-02; the
+// server that crashes is a clear IOP-RUN-02 failure of the server, well
+// before any timeout; the unsupported pair says why.
+func TestMatrixReferenceAndBrokenPeers(t *testing.T) {
+	cfg := loadTestConfig(t)
+	plan := Plan(cfg, []string{ProfileNone}, 7)
+	start := time.Now()
+	cells := RunMatrix(t.Context(), cfg, plan, &Options{Parallel: 2})
+	t.Logf("%d cells in %v", len(cells), time.Since(start))
+	got := map[string]Cell{}
+	for _, c := range cells {
+		got[c.Client+"/"+c.Server] = c
+		t.Logf("%-28s %s %v", c.Key(), c.Short(), c.DurationMS)
+		if c.Outcome == Fail || c.Outcome == HarnessError {
+			for _, f := range c.Failures {
+				t.Logf("    %s %s: %s", f.ID, f.Side, f.Detail)
+			}
+			if c.Reason != "" {
+				t.Logf("    %s", c.Reason)
+			}
+		}
+	}
+	want := []struct {
+		cell, outcome, side string
+		ids                 []string
+	}{
+		{"ref/ref", Pass, "", nil},
+		{"ref/ref-v4", Pass, "", nil},
+		{"ref/drops-events", Fail, SideServer, []string{IDDelivery}},
+		{"ref/crashes", Fail, SideServer, []string{IDCrash}},
+		{"skips-pongs/ref", Fail, SideClient, []string{"EIO-HB-02"}},
+		{"skips-pongs/ref-v4", Unsupported, "", nil},
+	}
+	for _, w := range want {
+		c, ok := got[w.cell]
+		if !ok {
+			t.Errorf("%s: no cell", w.cell)
+			continue
+		}
+		if c.Outcome != w.outcome {
+			t.Errorf("%s: outcome %s, want %s (%s)", w.cell, c.Short(), w.outcome, c.Reason)
+			continue
+		}
+		if w.outcome != Fail {
+			continue
+		}
+		if !slices.Equal(c.Sides(), []string{w.side}) {
+			t.Errorf("%s: sides %v, want only %s", w.cell, c.Sides(), w.side)
+		}
+		for _, id := range w.ids {
+			if !slices.Contains(c.IDs(), id) {
+				t.Errorf("%s: IDs %v, want %s among them", w.cell, c.IDs(), id)
+			}
+		}
+		if len(c.Transcript) == 0 && w.cell != "ref/crashes" {
+			t.Errorf("%s: no transcript", w.cell)
+		}
+	}
+	if c := got["ref/crashes"]; c.DurationMS > 15000 {
+		t.Errorf("the crashed cell took %d ms: a crash must end the cell, not a timeout", c.DurationMS)
+	}
+	if c := got["skips-pongs/ref-v4"]; !strings.Contains(c.Reason, "no common protocol") {
+		t.Errorf("unsupported cell's reason %q", c.Reason)
+	}
+}

@@ -1,0 +1,150 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/siospec/siospec/faultproxy"
+	"github.com/siospec/siospec/protocol/engineio"
+	"github.com/siospec/siospec/protocol/socketio"
+	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/reference/testee"
+)
+
+// TestMain lets this test binary play the implementations of the tests'
+// matrices: "{siospec}" in their commands is this binary, and its first
+// argument picks the role (see peerMain).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		if code, ok := peerMain(os.Args[1], os.Args[2:]); ok {
+			os.Exit(code)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// peerMain runs one peer role:
+//
+//   - serve PROTO PORT: the reference fixture (sio5 or sio4);
+//   - serve-drop PORT: the sio5 reference fixture behind a fault layer that
+//     drops the 3rd net:seq event it sends: a broken server;
+//   - serve-crash PORT: the sio5 reference fixture that exits with status 3
+//     700 ms after it started: a crashing server;
+//   - testee: the reference client as a testee;
+//   - testee-nopong: the reference client behind a fault layer that drops
+//     every pong it sends: a broken client.
+func peerMain(role string, args []string) (int, bool) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	switch role {
+	case "serve":
+		return serveFixture(ctx, args[0], args[1], nil, 0), true
+	case "serve-drop":
+		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, 0), true
+	case "serve-crash":
+		return serveFixture(ctx, "sio5", args[0], nil, 700*time.Millisecond), true
+	case "testee":
+		return runRefTestee(ctx, ""), true
+	case "testee-nopong":
+		u, err := url.Parse(os.Getenv("SIOSPEC_URL"))
+		if err != nil {
+			return 1, true
+		}
+		px, err := faultproxy.New(u.Host, &faultproxy.Options{Tap: true})
+		if err != nil || px.Start(ctx) != nil {
+			return 1, true
+		}
+		defer px.Close()
+		if _, err := px.Add(faultproxy.EIODropPacket{Direction: faultproxy.Upstream, Packets: []engineio.PacketType{engineio.Pong}}); err != nil {
+			return 1, true
+		}
+		u.Host = px.Addr()
+		return runRefTestee(ctx, u.String()), true
+	}
+	return 0, false
+}
+
+func runRefTestee(ctx context.Context, urlOverride string) int {
+	o, err := testee.OptionsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if urlOverride != "" {
+		o.URL = urlOverride
+	}
+	b, err := os.ReadFile(os.Getenv("SIOSPEC_CASES"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	known := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if f := strings.Fields(line); len(f) == 2 {
+			known[f[0]+" "+f[1]] = true
+		}
+	}
+	o.Cases = func(suite, name string) bool { return known[suite+" "+name] }
+	o.Stdin, o.Stdout = os.Stdin, os.Stdout
+	return testee.Run(ctx, &o)
+}
+
+func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, crashAfter time.Duration) int {
+	var fx fixture.Fixture
+	if proto == "sio4" {
+		fx = fixture.NewSIO4(nil)
+	} else {
+		fx = fixture.NewSIO5(nil)
+	}
+	addr := "127.0.0.1:" + port
+	if fault != nil {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	hs := &http.Server{Handler: fx, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = fx.Close(sctx)
+		_ = hs.Shutdown(sctx)
+	}()
+	if fault != nil {
+		px, err := faultproxy.New(ln.Addr().String(), &faultproxy.Options{Listen: "127.0.0.1:" + port, Tap: true})
+		if err != nil || px.Start(ctx) != nil {
+			fmt.Fprintln(os.Stderr, "fault layer:", err)
+			return 2
+		}
+		defer px.Close()
+		if _, err := px.Add(fault); err != nil {
+			fmt.Fprintln(os.Stderr, "fault layer:", err)
+			return 2
+		}
+	}
+	fmt.Printf("listening http://127.0.0.1:%s\n", port)
+	if crashAfter > 0 {
+		select {
+		case <-time.After(crashAfter):
+			os.Exit(3)
+		case <-ctx.Done():
+		}
+	}
+	<-ctx.Done()
+	return 0
+}
