@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/onsi/gomega"
 	"github.com/siospec/siospec/suites/client"
 	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/netclient"
 	"github.com/siospec/siospec/suites/testee"
 )
 
@@ -100,7 +102,7 @@ func ProbeClient(ctx context.Context, cfg *framework.ClientConfig) ([]SuiteSuppo
 	// suite.
 	listed := clientCasesFile
 	for _, p := range suites {
-		listed += "\n" + strings.ToLower(string(p)) + " " + suiteProbeCase
+		listed += "\n" + strings.ToLower(string(framework.TesteeSuite(p))) + " " + suiteProbeCase
 	}
 	list := filepath.Join(dir, "client-cases.txt")
 	if err := os.WriteFile(list, []byte(listed+"\n"), 0o644); err != nil {
@@ -135,7 +137,7 @@ const probeTimeout = 10 * time.Second
 const suiteProbeWait = 5 * time.Second
 
 func probeSuite(ctx context.Context, cfg *framework.ClientConfig, p framework.Proto, url, name string, env []string) SuiteSupport {
-	t, err := testee.Start(ctx, &testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: url, Suite: strings.ToLower(string(p)), Case: name,
+	t, err := testee.Start(ctx, &testee.Options{Command: cfg.Exec, Dir: cfg.Dir, URL: url, Suite: strings.ToLower(string(framework.TesteeSuite(p))), Case: name,
 		Seed: cfg.Seed, Grace: 500 * time.Millisecond, Env: env})
 	if err != nil {
 		return SuiteSupport{Suite: p, Why: err.Error()}
@@ -149,7 +151,7 @@ func probeSuite(ctx context.Context, cfg *framework.ClientConfig, p framework.Pr
 	}
 	x := t.Stop()
 	if x.By == "itself" && x.Code == 127 {
-		return SuiteSupport{Suite: p, Why: fmt.Sprintf("the testee exits 127 for case %s of %s", name, strings.ToLower(string(p)))}
+		return SuiteSupport{Suite: p, Why: fmt.Sprintf("the testee exits 127 for case %s of %s", name, strings.ToLower(string(framework.TesteeSuite(p))))}
 	}
 	return SuiteSupport{Suite: p, Supported: true}
 }
@@ -249,8 +251,20 @@ func runClientGinkgo(ctx context.Context, cfg framework.ClientConfig, opts *RunO
 	suite.Shard(shard, shards)
 	if dry {
 		client.Register(suite)
+		netclient.Register(suite)
 	} else {
-		client.Register(suite, cfg.Suites...)
+		var protos []framework.Proto
+		for _, p := range cfg.Suites {
+			if p != framework.NET {
+				protos = append(protos, p)
+			}
+		}
+		if len(protos) > 0 {
+			client.Register(suite, protos...)
+		}
+		if slices.Contains(cfg.Suites, framework.NET) {
+			netclient.Register(suite)
+		}
 	}
 	var report types.Report
 	var got bool

@@ -26,7 +26,7 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var cfg framework.ClientConfig
 	var (
 		exec      = fs.String("exec", os.Getenv("SIOSPEC_EXEC"), "the client under test: a command run with sh -c once per case, following testees/CLIENT-CONTRACT.md (env SIOSPEC_EXEC; default: the built-in reference client, siospec testee)")
-		suiteFlag = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4 or all (default: every suite the command supports)")
+		suiteFlag = fs.String("suite", "", "suites to run, comma-separated: eio4,eio3,sio5,sio4, net (the network-failure suite over sio5, only when named) or all (the four protocol suites; default: every one of them the command supports)")
 		reportDir = fs.String("report-dir", "", "write report.json, junit.xml, summary.md and index.html here")
 		procs     = fs.Int("procs", 4, "share the cases among N child processes (each case is a process of its own anyway); 0 runs them in this process, one after another")
 		child     = fs.Bool("child", false, "internal: run as a child process of a parallel run")
@@ -36,11 +36,12 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.Int64Var(&cfg.Seed, "seed", 0, "root seed (SIOSPEC_SEED of each case derives from it; default: from the clock)")
 	fs.DurationVar(&cfg.CaseTimeout, "case-timeout", 0, "bound of one case (default 30s times --time-scale)")
 	fs.StringVar(&cfg.Dir, "dir", "", "working directory of the command (default: the current one)")
+	fs.IntVar(&cfg.Trials, "trials", 0, fmt.Sprintf("seeded trials per resilience-tier spec of the net suite (default %d)", framework.DefaultTrials))
 	var sel selection
 	sel.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: siospec client --exec "CMD" [--suite eio4,eio3,sio5,sio4] [--label-filter EXPR] [--focus REGEX]
-                      [--strict] [--time-scale N] [--seed N] [--procs N] [--case-timeout D]
+		fmt.Fprintln(stderr, `usage: siospec client --exec "CMD" [--suite eio4,eio3,sio5,sio4,net] [--label-filter EXPR] [--focus REGEX]
+                      [--strict] [--time-scale N] [--seed N] [--procs N] [--case-timeout D] [--trials N]
                       [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]
 
 Tests an Engine.IO or Socket.IO client. siospec plays the server: for every case it starts a
@@ -56,7 +57,8 @@ Without --exec, the built-in reference client (siospec testee) is tested.
 Examples:
   siospec client --exec "node testees/node/testee/sio.js"
   siospec client --exec "siospec testee" --suite eio4,sio5
-  siospec client --exec "./my-client-testee" --label-filter 'area:heartbeat' --report-dir out`)
+  siospec client --exec "./my-client-testee" --label-filter 'area:heartbeat' --report-dir out
+  siospec client --exec "node testees/node/testee/sio.js" --suite net   (network faults through a fault proxy)`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -88,8 +90,8 @@ Examples:
 		cfg.Exec = shellQuote(self) + " testee"
 		fmt.Fprintln(stdout, "no --exec: testing the built-in reference client (siospec testee)")
 	}
-	if *procs < 0 || cfg.TimeScale <= 0 || cfg.CaseTimeout < 0 {
-		fmt.Fprintln(stderr, "siospec client: --procs must be 0 or more, --time-scale positive, --case-timeout not negative")
+	if *procs < 0 || cfg.TimeScale <= 0 || cfg.CaseTimeout < 0 || cfg.Trials < 0 {
+		fmt.Fprintln(stderr, "siospec client: --procs must be 0 or more, --time-scale positive, --case-timeout and --trials not negative")
 		return exitUsage
 	}
 	explicit := *suiteFlag != ""

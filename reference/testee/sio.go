@@ -178,6 +178,11 @@ func (r *run) runSIO() func() {
 			r.goFn(func() { s.engineEvents(c) })
 		}
 	})
+	// A session that ended by a ping timeout may leave dead keep-alive
+	// connections in the transport's pool (a half-open network): the
+	// reconnection must not reuse them, so every end of a session drops
+	// the idle ones (net suite, NET-HO-02).
+	m.OnClose(func(string, error) { r.net.closeIdle() })
 	m.OnReconnectAttempt(func(n int, _ time.Duration) { r.out.report("reconnect_attempt", "attempt", n) })
 	m.OnReconnect(func(n int) { r.out.report("reconnect", "attempt", n) })
 	m.OnReconnectError(func(err error) { r.out.report("reconnect_error", "message", errString(err)) })

@@ -473,6 +473,16 @@ func (t *netTracker) httpClient(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: t.tr}
 }
 
+// closeIdle closes the transport's idle keep-alive connections.
+func (t *netTracker) closeIdle() {
+	t.mu.Lock()
+	tr := t.tr
+	t.mu.Unlock()
+	if tr != nil {
+		tr.CloseIdleConnections()
+	}
+}
+
 func (t *netTracker) abort() {
 	t.mu.Lock()
 	t.aborted = true

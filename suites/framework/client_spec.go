@@ -12,6 +12,7 @@ import (
 	"time"
 
 	g "github.com/onsi/ginkgo/v2"
+	"github.com/siospec/siospec/faultproxy"
 	"github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reports"
 	"github.com/siospec/siospec/suites/scripted"
@@ -48,6 +49,9 @@ type ClientConfig struct {
 	PingInterval, PingTimeout time.Duration
 	// CaseTimeout bounds one case (default 30 s, times TimeScale).
 	CaseTimeout time.Duration
+	// Trials is how many seeded trials each resilience-tier spec of the
+	// net suite runs (default DefaultTrials).
+	Trials int
 	// OutputLimit caps the testee output kept per stream.
 	OutputLimit int
 	// Logger receives harness diagnostics; nil discards them.
@@ -72,6 +76,17 @@ func (c *ClientConfig) scaled(d time.Duration) time.Duration {
 		return d
 	}
 	return time.Duration(float64(d) * c.TimeScale)
+}
+
+// DefaultTrials is the default of ClientConfig.Trials.
+const DefaultTrials = 3
+
+// TrialCount returns Trials, or DefaultTrials when it is not positive.
+func (c *ClientConfig) TrialCount() int {
+	if c.Trials > 0 {
+		return c.Trials
+	}
+	return DefaultTrials
 }
 
 // caseTimeout returns the bound of one case.
@@ -282,7 +297,7 @@ func (s *ClientSuite) It(reqID, text string, body ClientBody, decorators ...any)
 	if name == "" {
 		panic(fmt.Sprintf("framework: client spec %q has no Case decorator", text))
 	}
-	*s.cases = append(*s.cases, CaseInfo{Suite: proto, Case: string(name), ID: r.ID})
+	*s.cases = append(*s.cases, CaseInfo{Suite: TesteeSuite(proto), Case: string(name), ID: r.ID})
 	if s.shards > 1 && (len(*s.cases)-1)%s.shards != s.shard {
 		return false
 	}
@@ -312,6 +327,11 @@ type ClientEnv struct {
 	// Server and Testee are set by Start.
 	Server *scripted.Server
 	Testee *testee.Testee
+	// Servers are every scripted server of the case (Server first) and
+	// Proxy the fault proxy in front of them, when the case asked for
+	// them (CaseOptions.Servers, CaseOptions.Proxy).
+	Servers []*scripted.Server
+	Proxy   *faultproxy.Proxy
 
 	suite *ClientSuite
 	verdict
@@ -330,6 +350,18 @@ type CaseOptions struct {
 	Client map[string]any
 	// Transports overrides SIOSPEC_TRANSPORTS.
 	Transports string
+	// Proxy, when set, puts a fault proxy (faultproxy.New with these
+	// options, upstream the first server) between the testee and the
+	// server: SIOSPEC_URL points at the proxy (ClientEnv.Proxy).
+	Proxy *faultproxy.Options
+	// BeforeTestee, when set, runs after the servers and the proxy are up
+	// and before the testee starts (e.g. to apply a fault the client must
+	// meet from its first connection).
+	BeforeTestee func()
+	// Servers is how many scripted servers to start, all with the options
+	// of Server (default 1; ClientEnv.Servers). A load-balancing fault
+	// of the proxy spreads the client over them.
+	Servers int
 }
 
 // Start starts the case: the scripted server, then the testee pointed at
@@ -363,6 +395,34 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 		g.Fail(HarnessPrefix + "start the scripted server: " + err.Error())
 	}
 	e.Server = srv
+	e.Servers = []*scripted.Server{srv}
+	for range o.Servers - 1 {
+		more, err := scripted.Start(ctx, &so)
+		if err != nil {
+			g.Fail(HarnessPrefix + "start a scripted server: " + err.Error())
+		}
+		e.Servers = append(e.Servers, more)
+	}
+	url := srv.URL()
+	if o.Proxy != nil {
+		po := *o.Proxy
+		if po.Logger == nil {
+			po.Logger = e.Cfg.Logger
+		}
+		px, err := faultproxy.New(srv.Addr(), &po)
+		if err == nil {
+			err = px.Start(ctx)
+		}
+		if err != nil {
+			g.Fail(HarnessPrefix + "start the fault proxy: " + err.Error())
+		}
+		e.Proxy = px
+		url = "http://" + px.Addr() + so.Path
+		e.Rec.Note(fmt.Sprintf("fault proxy %s in front of %s (seed %d)", px.Addr(), srv.Addr(), po.Seed))
+	}
+	if o.BeforeTestee != nil {
+		o.BeforeTestee()
+	}
 	tr := e.Transports
 	if o.Transports != "" {
 		tr = o.Transports
@@ -372,9 +432,9 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 	if err != nil {
 		g.Fail(HarnessPrefix + "write the case list: " + err.Error())
 	}
-	e.Rec.Note(fmt.Sprintf("case %s (%s): server %s, transports %s, options %v", e.Case, strings.ToLower(string(e.Proto)), srv.URL(), tr, o.Client))
+	e.Rec.Note(fmt.Sprintf("case %s (%s): server %s, transports %s, options %v", e.Case, strings.ToLower(string(e.Proto)), url, tr, o.Client))
 	t, err := testee.Start(ctx, &testee.Options{
-		Command: e.Cfg.Exec, Dir: e.Cfg.Dir, URL: srv.URL(), Suite: strings.ToLower(string(e.Proto)),
+		Command: e.Cfg.Exec, Dir: e.Cfg.Dir, URL: url, Suite: strings.ToLower(string(TesteeSuite(e.Proto))),
 		Case: e.Case, Transports: tr, Options: o.Client, Seed: CaseSeed(e.Cfg.Seed, e.Proto, e.Case),
 		OutputLimit: e.Cfg.OutputLimit, Logger: e.Cfg.Logger, Env: []string{EnvCases + "=" + cases},
 	})
@@ -382,6 +442,17 @@ func (e *ClientEnv) Start(ctx context.Context, o *CaseOptions) {
 		g.Fail(HarnessPrefix + "start the testee: " + err.Error())
 	}
 	e.Testee = t
+}
+
+// TesteeSuite returns the suite a testee is told (SIOSPEC_SUITE) for
+// specs of suite p: p itself, except for the net suite, which runs over
+// Socket.IO v5 (its cases are "sio5 net-..."; testees/CLIENT-CONTRACT.md
+// section 2.1).
+func TesteeSuite(p Proto) Proto {
+	if p == NET {
+		return SIO5
+	}
+	return p
 }
 
 // EnvCases names the environment variable that gives a testee the path of
@@ -544,6 +615,20 @@ func (e *ClientEnv) stop() {
 		}
 		e.seen = len(rs)
 	}
+	if e.Proxy != nil {
+		if err := e.Proxy.Close(); err != nil && e.Cfg.Logger != nil {
+			e.Cfg.Logger.Warn("close fault proxy", "err", err)
+		}
+	}
+	for _, srv := range e.Servers {
+		if srv == e.Server {
+			continue
+		}
+		if err := srv.Close(); err != nil && !errors.Is(err, context.Canceled) && e.Cfg.Logger != nil {
+			e.Cfg.Logger.Warn("close scripted server", "err", err)
+		}
+	}
+	e.Servers = nil
 	if e.Server != nil {
 		if err := e.Server.Close(); err != nil && !errors.Is(err, context.Canceled) && e.Cfg.Logger != nil {
 			e.Cfg.Logger.Warn("close scripted server", "err", err)

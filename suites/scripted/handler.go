@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
 )
@@ -144,6 +145,7 @@ func (h *handler) poll(ss *Session) {
 		s.mu.Unlock()
 	}()
 	ctx := h.r.Context()
+	var noop *time.Timer
 	for {
 		if s.stopped {
 			s.mu.Unlock()
@@ -171,6 +173,17 @@ func (h *handler) poll(ss *Session) {
 					h.sendBatch(ss, []outItem{{pkt: engineio.Packet{Type: engineio.Close}}})
 				}
 				return
+			case ss.upgrading && s.opts.PollDuringUpgrade && len(ss.out) > 0:
+				items := ss.takeBatchLocked()
+				s.mu.Unlock()
+				h.sendBatch(ss, items)
+				return
+			case ss.upgrading && s.opts.PollDuringUpgrade && noop == nil:
+				// Node's server: a GET with nothing to carry during the
+				// upgrade gets a noop within 100 ms.
+				noop = time.NewTimer(upgradeNoopAfter)
+				defer noop.Stop()
+			case ss.upgrading && s.opts.PollDuringUpgrade:
 			case ss.upgrading || ss.transport != "polling":
 				s.mu.Unlock()
 				s.rec.Note("GET during the upgrade answered with noop")
@@ -185,7 +198,15 @@ func (h *handler) poll(ss *Session) {
 		}
 		ch := ss.changed
 		s.mu.Unlock()
+		var noopC <-chan time.Time
+		if noop != nil {
+			noopC = noop.C
+		}
 		select {
+		case <-noopC:
+			s.rec.Note("GET during the upgrade answered with noop after " + upgradeNoopAfter.String())
+			h.sendBatch(ss, []outItem{{pkt: engineio.Packet{Type: engineio.Noop}}})
+			return
 		case <-ch:
 		case <-h.gen:
 		case <-ctx.Done():
@@ -196,6 +217,10 @@ func (h *handler) poll(ss *Session) {
 		s.mu.Lock()
 	}
 }
+
+// upgradeNoopAfter is how long a GET with nothing to carry waits during an
+// upgrade with Options.PollDuringUpgrade (Node's check interval).
+const upgradeNoopAfter = 100 * time.Millisecond
 
 // sendBatch answers a GET with items (all packets, or one raw body).
 func (h *handler) sendBatch(ss *Session, items []outItem) {

@@ -113,6 +113,12 @@ type Options struct {
 	// Upgrade and UpgradeStatus say how upgrades are answered.
 	Upgrade       UpgradeMode
 	UpgradeStatus int
+	// PollDuringUpgrade makes polling keep carrying queued packets while an
+	// upgrade is pending (the probe answered, 5 not yet received), and
+	// answers a GET with nothing to carry with a noop after 100 ms, as
+	// Node's server does; by default every GET during the upgrade gets a
+	// noop at once.
+	PollDuringUpgrade bool
 	// NoPings: the server never pings (v4) / never answers pings (v3).
 	NoPings bool
 	// Recorder receives every wire event; nil records nothing.
