@@ -114,7 +114,9 @@ func (o *Options) clone() Options {
 	return c
 }
 
-func (o *Options) scale(d time.Duration) time.Duration { return time.Duration(float64(d) * o.TimeScale) }
+func (o *Options) scale(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * o.TimeScale)
+}
 
 // RunMatrix runs the planned cells, up to Options.Parallel at a time, and
 // returns them in plan order.

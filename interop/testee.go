@@ -132,7 +132,6 @@ func (t *testeeRun) snapshot() []report {
 	return slices.Clone(t.reports)
 }
 
-
 // exited reports whether the process has ended, and how.
 func (t *testeeRun) exited() (bool, int) {
 	select {

@@ -111,11 +111,11 @@ func (j *wireJudge) fail(id, side, format string, a ...any) {
 }
 
 type dirState struct {
-	pendingAtt int               // binary attachments still expected
-	askedAcks  map[string]bool   // "nsp id" of events asking for an ack, sent this way
-	answered   map[string]bool   // acks answered (by the other direction)
-	lastHeader socketio.Packet   // the binary header being completed
-	seqOf      map[string]int    // "nsp id" → seq of a net:seq event asking for an ack
+	pendingAtt int             // binary attachments still expected
+	askedAcks  map[string]bool // "nsp id" of events asking for an ack, sent this way
+	answered   map[string]bool // acks answered (by the other direction)
+	lastHeader socketio.Packet // the binary header being completed
+	seqOf      map[string]int  // "nsp id" → seq of a net:seq event asking for an ack
 	_          struct{}
 }
 
