@@ -47,3 +47,24 @@ func TestNetReferenceQuick(t *testing.T) {
 	_ = time.Second
 	_ = prooftest.PingInterval
 }
+
+func TestNetDebug(t *testing.T) {
+	if os.Getenv("NET_DEBUG") == "" {
+		t.Skip("NET_DEBUG not set")
+	}
+	url := serveRef(t, netRefOptions())
+	url2 := serveRef(t, netRefOptions())
+	cmd := netServerCmd(t, "ref")
+	if u := os.Getenv("NET_URL"); u != "" {
+		url, url2, cmd = u, os.Getenv("NET_URL2"), os.Getenv("NET_CMD")
+	}
+	n := &framework.NetConfig{ServerCmd: cmd, Trials: 2}
+	if url2 != "" {
+		n.Instances = []string{url2}
+	}
+	cfg := netConfig(url, n)
+	_, err := RunServer(t.Context(), cfg, &RunOptions{LabelFilter: os.Getenv("NET_FILTER"), Console: os.Stderr, Timeout: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

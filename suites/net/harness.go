@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/siospec/siospec/faultproxy"
 	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/protocol/socketio"
@@ -131,6 +132,9 @@ type clientOpts struct {
 	// reconnectDelay is the first reconnection delay (default 100 ms; the
 	// maximum is five times it).
 	reconnectDelay time.Duration
+	// probeTimeout bounds an upgrade probe (default: eioclient's,
+	// pingInterval + pingTimeout).
+	probeTimeout time.Duration
 }
 
 // mgrVersion is the Socket.IO revision the target speaks.
@@ -155,6 +159,7 @@ func (h *harness) connect(ctx context.Context, o clientOpts) error {
 		Engine: &eioclient.Options{
 			Transports:     o.transports,
 			RequestTimeout: h.tm.Scaled(5 * time.Second),
+			ProbeTimeout:   o.probeTimeout,
 		},
 		NoReconnection:       o.noReconnect,
 		ReconnectionDelay:    o.reconnectDelay,
@@ -345,6 +350,9 @@ func (h *harness) tally(ctx context.Context) error {
 
 // engineSID returns the current Engine.IO session id and transport.
 func (h *harness) engineSID() (sid, transport string) {
+	if h.mgr == nil {
+		return "", ""
+	}
 	if c := h.mgr.Engine(); c != nil {
 		return c.ID(), c.Transport()
 	}
@@ -432,4 +440,121 @@ func hostOf(base string) (string, error) {
 		return u.Hostname() + ":80", nil
 	}
 	return u.Host, nil
+}
+
+// rawSession is a Socket.IO session on a raw WebSocket that never closes
+// by itself: after stop it neither reads nor writes, as a peer behind a
+// dead network would, so only the server can end it.
+type rawSession struct {
+	conn     *websocket.Conn
+	sid, id  string
+	stopOnce sync.Once
+	stopped  chan struct{}
+	done     chan struct{}
+	reader   chan struct{}
+}
+
+// dialRaw opens a raw session through base (the proxy) and joins "/".
+func dialRaw(ctx context.Context, base, path string, eio int, pingInterval time.Duration) (*rawSession, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme, u.Path, u.RawQuery = "ws", path, eioQuery(eio, "websocket", "").Encode()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.DialContext(ctx, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &rawSession{conn: c, stopped: make(chan struct{}), done: make(chan struct{}), reader: make(chan struct{})}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := c.ReadMessage()
+	if err != nil || len(msg) == 0 || msg[0] != '0' {
+		c.Close()
+		return nil, fmt.Errorf("raw session: open packet %q: %v", msg, err)
+	}
+	sid, ok := openSID(string(msg))
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("raw session: no sid in %q", msg)
+	}
+	r.sid, r.id = sid, sid
+	if eio == 4 {
+		if err := c.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+			c.Close()
+			return nil, err
+		}
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				c.Close()
+				return nil, fmt.Errorf("raw session: no CONNECT reply: %w", err)
+			}
+			if s := string(msg); strings.HasPrefix(s, "40{") {
+				var rep struct {
+					SID string `json:"sid"`
+				}
+				if json.Unmarshal([]byte(s[2:]), &rep) == nil {
+					r.id = rep.SID
+				}
+				break
+			}
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	go r.heartbeat(eio, pingInterval)
+	return r, nil
+}
+
+// heartbeat keeps the session alive until stop: v4 answers pings, v3
+// sends them.
+func (r *rawSession) heartbeat(eio int, pingInterval time.Duration) {
+	defer close(r.done)
+	msgs := make(chan []byte)
+	go func() {
+		defer close(r.reader)
+		defer close(msgs)
+		for {
+			_, m, err := r.conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-r.stopped:
+				return
+			}
+		}
+	}()
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopped:
+			return
+		case m, ok := <-msgs:
+			if !ok {
+				<-r.stopped
+				return
+			}
+			if eio == 4 && string(m) == "2" {
+				_ = r.conn.WriteMessage(websocket.TextMessage, []byte("3"))
+			}
+		case <-t.C:
+			if eio == 3 {
+				_ = r.conn.WriteMessage(websocket.TextMessage, []byte("2"))
+			}
+		}
+	}
+}
+
+// stop ends the heartbeat; the connection stays open.
+func (r *rawSession) stop() { r.stopOnce.Do(func() { close(r.stopped) }) }
+
+// close stops the heartbeat and closes the connection.
+func (r *rawSession) close() {
+	r.stop()
+	_ = r.conn.Close()
+	<-r.done
+	<-r.reader
 }

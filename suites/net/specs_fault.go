@@ -132,8 +132,16 @@ func specHalfOpen(s *framework.Suite) {
 		requireNetContract(e)
 		h := mustHarness(ctx, e, "NET-HO-01", 0, "")
 		e.Expect("under half-open the server closes the session by ping timeout within pingInterval + pingTimeout + grace of the loss")
-		Expect(h.connect(ctx, clientOpts{noReconnect: true})).To(Succeed())
-		id := h.sock.ID()
+		// A raw session that never closes by itself: the server alone
+		// must notice the loss (a client that closes on its own ping
+		// timeout would tell the server through the proxy).
+		raw, err := dialRaw(ctx, h.proxyURL(), h.path, h.eio, h.tm.PingInterval)
+		if err != nil {
+			Fail(framework.HarnessPrefix + "raw session through the proxy: " + err.Error())
+		}
+		DeferCleanup(raw.close)
+		id := raw.id
+		h.ledger.Mark(netload.KindConnect, id)
 		reports, err := watch(ctx, h, e.Cfg.URL)
 		if err != nil {
 			Skip("unsupported: ext:watch (extended contract) unavailable: " + err.Error())
@@ -160,7 +168,10 @@ func specHalfOpen(s *framework.Suite) {
 				break loop
 			}
 		}
-		h.ledger.Mark("server_closed", fmt.Sprint(got["reason"]))
+		raw.stop()
+		if got != nil {
+			h.ledger.Mark(netload.KindDisconnect, fmt.Sprint("server: ", got["reason"]))
+		}
 		h.record("half-open", "", 0, 0)
 		if got == nil {
 			e.Budget(w)
