@@ -32,6 +32,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on (port 0 picks a free port)")
 	verbose := fs.Bool("v", false, "log sessions to stderr")
 	adapter := fs.String("adapter", "", "sio5 only: join a cluster through the Redis at this URL (redis://127.0.0.1:6379), @socket.io/redis-adapter's wire format")
+	pingInterval := fs.Duration("ping-interval", 0, "replace the contract's pingInterval (300ms), e.g. for load tests")
+	pingTimeout := fs.Duration("ping-timeout", 0, "replace the contract's pingTimeout (200ms), e.g. for load tests")
 	nodeName := fs.String("node-name", "", "with --adapter: this node's name in the cluster part of the extended contract (default go-<pid>)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [--adapter redis://HOST:PORT [--node-name NAME]] [-v]")
@@ -55,7 +57,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
 		return usageErr("--addr %q: want host:port", *addr)
 	}
-	opts := &fixture.Options{}
+	if *pingInterval < 0 || *pingTimeout < 0 {
+		return usageErr("--ping-interval and --ping-timeout must be positive")
+	}
+	opts := &fixture.Options{PingInterval: *pingInterval, PingTimeout: *pingTimeout}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
