@@ -62,6 +62,20 @@ type Impl struct {
 	Client *ClientSpec `yaml:"client,omitempty" json:"client,omitempty"`
 	// Notes is free text shown in the grid.
 	Notes string `yaml:"notes,omitempty" json:"notes,omitempty"`
+	// Dir, if set, is the directory its commands run in, absolute or
+	// relative to the file's root. Default: the root.
+	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
+}
+
+// DirOf is the directory an implementation's commands run in.
+func (c *Config) DirOf(im *Impl) string {
+	switch {
+	case im.Dir == "":
+		return c.dir
+	case filepath.IsAbs(im.Dir):
+		return im.Dir
+	}
+	return filepath.Join(c.dir, im.Dir)
 }
 
 // ServerSpec starts a server that follows the fixture contract with its

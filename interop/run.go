@@ -208,35 +208,16 @@ func (c *cell) run(ctx context.Context) {
 		path = "/socket.io/"
 	}
 	// 1. The server.
-	port, err := process.FreePort()
+	srv, host, err := StartServer(ctx, sv, c.cfg.DirOf(p.Server), &o)
+	if srv != nil {
+		defer func() {
+			_ = srv.Close()
+			out := srv.Output()
+			c.res.ServerOut = clip(string(out.Stdout)+string(out.Stderr), outputLimit)
+		}()
+	}
 	if err != nil {
-		c.harness("free port: %v", err)
-		return
-	}
-	httpURL, line, err := readyOf(sv.Ready, port)
-	if err != nil {
-		c.harness("server.ready: %v", err)
-		return
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", port)
-	ready := process.ReadyCheck{StdoutLine: line, HTTP: httpURL}
-	if line == nil && httpURL == "" {
-		ready.TCP = host
-	}
-	srvCmd := c.command(sv.Cmd, port)
-	srv, err := process.New(process.Spec{Path: "sh", Args: []string{"-c", srvCmd}, Dir: c.cfg.Dir()},
-		&process.Options{Ready: ready, ReadyTimeout: o.scale(15 * time.Second), StopTimeout: 3 * time.Second, OutputLimit: outputLimit})
-	if err != nil {
-		c.harness("server command: %v", err)
-		return
-	}
-	defer func() {
-		_ = srv.Close()
-		out := srv.Output()
-		c.res.ServerOut = clip(string(out.Stdout)+string(out.Stderr), outputLimit)
-	}()
-	if err := srv.Start(ctx); err != nil {
-		c.fail(IDStart, SideServer, "the server did not start (%s): %v", srvCmd, err)
+		c.fail(IDStart, SideServer, "%v", err)
 		return
 	}
 	// live ends when the server exits (not under server-crash, which
@@ -373,7 +354,7 @@ func (c *cell) startTestee(ctx context.Context, proxyAddr, path, run string) (*t
 		"SIOSPEC_SEED=" + strconv.FormatInt(c.p.Seed, 10),
 		"SIOSPEC_CASES=" + cases,
 	}
-	t, err := startTestee(c.command(cl.Exec, 0), c.cfg.Dir(), env)
+	t, err := startTestee(c.command(cl.Exec, 0), c.cfg.DirOf(c.p.Client), env)
 	if err != nil {
 		c.fail(IDStart, SideClient, "the client testee did not start: %v", err)
 		return nil, false
@@ -616,4 +597,35 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// StartServer starts one instance of a server implementation on a free
+// loopback port and waits until it is ready (ServerSpec.Ready). It returns
+// the process (to Close; non-nil whenever it was created, even when the
+// start failed) and its host:port.
+func StartServer(ctx context.Context, sv *ServerSpec, dir string, opts *Options) (*process.Process, string, error) {
+	o := opts.clone()
+	port, err := process.FreePort()
+	if err != nil {
+		return nil, "", fmt.Errorf("free port: %w", err)
+	}
+	httpURL, line, err := readyOf(sv.Ready, port)
+	if err != nil {
+		return nil, "", fmt.Errorf("server ready check: %w", err)
+	}
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	ready := process.ReadyCheck{StdoutLine: line, HTTP: httpURL}
+	if line == nil && httpURL == "" {
+		ready.TCP = host
+	}
+	cmd := strings.ReplaceAll(strings.ReplaceAll(sv.Cmd, SiospecPlaceholder, shellQuote(o.Siospec)), PortPlaceholder, strconv.Itoa(port))
+	srv, err := process.New(process.Spec{Path: "sh", Args: []string{"-c", cmd}, Dir: dir},
+		&process.Options{Ready: ready, ReadyTimeout: o.scale(15 * time.Second), StopTimeout: 3 * time.Second, OutputLimit: outputLimit})
+	if err != nil {
+		return nil, "", fmt.Errorf("server command: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return srv, "", fmt.Errorf("the server did not start (%s): %w", cmd, err)
+	}
+	return srv, host, nil
 }
