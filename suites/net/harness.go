@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
@@ -135,6 +136,8 @@ type clientOpts struct {
 	// probeTimeout bounds an upgrade probe (default: eioclient's,
 	// pingInterval + pingTimeout).
 	probeTimeout time.Duration
+	// cookies gives the client a cookie jar (a balancer sticky by cookie).
+	cookies bool
 }
 
 // mgrVersion is the Socket.IO revision the target speaks.
@@ -166,6 +169,10 @@ func (h *harness) connect(ctx context.Context, o clientOpts) error {
 		ReconnectionDelayMax: 5 * o.reconnectDelay,
 		Rand:                 rand.New(rand.NewPCG(uint64(h.seed), 1)),
 		Timeout:              h.tm.Scaled(5 * time.Second),
+	}
+	if o.cookies {
+		jar, _ := cookiejar.New(nil)
+		mo.Engine.HTTPClient = &http.Client{Jar: jar}
 	}
 	m, err := sioclient.NewManager(h.proxyURL(), mo)
 	if err != nil {

@@ -70,19 +70,21 @@ func specLB(s *framework.Suite) {
 		Expect(h.ledger.Count(netload.KindDisconnect)).To(BeZero(), "no disconnection")
 	}, timeout(s, 3, 5*time.Second))
 
-	s.It("NET-LB-03", "serves a polling session behind a balancer sticky by sid, every event and ack exactly once and in order", func(ctx context.Context, e *framework.Env) {
+	s.It("NET-LB-03", "serves a polling session behind a balancer sticky by cookie, every event and ack exactly once and in order", func(ctx context.Context, e *framework.Env) {
 		requireNetContract(e)
 		hosts := twoInstances(ctx, e)
 		h := mustHarness(ctx, e, "NET-LB-03", 0, hosts[0])
-		e.Expect("behind a load balancer sticky by sid over two instances, a polling session works and everything is delivered exactly once and in order")
-		if _, err := h.addFault(faultproxy.LBRoundRobin{Name: "sticky-lb", Backends: hosts, Sticky: faultproxy.StickySID}); err != nil {
+		e.Expect("behind a load balancer sticky by cookie over two instances, a polling session works and everything is delivered exactly once and in order")
+		// By cookie: the proxy's sticky-by-sid reads the sid from v4
+		// handshakes only, and the cookie works for both revisions.
+		if _, err := h.addFault(faultproxy.LBRoundRobin{Name: "sticky-lb", Backends: hosts, Sticky: faultproxy.StickyCookie}); err != nil {
 			Fail(err.Error())
 		}
-		Expect(h.connect(ctx, clientOpts{transports: pollingOnly})).To(Succeed())
+		Expect(h.connect(ctx, clientOpts{transports: pollingOnly, cookies: true})).To(Succeed())
 		sid0, _ := h.engineSID()
 		workload(ctx, h)
 		sid1, _ := h.engineSID()
-		m := h.record("sticky-lb (lb_round_robin sticky=sid)", "", 0, 0)
+		m := h.record("sticky-lb (lb_round_robin sticky=cookie)", "", 0, 0)
 		e.Observe("sid %s → %s", sid0, sid1)
 		expectExactlyOnce(e, h, m)
 		Expect(sid1).To(Equal(sid0), "the session keeps its sid")
@@ -211,9 +213,11 @@ func recoverAcross(ctx context.Context, e *framework.Env, h *harness, profile st
 		crash = ph.CrashMode()
 	}
 	budget := h.w.Duration() + 2*(h.tm.PingInterval+h.tm.PingTimeout) + o.Downtime + time.Second
-	Eventually(func() bool {
+	// Wait for the recovery and the whole stream; the verdict below says
+	// what is missing when it does not come.
+	waitFor(ctx, h.tm.Scaled(budget), func() bool {
 		return h.ledger.Count(netload.KindRecovered) > 0 && h.ledger.Tally(netload.Down).Delivered >= h.w.Count
-	}).WithContext(ctx).WithTimeout(h.tm.Scaled(budget)).WithPolling(20 * time.Millisecond).Should(BeTrue())
+	})
 	// A little longer, so that a second replay would show.
 	e.Idle(ctx, 3*h.w.Interval)
 	m := h.record(profile, crash, 0, 0)
@@ -387,4 +391,23 @@ func mustUpstream(e *framework.Env) string {
 		Fail(framework.HarnessPrefix + err.Error())
 	}
 	return u
+}
+
+// waitFor polls cond every 20 ms until it holds (true), d passes or ctx
+// ends (false).
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
 }
