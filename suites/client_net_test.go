@@ -104,6 +104,13 @@ func runNetClient(t *testing.T, exec, filter string, seed int64, procs int) ([]s
 	failing, ran := failingIDs(rep)
 	var logs []string
 	for _, s := range rep.SpecReports {
+		if os.Getenv("SIOSPEC_NET_VERBOSE") != "" {
+			for _, en := range s.ReportEntries {
+				if en.Name == framework.EntryObserved || en.Name == framework.EntryNet {
+					t.Logf("%s %s: %s", s.LeafNodeText, en.Name, tail(en.StringRepresentation(), 1500))
+				}
+			}
+		}
 		if s.State.Is(types.SpecStateFailureStates) {
 			logs = append(logs, fmt.Sprintf("failed: %s\n%s", s.FullText(), tail(s.Failure.Message, 800)))
 		}
@@ -158,6 +165,99 @@ func TestClientNetTestees(t *testing.T) {
 						continue
 					}
 					t.Errorf("%s: failing IDs %v, want exactly %v", tc.name, got, want)
+					for _, l := range logs {
+						t.Log(l)
+					}
+					return
+				}
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+// loadNetBrokenClients parses the headers of the broken clients of the net
+// suite (testdata/broken-clients/net-*.js, header as loadBrokenClients,
+// with "// suite: net").
+func loadNetBrokenClients(t *testing.T) []brokenClient {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(brokenClientsDir, "net-*.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []brokenClient
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc := brokenClient{File: f}
+		for _, line := range strings.SplitN(string(b), "\n", 20) {
+			line, ok := strings.CutPrefix(strings.TrimSpace(line), "//")
+			if !ok {
+				continue
+			}
+			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+			if !ok {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch strings.TrimSpace(k) {
+			case "broken client":
+				bc.What = v
+			case "suite":
+				bc.Suite = framework.Proto(strings.ToUpper(v))
+			case "expect":
+				bc.Expect = strings.Fields(v)
+			case "run":
+				bc.Run = v
+			}
+		}
+		if bc.What == "" || bc.Suite != framework.NET || len(bc.Expect) == 0 || bc.Run == "" {
+			t.Errorf("%s: header needs '// broken client:', '// suite: net', '// expect:' and '// run:' lines", f)
+			continue
+		}
+		out = append(out, bc)
+	}
+	return out
+}
+
+// TestBrokenNetClients runs the net specs each broken net client's header
+// names against it and requires exactly its expected IDs to fail: the
+// proof that the client-role net checks can fail, on the right ID.
+func TestBrokenNetClients(t *testing.T) {
+	nodepeer.Require(t, "socket.io-client", "engine.io-client")
+	if testing.Short() {
+		t.Skip("-short: the broken clients spawn a client per case")
+	}
+	bcs := loadNetBrokenClients(t)
+	if len(bcs) == 0 {
+		t.Fatalf("no net-*.js broken clients in %s", brokenClientsDir)
+	}
+	var wg sync.WaitGroup
+	for _, b := range bcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(filepath.Base(b.File), func(t *testing.T) {
+				want := sortedCopy(b.Expect)
+				for attempt := 1; ; attempt++ {
+					got, ran, logs, _ := runNetClient(t, "node "+filepath.Join("suites", b.File), b.Run, 1, 1)
+					if ran == 0 {
+						t.Fatalf("%s: run %q selected no spec", b.File, b.Run)
+					}
+					if slices.Equal(got, want) {
+						return
+					}
+					missed := false
+					for _, id := range want {
+						missed = missed || !slices.Contains(got, id)
+					}
+					if attempt == 1 && !missed {
+						t.Logf("attempt 1 failed %v besides %v (load average %s); retrying once", got, want, loadAverage())
+						continue
+					}
+					t.Errorf("%s (%s): %d specs ran; failing IDs %v, want exactly %v", b.File, b.What, ran, got, want)
 					for _, l := range logs {
 						t.Log(l)
 					}
