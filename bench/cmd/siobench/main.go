@@ -44,6 +44,8 @@ func main() {
 	sel := flag.String("run", ".", "regexp selecting workloads by name")
 	only := flag.String("impls", ".", "regexp selecting implementations (name/proto)")
 	idleN := flag.Int("idle", 10000, "sessions of the idle-memory and latency workloads")
+	latEvery := flag.Duration("latency-every", 5*time.Second, "interval between two echoes of one session in the latency workload")
+	latDur := flag.Duration("latency-dur", 15*time.Second, "length of the latency workload")
 	out := flag.String("out", "", "write the Markdown tables here too")
 	rawOut := flag.String("raw", "", "append raw samples (JSON lines) here")
 	bin := flag.String("bin", "", "benchsrv binary (default: built into a temporary directory)")
@@ -102,11 +104,11 @@ func main() {
 			run: func(ctx context.Context, p *proc, im impl) sample { return idle(ctx, p, im, tr, *idleN) }})
 	}
 	for _, n := range []int{1000, 10000} {
-		wls = append(wls, workload{name: fmt.Sprintf("broadcast/n%d", n), proto: "sio", rounds: 1, unit: "socket",
+		wls = append(wls, workload{name: fmt.Sprintf("broadcast/n%d", n), proto: "sio", rounds: 1, unit: "delivery",
 			run: func(ctx context.Context, p *proc, im impl) sample { return broadcast(ctx, p, im, n, 7) }})
 	}
 	wls = append(wls, workload{name: fmt.Sprintf("latency/gomaxprocs1/n%d", *idleN), raw: true, procs: 1, rounds: 1, unit: "msg",
-		run: func(ctx context.Context, p *proc, im impl) sample { return latency(ctx, p, im, *idleN, 10*time.Second) }})
+		run: func(ctx context.Context, p *proc, im impl) sample { return latency(ctx, p, im, *idleN, *latEvery, *latDur) }})
 
 	var rawW io.Writer = io.Discard
 	if *rawOut != "" {

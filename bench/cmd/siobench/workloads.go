@@ -354,16 +354,16 @@ func broadcast(ctx context.Context, p *proc, im impl, n, rounds int) sample {
 		c.close()
 	}
 	wg.Wait()
-	s.Ops = int64(len(conns))
+	s.Ops = int64(len(times) * len(conns)) // deliveries
 	if len(times) > 0 {
 		s.Extra["last_delivery_ms"] = float64(median(times)) / 1e6
 	}
 	return s
 }
 
-// latency opens n WebSocket sessions, each echoing one message per second
-// (random phase) for dur, and reports p50/p99 of the round trips.
-func latency(ctx context.Context, p *proc, im impl, n int, dur time.Duration) sample {
+// latency opens n WebSocket sessions, each echoing one message every
+// interval (random phase) for dur, and reports p50/p99 of the round trips.
+func latency(ctx context.Context, p *proc, im impl, n int, interval, dur time.Duration) sample {
 	s := sample{Extra: map[string]float64{}}
 	conns, failed := dialAll(ctx, n, func(ctx context.Context) (conn, error) { return dialWS(ctx, p.addr, im) })
 	s.Errors = failed
@@ -380,7 +380,7 @@ func latency(ctx context.Context, p *proc, im impl, n int, dur time.Duration) sa
 			defer wg.Done()
 			defer c.close()
 			var mine []time.Duration
-			next := time.Now().Add(time.Duration(rand.Int64N(int64(time.Second))))
+			next := time.Now().Add(time.Duration(rand.Int64N(int64(interval))))
 			for next.Before(deadline) {
 				sleepCtx(ctx, time.Until(next))
 				t0 := time.Now()
@@ -404,7 +404,7 @@ func latency(ctx context.Context, p *proc, im impl, n int, dur time.Duration) sa
 				}
 				mine = append(mine, time.Since(t0))
 				count.Add(1)
-				next = next.Add(time.Second)
+				next = next.Add(interval)
 			}
 			mu.Lock()
 			lats = append(lats, mine...)
