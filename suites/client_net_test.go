@@ -3,6 +3,7 @@ package suites
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/siospec/siospec/internal/nodepeer"
 	reftestee "github.com/siospec/siospec/reference/testee"
 	"github.com/siospec/siospec/suites/framework"
+	"github.com/siospec/siospec/suites/netclient"
 )
 
 // envNetTestee makes the test binary play the Go reference client as a
@@ -267,4 +269,70 @@ func TestBrokenNetClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestClientNetResilienceSeed: the same root seed gives the resilience
+// tier the same trial plans and the same verdicts (two runs of the Go
+// reference client), and another seed other plans.
+func TestClientNetResilienceSeed(t *testing.T) {
+	const stream, pt = 750 * time.Millisecond, 400 * time.Millisecond
+	a, b := netclient.Plans(42, 3, true, stream, pt), netclient.Plans(42, 3, true, stream, pt)
+	if !slices.Equal(a, b) {
+		t.Fatalf("one seed, two plans:\n%v\n%v", a, b)
+	}
+	if c := netclient.Plans(43, 3, true, stream, pt); slices.Equal(a, c) {
+		t.Errorf("seeds 42 and 43 gave the same plans %v", a)
+	}
+	for _, p := range netclient.Plans(42, 5, false, stream, pt) {
+		if p.ResetAt >= 0 || 2*(p.Latency+p.Jitter) >= pt {
+			t.Errorf("latency plan %v: a reset, or a round trip outside the heartbeat budget %v", p, pt)
+		}
+	}
+	if testing.Short() {
+		t.Skip("-short: the runs spawn a client per case")
+	}
+	type run struct {
+		plans    map[string]string
+		verdicts map[string]types.SpecState
+	}
+	once := func() run {
+		_, ran, _, rep := runNetClient(t, goNetTestee(t), "tier:resilience", 7, 1)
+		if ran == 0 {
+			t.Fatal("no resilience spec ran")
+		}
+		r := run{plans: map[string]string{}, verdicts: map[string]types.SpecState{}}
+		for _, s := range rep.SpecReports {
+			if s.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			id := labelOf(s.Labels(), "req")
+			r.verdicts[id] = s.State
+			for _, en := range s.ReportEntries {
+				if en.Name == netclient.EntryTrials {
+					var v struct {
+						Seed  int64                 `json:"seed"`
+						Plans []netclient.TrialPlan `json:"plans"`
+					}
+					if err := json.Unmarshal([]byte(en.Value.AsJSON), &v); err != nil {
+						t.Fatalf("%s: %v", netclient.EntryTrials, err)
+					}
+					r.plans[id] = fmt.Sprint(v.Seed, v.Plans)
+				}
+			}
+		}
+		return r
+	}
+	first, second := once(), once()
+	if len(first.plans) != 2 {
+		t.Fatalf("trial plans of %d specs in the report, want 2: %v", len(first.plans), first.plans)
+	}
+	for id, p := range first.plans {
+		if second.plans[id] != p {
+			t.Errorf("%s: seed 7 planned %s, then %s", id, p, second.plans[id])
+		}
+		if first.verdicts[id] != second.verdicts[id] {
+			t.Errorf("%s: seed 7 gave %v, then %v", id, first.verdicts[id], second.verdicts[id])
+		}
+	}
+	t.Logf("seed 7: %v, verdicts %v", first.plans, first.verdicts)
 }
