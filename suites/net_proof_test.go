@@ -16,8 +16,8 @@ import (
 	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 	sio "github.com/siospec/siospec/protocol/socketio"
-	"github.com/siospec/siospec/reference/sioserver"
 	"github.com/siospec/siospec/reference/eioserver"
+	"github.com/siospec/siospec/reference/sioserver"
 	"github.com/siospec/siospec/suites/framework"
 	"github.com/siospec/siospec/suites/netload"
 )

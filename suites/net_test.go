@@ -2,11 +2,9 @@ package suites
 
 import (
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/suites/framework"
 )
@@ -36,18 +34,10 @@ func serveRef(t tb, opts *fixture.SIOOptions) string {
 	return serve(t, fx, func() { _ = fx.Close(t.Context()) })
 }
 
-func TestNetReferenceQuick(t *testing.T) {
-	skipProof(t)
-	url := serveRef(t, netRefOptions())
-	url2 := serveRef(t, netRefOptions())
-	cfg := netConfig(url, &framework.NetConfig{Instances: []string{url2}, ServerCmd: netServerCmd(t, "ref"), Trials: 2})
-	vs, wall := runSuites(t, cfg, os.Getenv("NET_FILTER"))
-	t.Logf("wall %v\n%s", wall, verdictTable(vs))
-	_ = strings.TrimSpace
-	_ = time.Second
-	_ = prooftest.PingInterval
-}
-
+// TestNetDebug runs the net suite in this process with Ginkgo's console
+// report, for debugging: NET_DEBUG=1 [NET_URL=U NET_URL2=U2 NET_CMD=CMD]
+// [NET_FILTER=labels] go test ./suites -run TestNetDebug -v. Without
+// NET_URL it targets the in-process reference.
 func TestNetDebug(t *testing.T) {
 	if os.Getenv("NET_DEBUG") == "" {
 		t.Skip("NET_DEBUG not set")
