@@ -525,6 +525,8 @@ func (c *cell) delivery(rs []report, tally []int, j *wireJudge, judge bool) {
 	for seq := range wantAck {
 		n := count(acked, seq)
 		switch {
+		case n == 0 && j.up.events[seq] == 0:
+			// The event itself never reached the wire: judged above.
 		case n == 0 && j.up.acks[seq] == 0:
 			c.fail("SIO-ACK-01", SideServer, "the ack of up event %d never came back", seq)
 		case n == 0:
@@ -533,7 +535,13 @@ func (c *cell) delivery(rs []report, tally []int, j *wireJudge, judge bool) {
 			c.fail("SIO-ACK-01", SideClient, "the ack of up event %d was surfaced %d times", seq, n)
 		}
 	}
-	// Down: the testee's net_recv must be 0..N-1 once each, in order.
+	// Down: the testee's net_recv must be 0..N-1 once each, in order, once
+	// the client's request for the stream passed the proxy.
+	if !j.streamAsked {
+		c.fail(id, SideClient, "the client never sent the ext:stream request relayed to it (the down stream could not start)")
+		c.dedupe()
+		return
+	}
 	for seq := range w.Count {
 		n := count(recv, seq)
 		onWire := j.down.events[seq]

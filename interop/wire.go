@@ -98,6 +98,8 @@ type wireJudge struct {
 	strictHB bool   // judge the heartbeat (no fault can hold packets)
 	fails    []Failure
 	up, down seqSeen
+	// streamAsked: the client's ext:stream request passed the proxy.
+	streamAsked bool
 }
 
 func (j *wireJudge) fail(id, side, format string, a ...any) {
@@ -263,6 +265,9 @@ func (j *wireJudge) message(dec socketio.Decoder, me, other *dirState, p wirePac
 	switch sp.Type {
 	case socketio.Event, socketio.BinaryEvent:
 		name, _ := sp.EventName()
+		if p.Up && name == "ext:stream" {
+			j.streamAsked = true
+		}
 		if sp.HasID {
 			me.askedAcks[key] = true
 			delete(other.answered, key)

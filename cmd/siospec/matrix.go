@@ -126,6 +126,10 @@ network profile, and judges both sides of the wire (docs/matrix.md). Exit 0 when
 			return usage("--cell: %v", err)
 		}
 		r.cell = c + "/" + s + "/" + p
+		if err := interop.CheckProfiles([]string{p}); err != nil {
+			return usage("--cell: %v", err)
+		}
+		r.profiles = []string{p} // the cell's profile, whatever --profiles says
 		if r.shard.N != 1 {
 			return usage("--cell and --shard exclude each other")
 		}
