@@ -167,7 +167,10 @@ func (t *wsTransport) writer() {
 // gathered and written by its end.
 func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
-	if t.bc != nil && len(batch) > 1 {
+	if t.bc != nil {
+		// Even a single message: gorilla writes a large one as two
+		// slices, which without batching are two writes through the
+		// wrapper (net.Buffers uses writev only on a *net.TCPConn).
 		t.bc.begin()
 	}
 	bp := t.s.srv.getBuf()
