@@ -37,6 +37,7 @@ type clusterJSON struct {
 	Nodes   []cluster.NodeInfo `json:"nodes"`
 	Results []clusterResult    `json:"results"`
 	Failed  int                `json:"failed"`
+	Harness int                `json:"harness_errors"`
 }
 
 type clusterResult struct {
@@ -115,14 +116,14 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, n := range rep.Nodes {
 		fmt.Fprintf(stdout, "node %s at %s (adapter sees %d servers)\n", n.Name, n.URL, n.Servers)
 	}
-	out := clusterJSON{Suite: "cluster", Nodes: rep.Nodes, Failed: rep.Failed()}
+	out := clusterJSON{Suite: "cluster", Nodes: rep.Nodes, Failed: rep.Failed(), Harness: rep.HarnessErrors()}
 	counts := map[cluster.Outcome]int{}
 	for _, r := range rep.Results {
 		counts[r.Outcome]++
 		fmt.Fprintf(stdout, "%-8s %-13s %s\n", r.Outcome, r.ID, r.Detail)
 		out.Results = append(out.Results, clusterResult{ID: r.ID, Level: string(r.Level), Outcome: string(r.Outcome), Detail: r.Detail, Text: r.Text, DurationMS: r.Duration.Milliseconds()})
 	}
-	fmt.Fprintf(stdout, "cluster suite: %d passed, %d failed, %d skipped in %v\n", counts[cluster.Pass], counts[cluster.Fail], counts[cluster.Skipped], time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "cluster suite: %d passed, %d failed, %d skipped, %d harness errors in %v\n", counts[cluster.Pass], counts[cluster.Fail], counts[cluster.Skipped], counts[cluster.HarnessError], time.Since(start).Round(time.Millisecond))
 	if *reportDir != "" {
 		b, _ := json.MarshalIndent(out, "", "  ")
 		if err := os.MkdirAll(*reportDir, 0o755); err == nil {
@@ -135,6 +136,9 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if rep.Failed() > 0 {
 		return exitFailures
+	}
+	if rep.HarnessErrors() > 0 {
+		return exitHarness
 	}
 	return exitOK
 }

@@ -103,7 +103,7 @@ func TestClusterCLI(t *testing.T) {
 			t.Error("serve did not stop within 10s")
 		}
 	}
-	if code != exitOK || !strings.Contains(stdout.String(), "cluster suite: 7 passed, 0 failed, 0 skipped") {
+	if code != exitOK || !strings.Contains(stdout.String(), "cluster suite: 7 passed, 0 failed, 0 skipped, 0 harness errors") {
 		t.Fatalf("exit %d, output:\n%s%s", code, stdout.String(), stderr.String())
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "cluster-report.json"))

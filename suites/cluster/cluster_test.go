@@ -200,6 +200,9 @@ func TestClusterBrokenAdapter(t *testing.T) {
 				urls = append(urls, goNode(t, r.URL(), fmt.Sprintf("broken-%d", i), tc.fault))
 			}
 			rep := run(t, &Options{URLs: urls, Only: only, DeliverBudget: time.Second})
+			if rep.HarnessErrors() > 0 {
+				t.Fatalf("%d harness errors", rep.HarnessErrors())
+			}
 			if got := rep.FailedIDs(); !slices.Equal(got, tc.want) {
 				t.Fatalf("failed %v, want exactly %v", got, tc.want)
 			}

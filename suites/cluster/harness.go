@@ -56,6 +56,10 @@ const (
 	Pass    Outcome = "pass"
 	Fail    Outcome = "fail"
 	Skipped Outcome = "skipped"
+	// HarnessError: the suite could not set the spec up (a client could
+	// not connect, a fixture event went unanswered); never counted as a
+	// conformance failure.
+	HarnessError Outcome = "harness-error"
 )
 
 // Result is the verdict of one spec.
@@ -86,6 +90,17 @@ func (r *Report) Failed() int {
 	n := 0
 	for _, x := range r.Results {
 		if x.Outcome == Fail {
+			n++
+		}
+	}
+	return n
+}
+
+// HarnessErrors returns the number of specs that ended in a harness error.
+func (r *Report) HarnessErrors() int {
+	n := 0
+	for _, x := range r.Results {
+		if x.Outcome == HarnessError {
 			n++
 		}
 	}
@@ -440,8 +455,10 @@ type verdict struct {
 
 type verdicts map[string]verdict
 
-func pass(detail string) verdict                { return verdict{Pass, detail} }
-func fail(format string, a ...any) verdict      { return verdict{Fail, fmt.Sprintf(format, a...)} }
-func skip(reason string) verdict                { return verdict{Skipped, reason} }
-func one(id string, v verdict) verdicts         { return verdicts{id: v} }
-func harnessFail(id string, err error) verdicts { return one(id, fail("harness: %v", err)) }
+func pass(detail string) verdict           { return verdict{Pass, detail} }
+func fail(format string, a ...any) verdict { return verdict{Fail, fmt.Sprintf(format, a...)} }
+func skip(reason string) verdict           { return verdict{Skipped, reason} }
+func one(id string, v verdict) verdicts    { return verdicts{id: v} }
+func harnessFail(id string, err error) verdicts {
+	return one(id, verdict{HarnessError, err.Error()})
+}

@@ -652,13 +652,13 @@ func specRedisAway(ctx context.Context, h *harness) verdicts {
 	cs, err := h.onNodes(ctx, 3)
 	if err != nil {
 		for _, id := range ids {
-			out[id] = fail("harness: %v", err)
+			out[id] = verdict{HarnessError, err.Error()}
 		}
 		return out
 	}
 	if err := h.o.Redis.Stop(ctx); err != nil {
 		for _, id := range ids {
-			out[id] = fail("harness: stop Redis: %v", err)
+			out[id] = verdict{HarnessError, "stop Redis: " + err.Error()}
 		}
 		return out
 	}
@@ -688,7 +688,7 @@ func specRedisAway(ctx context.Context, h *harness) verdicts {
 		}
 	}
 	if err := h.o.Redis.Start(ctx); err != nil {
-		out["CLU-FAULT-03"] = fail("harness: restart Redis: %v", err)
+		out["CLU-FAULT-03"] = verdict{HarnessError, "restart Redis: " + err.Error()}
 		return out
 	}
 	restarted = true
