@@ -204,7 +204,7 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 			fmt.Fprintf(stderr, "siospec certify: %v\n", err)
 			return exitPreflight
 		}
-		sargs := append([]string{"--url", "http://" + host}, suiteArgs...)
+		sargs := append([]string{"--sio-url", "http://" + host}, suiteArgs...)
 		if netFlag {
 			sargs = append(sargs, "--server-cmd", *serverCmd)
 			if *serverReady != "" {

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/siospec/siospec/internal/nodepeer"
+	"github.com/siospec/siospec/interop"
+)
+
+// shippedImpls is testees/impls.yaml from this package's directory.
+var shippedImpls = filepath.Join("..", "..", "testees", "impls.yaml")
+
+func TestMatrixUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"matrix", "--config", "no-such-file.yaml"},
+		{"matrix", "--config", shippedImpls, "--profiles", "no-such-profile"},
+		{"matrix", "--config", shippedImpls, "--shard", "3/2"},
+		{"matrix", "--config", shippedImpls, "--cell", "a/b/c/d"},
+		{"matrix", "--config", shippedImpls, "--cell", "a/b/none", "--shard", "1/2"},
+		{"matrix", "--config", shippedImpls, "--cell", "nobody/node-4.8.4/none"},
+		{"matrix", "--config", shippedImpls, "extra"},
+		{"matrix", "merge"},
+		{"matrix", "merge", "--report-dir", t.TempDir(), "no-such.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d\n%s", args, code, exitUsage, stderr.String())
+		}
+	}
+}
+
+// TestMatrixShardsAndMerge: two shards of a plan run through the CLI and
+// merged with `siospec matrix merge` give the whole grid; merging a shard
+// with itself is refused. (Every cell of this file is unsupported, no
+// common protocol, so nothing is started.)
+func TestMatrixShardsAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "impls.yaml")
+	var b strings.Builder
+	b.WriteString("version: 1\nimpls:\n")
+	for _, n := range []string{"a", "b", "c"} {
+		b.WriteString("  - {name: cl-" + n + ", client: {exec: 'false', protocols: [sio4]}}\n")
+		b.WriteString("  - {name: sv-" + n + ", server: {cmd: 'false {port}', protocols: [sio5]}}\n")
+	}
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for _, s := range []string{"1/2", "2/2"} {
+		out := filepath.Join(dir, "shard"+s[:1])
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), []string{"matrix", "--config", cfg, "--profiles", "none,corporate-firewall", "--seed", "9", "--shard", s, "--report-dir", out}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("shard %s: exit %d\n%s%s", s, code, stdout.String(), stderr.String())
+		}
+		shards = append(shards, out)
+	}
+	var stdout, stderr bytes.Buffer
+	merged := filepath.Join(dir, "merged")
+	if code := run(t.Context(), append([]string{"matrix", "merge", "--report-dir", merged}, shards...), &stdout, &stderr); code != exitOK {
+		t.Fatalf("merge: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	m, err := interop.Load(filepath.Join(merged, interop.FileJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Cells) != 3*3*2 || m.Totals()[interop.Unsupported] != 18 {
+		t.Errorf("merged %d cells %v, want 18 unsupported", len(m.Cells), m.Totals())
+	}
+	stdout.Reset()
+	if code := run(t.Context(), []string{"matrix", "merge", "--report-dir", merged, shards[0], shards[0]}, &stdout, &stderr); code != exitUsage {
+		t.Errorf("merging a shard with itself: exit %d", code)
+	}
+}
+
+// TestMatrixNodeCell: the Node 4.8.4 client against the Node 4.8.4 server,
+// one cell rerun alone from the shipped file, passes.
+func TestMatrixNodeCell(t *testing.T) {
+	nodepeer.Require(t, "socket.io", "socket.io-client")
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"matrix", "--config", shippedImpls, "--cell", "node-4.8.4/node-4.8.4/none", "--seed", "1", "--report-dir", dir}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, interop.FileJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m interop.Matrix
+	if err := json.Unmarshal(b, &m); err != nil || len(m.Cells) != 1 || m.Cells[0].Outcome != interop.Pass || len(m.Cells[0].Transcript) == 0 {
+		t.Fatalf("matrix.json: %v %+v", err, m.Cells)
+	}
+}
