@@ -10,6 +10,8 @@ require (
 	github.com/siospec/siospec v0.0.0
 	github.com/zishang520/socket.io/parsers/engine/v3 v3.0.6
 	github.com/zishang520/socket.io/parsers/socket/v3 v3.0.6
+	github.com/zishang520/socket.io/servers/engine/v3 v3.0.6
+	github.com/zishang520/socket.io/servers/socket/v3 v3.0.6
 	github.com/zishang520/socket.io/v3 v3.0.6
 )
 
@@ -35,8 +37,6 @@ require (
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	github.com/xo/terminfo v1.2.0 // indirect
-	github.com/zishang520/socket.io/servers/engine/v3 v3.0.6 // indirect
-	github.com/zishang520/socket.io/servers/socket/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -15,8 +15,9 @@ import (
 	"github.com/siospec/siospec/protocol/engineio"
 )
 
-// ioTimeout bounds every single read, write and request of the generator.
-const ioTimeout = 20 * time.Second
+// ioTimeout bounds every single read, write and request of the generator
+// (a variable for tests).
+var ioTimeout = 20 * time.Second
 
 // frame is one Engine.IO message as the generator sees it, whatever the
 // transport: polling's "b<base64>" arrives as binary.
@@ -36,31 +37,35 @@ type msgKind struct {
 }
 
 var (
+	sioText = []byte(`42["echo","hello"]`)
+	eioText = []byte("4hello")
+	bin4KB  = bytes.Repeat([]byte{0xAB, 0x01, 0x00, 0x7F}, 1024)
+
 	smallText = msgKind{
 		name: "text",
 		frames: func(proto string) []frame {
 			if proto == "sio" {
-				return []frame{{data: []byte(`42["echo","hello"]`)}}
+				return []frame{{data: sioText}}
 			}
-			return []frame{{data: []byte("4hello")}}
+			return []frame{{data: eioText}}
 		},
+		// The echo must come back byte for byte.
 		done: func(proto string, f frame) bool {
 			if proto == "sio" {
-				return !f.binary && bytes.HasPrefix(f.data, []byte(`42["echo"`))
+				return !f.binary && bytes.Equal(f.data, sioText)
 			}
-			return !f.binary && len(f.data) > 0 && f.data[0] == '4'
+			return !f.binary && bytes.Equal(f.data, eioText)
 		},
 	}
 	bin4K = msgKind{
 		name: "bin4k",
 		frames: func(proto string) []frame {
-			b := bytes.Repeat([]byte{0xAB, 0x01, 0x00, 0x7F}, 1024)
 			if proto == "sio" {
-				return []frame{{data: []byte(`451-["echo",{"_placeholder":true,"num":0}]`)}, {binary: true, data: b}}
+				return []frame{{data: []byte(`451-["echo",{"_placeholder":true,"num":0}]`)}, {binary: true, data: bin4KB}}
 			}
-			return []frame{{binary: true, data: b}}
+			return []frame{{binary: true, data: bin4KB}}
 		},
-		done: func(_ string, f frame) bool { return f.binary && len(f.data) == 4096 },
+		done: func(_ string, f frame) bool { return f.binary && bytes.Equal(f.data, bin4KB) },
 	}
 )
 
