@@ -108,7 +108,9 @@ func main() {
 			run: func(ctx context.Context, p *proc, im impl) sample { return broadcast(ctx, p, im, n, 7) }})
 	}
 	wls = append(wls, workload{name: fmt.Sprintf("latency/gomaxprocs1/n%d", *idleN), raw: true, procs: 1, rounds: 1, unit: "msg",
-		run: func(ctx context.Context, p *proc, im impl) sample { return latency(ctx, p, im, *idleN, *latEvery, *latDur) }})
+		run: func(ctx context.Context, p *proc, im impl) sample {
+			return latency(ctx, p, im, *idleN, *latEvery, *latDur)
+		}})
 
 	var rawW io.Writer = io.Discard
 	if *rawOut != "" {
