@@ -331,6 +331,9 @@ func broadcast(ctx context.Context, p *proc, im impl, n, rounds int) sample {
 	var times []time.Duration
 	var count atomic.Int64
 	w := snap(p, &count)
+	if profDir != "" {
+		go p.profile(fmt.Sprintf("broadcast-n%d", n), im, "profile?seconds=2", "cpu")
+	}
 	for range rounds {
 		pending.Store(int64(len(conns)))
 		t0 := time.Now()
