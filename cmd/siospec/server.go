@@ -46,12 +46,23 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	)
 	var sel selection
 	sel.register(fs)
+	var nf netFlags
+	nf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec server [--url URL] [--eio-url URL] [--sio-url URL] [--suite eio4,eio3,sio5,sio4] [--path /p/]")
+		fmt.Fprintln(stderr, "usage: siospec server [--url URL] [--eio-url URL] [--sio-url URL] [--suite eio4,eio3,sio5,sio4,net] [--path /p/]")
 		fmt.Fprintln(stderr, "                      [--label-filter EXPR] [--focus REGEX] [--strict] [--time-scale N] [--seed N] [--connect-timeout D]")
 		fmt.Fprintln(stderr, "                      [--procs N] [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]")
+		fmt.Fprintln(stderr, "                      [--server-cmd CMD] [--server-ready REGEX|URL] [--trials N]   (net suite)")
 		fmt.Fprint(stderr, `
-Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Socket.IO v4 over Engine.IO v3).
+Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Socket.IO v4 over Engine.IO v3),
+and net (network failures: every fault proxy profile judged through the reference client, over the
+Socket.IO revision the target speaks; slow, so only when named: "all" means the four protocol suites).
+
+Net suite: --server-cmd "CMD" starts the server under test on the port that replaces {port} (required
+in CMD), ready when --server-ready matches (a URL/path answering 200, or a stdout regex; default: TCP).
+server-crash kills and restarts such an instance; the load-balancer specs start two. Without
+--server-cmd those specs are unsupported; without --url, one instance is the run's target.
+  siospec server --suite net --server-cmd "node fixtures/sio5.js --port {port} --recovery" --server-ready '^listening'
 
 Targets:
   no URL            all four suites against the built-in reference fixtures, started in-process
@@ -120,6 +131,11 @@ listed on stderr and in the reports.
 	if !ok {
 		return code
 	}
+	netTarget, code := setupNet(ctx, &cfg, nf.config(), stdout, stderr)
+	if code != exitOK {
+		return code
+	}
+	defer netTarget.close()
 
 	if !cfg.HasTarget() {
 		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: cfg.Suites, PingInterval: *refInterval, PingTimeout: *refTimeout, ConnectTimeout: cfg.ConnectTimeout})
@@ -302,7 +318,8 @@ func detectSuites(ctx context.Context, cfg *framework.Config, explicit bool, std
 		for _, p := range cfg.Suites {
 			fits := false
 			for _, pr := range d.Probes {
-				fits = fits || pr.Speaks == p && pr.Path == cfg.For(p).Path
+				speaks := pr.Speaks == p || p == framework.NET && pr.Speaks.IsSocketIO() // net runs over either Socket.IO revision
+				fits = fits || speaks && pr.Path == cfg.For(p).Path
 			}
 			if !fits {
 				misfit = append(misfit, strings.ToLower(string(p)))

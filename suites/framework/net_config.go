@@ -33,6 +33,9 @@ type NetConfig struct {
 	// regular expression that a line of its standard output must match.
 	// Empty: the instance's port accepts a TCP connection.
 	ServerReady string
+	// ReadyTimeout bounds the start of one instance; 0 means
+	// NetReadyTimeout.
+	ReadyTimeout time.Duration
 	// Trials is the number of seeded trials of each resilience-tier spec;
 	// 0 means DefaultNetTrials.
 	Trials int
@@ -67,6 +70,9 @@ func (n *NetConfig) Validate() error {
 	}
 	if _, _, err := n.Ready(0); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if n.ReadyTimeout < 0 {
+		return fmt.Errorf("%w: --server-ready-timeout must not be negative", ErrUsage)
 	}
 	if n.Trials < 0 || n.Trials > 1000 {
 		return fmt.Errorf("%w: --trials must be within 0..1000, got %d", ErrUsage, n.Trials)
@@ -104,5 +110,14 @@ func (n *NetConfig) Command(port int) string {
 	return strings.ReplaceAll(n.ServerCmd, PortPlaceholder, fmt.Sprint(port))
 }
 
-// NetReadyTimeout bounds the start of one server instance.
+// NetReadyTimeout is the default bound of the start of one server
+// instance.
 const NetReadyTimeout = 15 * time.Second
+
+// ReadyWithin returns ReadyTimeout, or NetReadyTimeout when it is 0.
+func (n *NetConfig) ReadyWithin() time.Duration {
+	if n == nil || n.ReadyTimeout <= 0 {
+		return NetReadyTimeout
+	}
+	return n.ReadyTimeout
+}

@@ -38,7 +38,7 @@ func startInstance(ctx context.Context, n *framework.NetConfig) (*instance, erro
 		ready.TCP = host
 	}
 	p, err := process.New(process.Spec{Path: "sh", Args: []string{"-c", n.Command(port)}},
-		&process.Options{Ready: ready, ReadyTimeout: framework.NetReadyTimeout, StopTimeout: 3 * time.Second})
+		&process.Options{Ready: ready, ReadyTimeout: n.ReadyWithin(), StopTimeout: 3 * time.Second})
 	if err != nil {
 		return nil, &framework.HarnessError{Op: "--server-cmd", Err: err}
 	}

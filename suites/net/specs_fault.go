@@ -249,7 +249,7 @@ func specCrash(s *framework.Suite) {
 			Fail(err.Error())
 		}
 		mode := ph.CrashMode()
-		back := h.tm.Within(downtime+framework.NetReadyTimeout/3+2*time.Second, "downtime + restart + reconnection")
+		back := h.tm.Within(downtime+e.Cfg.Net.ReadyWithin()/3+2*time.Second, "downtime + restart + reconnection")
 		Eventually(func() int { return h.ledger.Count(netload.KindConnect) + h.ledger.Count(netload.KindRecovered) }).WithContext(ctx).
 			WithTimeout(back.Max).WithPolling(20*time.Millisecond).Should(BeNumerically(">=", 2), "the client connects again after the restart")
 		status, body, err := rawGet(ctx, in.base, h.path, eioQuery(h.eio, "polling", sid0))
