@@ -349,9 +349,7 @@ func (h *harness) tally(ctx context.Context) error {
 	if err := msg.Unmarshal(0, &seqs); err != nil {
 		return fmt.Errorf("ext:tally answered %s: %w", msg, err)
 	}
-	for _, s := range seqs {
-		h.ledger.Received(netload.Up, s)
-	}
+	h.ledger.ReceivedReport(netload.Up, seqs)
 	return nil
 }
 

@@ -353,6 +353,17 @@ func (l *Ledger) Received(d Dir, seq int) {
 	}
 }
 
+// ReceivedReport records the receptions a peer reported, in its arrival
+// order, without times (the server role's up direction: the server under
+// test reports what it got, ext:tally); they take part in every count but
+// not in MaxLatency.
+func (l *Ledger) ReceivedReport(d Dir, seqs []int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.dir(d)
+	s.recvOrder = append(s.recvOrder, seqs...)
+}
+
 // Acked records that the ack of seq (direction d) fired.
 func (l *Ledger) Acked(d Dir, seq int) {
 	l.mu.Lock()
@@ -467,8 +478,8 @@ func (l *Ledger) tally(d Dir) Tally {
 			if len(t.LostSeqs) < MaxLostSeqs {
 				t.LostSeqs = append(t.LostSeqs, seq)
 			}
-		} else if sn.known {
-			t.MaxLatency = max(t.MaxLatency, s.firstRecv[seq].Sub(sn.at))
+		} else if at, ok := s.firstRecv[seq]; ok && sn.known {
+			t.MaxLatency = max(t.MaxLatency, at.Sub(sn.at))
 		}
 		if !sn.ack {
 			continue

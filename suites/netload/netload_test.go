@@ -170,3 +170,15 @@ func TestLedgerConcurrent(t *testing.T) {
 		t.Fatalf("%+v", tl)
 	}
 }
+
+func TestReceivedReport(t *testing.T) {
+	l := New(nil)
+	for seq := range 3 {
+		l.Sent(Up, seq, false)
+	}
+	l.ReceivedReport(Up, []int{0, 2, 2})
+	tl := l.Tally(Up)
+	if tl.Delivered != 2 || tl.Lost != 1 || tl.Duplicated != 1 || tl.MaxLatency != 0 {
+		t.Fatalf("%+v", tl)
+	}
+}
