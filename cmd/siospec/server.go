@@ -137,16 +137,16 @@ listed on stderr and in the reports.
 	}
 	defer netTarget.close()
 
-	if !cfg.HasTarget() {
-		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: cfg.Suites, PingInterval: *refInterval, PingTimeout: *refTimeout, ConnectTimeout: cfg.ConnectTimeout})
+	if !cfg.HasTarget() && len(withoutNet(cfg.Suites)) > 0 {
+		ref, err := suites.StartReference(&suites.ReferenceOptions{Suites: withoutNet(cfg.Suites), PingInterval: *refInterval, PingTimeout: *refTimeout, ConnectTimeout: cfg.ConnectTimeout})
 		if err != nil {
 			fmt.Fprintf(stderr, "siospec server: start the reference fixtures: %v\n", err)
 			return exitHarness
 		}
 		defer ref.Close()
 		ref.Configure(&cfg)
-		fmt.Fprintf(stdout, "no --url: testing the built-in reference fixtures (%s)\n", framework.FormatSuites(cfg.Suites))
-	} else if err := cfg.Validate(true); err != nil {
+		fmt.Fprintf(stdout, "no --url: testing the built-in reference fixtures (%s)\n", framework.FormatSuites(withoutNet(cfg.Suites)))
+	} else if err := cfg.Validate(cfg.HasTarget()); err != nil { // no target here: the net suite alone, preset by setupNet
 		fmt.Fprintf(stderr, "siospec server: %v\n", err)
 		return exitUsage
 	}

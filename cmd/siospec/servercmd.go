@@ -6,11 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/siospec/siospec/faultproxy/process"
+	"github.com/siospec/siospec/reference/fixture"
+	"github.com/siospec/siospec/reference/sioserver"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -40,8 +45,10 @@ func (n *netFlags) config() *framework.NetConfig {
 // netTarget is the instance of the server under test that `siospec server
 // --suite net --server-cmd CMD` starts when no URL is given.
 type netTarget struct {
-	proc *process.Process
-	url  string
+	proc  *process.Process
+	url   string
+	net   *framework.NetConfig
+	stops []func()
 }
 
 // startNetTarget starts one instance of --server-cmd as the run's target.
@@ -99,8 +106,14 @@ func describeStartError(cmd string, err error) error {
 
 // close stops the instance (SIGTERM, then SIGKILL after 3 s).
 func (t *netTarget) close() {
-	if t != nil {
+	if t == nil {
+		return
+	}
+	if t.proc != nil {
 		_ = t.proc.Close()
+	}
+	for _, stop := range t.stops {
+		stop()
 	}
 }
 
@@ -124,17 +137,92 @@ func setupNet(ctx context.Context, cfg *framework.Config, n *framework.NetConfig
 		return nil, exitOK
 	}
 	if n == nil || n.ServerCmd == "" {
-		fmt.Fprintln(stderr, "siospec server: the net suite needs a server under test: --url URL, or --server-cmd \"CMD ... {port} ...\"")
-		return nil, exitUsage
+		t, err := startNetReference(n)
+		if err != nil {
+			fmt.Fprintf(stderr, "siospec server: start the built-in reference for the net suite: %v\n", err)
+			return nil, exitHarness
+		}
+		presetNetTarget(cfg, t.url, t.net)
+		fmt.Fprintf(stdout, "no --url: the net suite tests the built-in reference (sio5 with connection state recovery) at %s, second instance %s\n", t.url, t.net.Instances[0])
+		return t, exitOK
 	}
 	t, err := startNetTarget(ctx, n)
 	if err != nil {
 		fmt.Fprintf(stderr, "siospec server: preflight failed: %v\n", err)
 		return nil, exitPreflight
 	}
-	cfg.URL = t.url
+	presetNetTarget(cfg, t.url, n)
 	fmt.Fprintf(stdout, "started the server under test: %s (pid %d) at %s\n", n.Command(portOf(t.url)), t.proc.PID(), t.url)
 	return t, exitOK
+}
+
+// presetNetTarget makes url the net suite's target (other suites keep
+// theirs: the built-in reference when there is no URL).
+func presetNetTarget(cfg *framework.Config, url string, n *framework.NetConfig) {
+	if cfg.Targets == nil {
+		cfg.Targets = map[framework.Proto]*framework.Config{}
+	}
+	c := *cfg
+	c.URL, c.EIOURL, c.SIOURL, c.Net = url, "", "", n
+	cfg.Targets[framework.NET] = c.For(framework.NET)
+}
+
+// withoutNet returns ps without the net suite.
+func withoutNet(ps []framework.Proto) []framework.Proto {
+	return slices.DeleteFunc(slices.Clone(ps), func(p framework.Proto) bool { return p == framework.NET })
+}
+
+// The built-in net reference's heartbeat: the one the issue's Node
+// measurements used (a mobile-3g round trip fits in it, unlike the official
+// contract's 300/200 ms).
+const (
+	netRefPingInterval = 1000 * time.Millisecond
+	netRefPingTimeout  = 800 * time.Millisecond
+)
+
+// startNetReference serves two in-process reference sio5 fixtures with
+// connection state recovery (the net suite's target and its second
+// instance); server-crash runs this executable's `serve --fixture sio5` as
+// the process it kills.
+func startNetReference(n *framework.NetConfig) (*netTarget, error) {
+	var c framework.NetConfig
+	if n != nil {
+		c = *n
+	}
+	t := &netTarget{net: &c}
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.close()
+			return nil, err
+		}
+		fx := fixture.NewSIO5(&fixture.SIOOptions{
+			Options:        fixture.Options{PingInterval: netRefPingInterval, PingTimeout: netRefPingTimeout},
+			ConnectTimeout: 5 * netRefPingInterval,
+			Recovery:       &sioserver.RecoveryOptions{},
+		})
+		srv := &http.Server{Handler: fx, ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan struct{})
+		go func() { defer close(done); _ = srv.Serve(ln) }()
+		t.stops = append(t.stops, func() {
+			_ = fx.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			<-done
+		})
+		u := "http://" + ln.Addr().String()
+		if t.url == "" {
+			t.url = u
+		} else {
+			c.Instances = []string{u}
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		c.ServerCmd = fmt.Sprintf("'%s' serve --fixture sio5 --addr 127.0.0.1:%s --ping-interval %v --ping-timeout %v", exe, framework.PortPlaceholder, netRefPingInterval, netRefPingTimeout)
+		c.ServerReady = ""
+	}
+	return t, nil
 }
 
 // portOf returns the port of an http://127.0.0.1:PORT URL.

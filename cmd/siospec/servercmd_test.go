@@ -75,7 +75,6 @@ func TestServerCmdBad(t *testing.T) {
 func TestServerCmdUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"server", "--suite", "net", "--server-cmd", "node x.js"},                        // no {port}
-		{"server", "--suite", "net"},                                                     // no target at all
 		{"server", "--suite", "net", "--server-ready", "^x"},                             // --server-ready without --server-cmd
 		{"server", "--suite", "net", "--server-cmd", "x {port}", "--server-ready", "(("}, // bad regexp
 		{"server", "--suite", "sio5", "--url", "http://127.0.0.1:1", "--trials", "2"},    // net flags without the net suite
