@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,5 +85,49 @@ func TestServerCmdUsage(t *testing.T) {
 		if code := run(t.Context(), args, &stdout, &stderr); code != exitUsage {
 			t.Errorf("%q: exit code %d, want %d\n%s", args, code, exitUsage, stderr.String())
 		}
+	}
+}
+
+// TestServerNetReference: `siospec server --suite net` without a URL tests
+// the built-in reference (here two quick specs), exits 0 and writes the
+// siospec.net measures into report.json.
+func TestServerNetReference(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"server", "--suite", "net", "--label-filter", "req: containsAny {NET-FW-01, NET-STRIP-02}", "--report-dir", dir, "--procs", "1"}
+	if code := run(t.Context(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit code %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Specs []struct {
+			ID      string `json:"id"`
+			Outcome string `json:"outcome"`
+			Net     *struct {
+				Profile string          `json:"profile"`
+				Summary string          `json:"summary"`
+				Measure json.RawMessage `json:"measures"`
+			} `json:"net"`
+		} `json:"specs"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, s := range rep.Specs {
+		if s.Outcome != "pass" {
+			continue
+		}
+		if s.Net == nil || s.Net.Profile == "" || !strings.Contains(s.Net.Summary, "delivered") || len(s.Net.Measure) == 0 {
+			t.Errorf("%s: net entry %+v", s.ID, s.Net)
+		}
+		got[s.ID] = true
+	}
+	if !got["NET-FW-01"] || !got["NET-STRIP-02"] {
+		t.Errorf("passing specs %v, want NET-FW-01 and NET-STRIP-02\n%s", got, stdout.String())
 	}
 }
