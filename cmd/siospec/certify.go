@@ -22,7 +22,6 @@ import (
 
 	"github.com/siospec/siospec/interop"
 	"github.com/siospec/siospec/reports"
-	"github.com/siospec/siospec/suites/framework"
 )
 
 // Files of a certification bundle.
@@ -187,7 +186,6 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 	}
 
 	// 1. The role's suites, through the CLI's own code paths.
-	netFlag := serverNetFlag()
 	suiteArgs := []string{"--suite", *protocol + ",net", "--seed", strconv.FormatInt(*seed, 10),
 		"--time-scale", strconv.FormatFloat(*timeScale, 'g', -1, 64), "--report-dir", dir}
 	if *focus != "" {
@@ -205,15 +203,13 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 			return exitPreflight
 		}
 		sargs := append([]string{"--sio-url", "http://" + host}, suiteArgs...)
-		if netFlag {
-			sargs = append(sargs, "--server-cmd", *serverCmd)
-			if *serverReady != "" {
-				sargs = append(sargs, "--server-ready", *serverReady)
-			}
-			cert.NetTier = "run, with --server-cmd (the net suite starts and kills its own instances)"
-		} else {
-			cert.NetTier = "run against the started instance only: this siospec's 'server' command has no --server-cmd yet, so the net specs that start, kill or duplicate the server are unsupported"
+		// The net suite starts (and kills) its own instances with the same
+		// command, as `siospec server --suite net --server-cmd` does.
+		sargs = append(sargs, "--server-cmd", *serverCmd)
+		if *serverReady != "" {
+			sargs = append(sargs, "--server-ready", *serverReady)
 		}
+		cert.NetTier = "run (siospec server --suite net --server-cmd: the net suite starts and kills its own instances)"
 		fmt.Fprintf(stdout, "siospec certify: siospec server %s\n", strings.Join(quoteArgs(sargs), " "))
 		code = runServer(ctx, sargs, stdout, stderr)
 		_ = srv.Close()
@@ -271,15 +267,6 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 		return exitFailures
 	}
 	return exitOK
-}
-
-// serverNetFlag reports whether `siospec server` takes --server-cmd (the
-// net suite's own instances), which the configuration's flags tell.
-func serverNetFlag() bool {
-	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	var cfg framework.Config
-	cfg.RegisterFlags(fs)
-	return fs.Lookup("server-cmd") != nil
 }
 
 // deriveVerdict reads report.json (reports.Load recomputes its derived
