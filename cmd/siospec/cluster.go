@@ -126,7 +126,8 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stdout, "cluster suite: %d passed, %d failed, %d skipped, %d harness errors in %v\n", counts[cluster.Pass], counts[cluster.Fail], counts[cluster.Skipped], counts[cluster.HarnessError], time.Since(start).Round(time.Millisecond))
 	if *reportDir != "" {
 		b, _ := json.MarshalIndent(out, "", "  ")
-		if err := os.MkdirAll(*reportDir, 0o755); err == nil {
+		err := os.MkdirAll(*reportDir, 0o755)
+		if err == nil {
 			err = os.WriteFile(filepath.Join(*reportDir, "cluster-report.json"), append(b, '\n'), 0o644)
 		}
 		if err != nil {
