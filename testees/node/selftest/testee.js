@@ -245,6 +245,33 @@ async function sioChecks(dir, script, suite, results) {
       assert.equal((await srv.cmd(root, { cmd: "dance", tag: "u1" })).ok, false);
       await t.waitFor("unsupported u1", (l) => l.ev === "unsupported" && l.tag === "u1");
     });
+    await check("stream: seq from 0, every 2nd with an ack, every 3rd binary; net:seq from the server reported and acked with its seq", async () => {
+      const seen = [];
+      const on = (...a) => {
+        const ack = typeof a[a.length - 1] === "function" ? a.pop() : null;
+        seen.push({ seq: a[0].seq, dir: a[0].dir, bin: a.length > 1 ? Buffer.from(a[1]) : null, ack: !!ack });
+        if (ack) ack(a[0].seq);
+      };
+      root.on("net:seq", on);
+      try {
+        assert.deepEqual(await srv.cmd(root, { cmd: "stream", count: 6, interval_ms: 5, ack_every: 2, binary_every: 3, tag: "s1" }), { ok: true });
+        await t.waitFor("done s1", (l) => l.ev === "done" && l.cmd === "stream" && l.tag === "s1");
+        await t.waitFor("stream_done s1", (l) => l.ev === "stream_done" && l.tag === "s1" && l.count === 6);
+        await t.waitFor("6 acks", () => t.has((l) => l.ev === "net_ack").length === 3);
+        assert.deepEqual(seen.map((e) => [e.seq, e.dir, e.ack]), [0, 1, 2, 3, 4, 5].map((n) => [n, "up", n % 2 === 1]));
+        assert.deepEqual(seen.filter((e) => e.bin).map((e) => [e.seq, e.bin.readUInt32BE(0)]), [[2, 2], [5, 5]]);
+        const sent = t.has((l) => l.ev === "net_sent");
+        assert.deepEqual(sent.map((l) => [l.seq, l.ack, l.bin, l.connected, typeof l.t]), [0, 1, 2, 3, 4, 5].map((n) => [n, n % 2 === 1, n % 3 === 2, true, "number"]));
+        assert.deepEqual(t.has((l) => l.ev === "net_ack").map((l) => [l.seq, l.args]), [[1, [1]], [3, [3]], [5, [5]]]);
+        const back = await srv.emitAck(root, "net:seq", { seq: 4, dir: "down" }, Buffer.from([0, 0, 0, 4]), "off-4");
+        assert.deepEqual(back, [4]);
+        const rcv = await t.waitFor("net_recv 4", (l) => l.ev === "net_recv" && l.seq === 4);
+        assert.deepEqual([rcv.dir, rcv.bin, rcv.nsp], ["down", true, "/"]);
+        assert.equal(t.has((l) => l.ev === "event" && l.event === "net:seq").length, 0, "net:seq is not reported as event");
+      } finally {
+        root.off("net:seq", on);
+      }
+    });
     await check("a transport close: disconnect, reconnect_attempt, reconnect", async () => {
       const again = srv.next("/");
       root.conn.close();
@@ -375,6 +402,8 @@ const MUTANTS = [
   ["sio-v2.js", "lib.js", /done\(\);\n    reply\(\{ ok: true \}\);/, "reply({ ok: true });", "emit with ack: done"],
   ["eio.js", "eio.js", /socket\.send\(data\);\n/, "\n", "text and binary echoed"],
   ["eio.js", "eio.js", /for \(let i = 0; i < count; i\+\+\) /, "", "send with count"],
+  ["sio.js", "lib.js", /n % ackEvery === ackEvery - 1/, "n % ackEvery === 0", "stream: seq from 0"],
+  ["sio-v2.js", "lib.js", /if \(ack\) ack\(p\.seq\);/, "if (ack) ack();", "stream: seq from 0"],
 ];
 
 function mutant(file, from, to) {
