@@ -238,6 +238,12 @@ func TestWireJudge(t *testing.T) {
 			}
 		})
 	}
+	// A ping after the client closed the session asks for no pong.
+	j0 := &wireJudge{proto: ProtoSIO5, strictHB: true}
+	j0.run([]wirePacket{pk(0, S, open), pk(300, C, "1"), pk(310, S, "2")}, 2*time.Second)
+	if len(j0.fails) > 0 {
+		t.Errorf("a ping after the client's close was judged: %+v", j0.fails)
+	}
 	// v3: the client pings and the server pongs.
 	j := &wireJudge{proto: ProtoSIO4, strictHB: true}
 	j.run([]wirePacket{pk(0, S, open), pk(300, S, "2")}, 400*time.Millisecond)

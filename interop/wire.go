@@ -100,6 +100,9 @@ type wireJudge struct {
 	up, down seqSeen
 	// streamAsked: the client's ext:stream request passed the proxy.
 	streamAsked bool
+	// blind: part of the traffic passes the tap undecoded (Engine.IO v3
+	// polling payloads), so "not seen on the wire" proves nothing.
+	blind bool
 }
 
 func (j *wireJudge) fail(id, side, format string, a ...any) {
@@ -140,8 +143,9 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 	var pingInterval, pingTimeout time.Duration
 	// unanswered checks, at the end of a session, that its last ping was
 	// answered when the peer had pingTimeout (plus a grace) to do it.
+	closed := false // a close packet ended the session: no more heartbeat duty
 	unanswered := func(now time.Duration, why string) {
-		if pending == 0 || !j.strictHB || now-pingAt < pingTimeout+250*time.Millisecond {
+		if pending == 0 || closed || !j.strictHB || now-pingAt < pingTimeout+250*time.Millisecond {
 			return
 		}
 		if v4 {
@@ -171,13 +175,13 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 			_ = json.Unmarshal(p.Data, &o)
 			pingInterval = time.Duration(o.PingInterval) * time.Millisecond
 			pingTimeout = time.Duration(o.PingTimeout) * time.Millisecond
-			opened, pings, pending = p.At, 0, 0
+			opened, pings, pending, closed = p.At, 0, 0, false
 			st[true], st[false] = newDirState(), newDirState()
 		case engineio.Ping:
 			switch {
 			case probe && !p.Up:
 				j.fail("EIO-PKT-04", SideServer, "%s: the server sent the client's probe ping", p)
-			case probe:
+			case probe, closed:
 			case v4 && p.Up:
 				j.fail("EIO-PKT-04", SideClient, "%s: a v4 client sent a ping (the server pings in v4)", p)
 			case !v4 && !p.Up:
@@ -212,6 +216,8 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 				}
 				pending = 0
 			}
+		case engineio.Close:
+			closed, pending = true, 0
 		case engineio.Upgrade:
 			if !p.Up {
 				j.fail("EIO-PKT-04", SideServer, "%s: the server sent an upgrade packet", p)
