@@ -75,7 +75,10 @@ func newHarness(ctx context.Context, e *framework.Env, id string, trial int, ups
 	}
 	h.w = netload.DefaultWorkload(h.tm.PingInterval)
 	h.ledger = netload.New(nil)
-	h.run = fmt.Sprintf("%s-%d-%x", id, trial, h.seed&0xffffff)
+	// Unique per harness (not derived from the seed): a server keeps the
+	// tallies of earlier runs, and a rerun with the same seed must not
+	// find its predecessor's events.
+	h.run = fmt.Sprintf("%s-%d-%x", id, trial, time.Now().UnixNano())
 	p, err := faultproxy.New(upstream, &faultproxy.Options{Seed: h.seed, Tap: true})
 	if err != nil {
 		return nil, &framework.HarnessError{Op: "fault proxy", Err: err}
@@ -122,7 +125,7 @@ func (h *harness) addFault(f faultproxy.Fault) (*faultproxy.Handle, error) {
 	if err != nil {
 		return nil, &framework.HarnessError{Op: "add fault " + f.Type(), Err: err}
 	}
-	h.ledger.Mark(netload.KindFault, f.Type())
+	h.ledger.Mark(netload.KindFault, fmt.Sprintf("%s %+v", f.Type(), f))
 	return hd, nil
 }
 
