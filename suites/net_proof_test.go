@@ -198,6 +198,25 @@ func TestNetBrokenServers(t *testing.T) {
 			checkNetVerdicts(a, "amnesiac", vs, expected["amnesiac"], ids)
 		})
 	})
+	for _, tc := range []struct {
+		mode string
+		ids  []string
+	}{
+		{"slow-timeout", []string{"NET-HO-01", "NET-STRIP-02"}},
+		{"strip-ok", []string{"NET-STRIP-02", "NET-FW-01"}},
+		{"lossy-polling", []string{"NET-FW-01", "NET-STRIP-01", "NET-STRIP-02"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+				h, stop := netBrokenServers[tc.mode]()
+				url := serve(a, h, stop)
+				vs, _ := runNet(a, url, nil, netFilter(tc.ids...))
+				a.Logf("%s:\n%s", tc.mode, verdictTable(vs))
+				checkNetVerdicts(a, tc.mode, vs, expected[tc.mode], tc.ids)
+			})
+		})
+	}
 	for _, mode := range []string{"replay-none", "replay-twice"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/siospec/siospec/internal/prooftest"
+	sio "github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reference/sioserver"
 )
@@ -36,6 +38,45 @@ var netServers = map[string]func() (http.Handler, func()){
 	"amnesiac-ok": func() (http.Handler, func()) {
 		fx := fixture.NewSIO5(netRefOptions())
 		return unknownSIDPollOK(fx), func() { _ = fx.Close(context.Background()) }
+	},
+}
+
+// Broken servers of the net proofs that run in-process (TestNetBrokenServers).
+var netBrokenServers = map[string]func() (http.Handler, func()){
+	// slow-timeout: the reference fixture whose pingTimeout timers run
+	// three times as long as announced: a half-open session outlives the
+	// heartbeat budget (NET-HO-01).
+	"slow-timeout": func() (http.Handler, func()) {
+		o := netRefOptions()
+		o.Clock = stretchClock{every: prooftest.PingTimeout}
+		fx := fixture.NewSIO5(o)
+		return fx, func() { _ = fx.Close(context.Background()) }
+	},
+	// strip-ok: a GET for transport=websocket with a sid but no Upgrade
+	// header is answered 200 (NET-STRIP-02).
+	"strip-ok": func() (http.Handler, func()) {
+		fx := fixture.NewSIO5(netRefOptions())
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("transport") == "websocket" && q.Get("sid") != "" && r.Header.Get("Upgrade") == "" {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			fx.ServeHTTP(w, r)
+		})
+		return h, func() { _ = fx.Close(context.Background()) }
+	},
+	// lossy-polling: the up workload event seq 3 is lost when it comes by
+	// a polling POST (NET-FW-01, NET-STRIP-01: sessions kept on polling).
+	"lossy-polling": func() (http.Handler, func()) {
+		fx := fixture.NewSIO5(netRefOptions())
+		h := rewriteSIOPosts(fx, func(_ *sioPostState, _ sio.Version, text string) []string {
+			if strings.Contains(text, `"net:seq",{"seq":3,`) {
+				return nil
+			}
+			return []string{text}
+		})
+		return h, func() { _ = fx.Close(context.Background()) }
 	},
 }
 
