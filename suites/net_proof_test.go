@@ -203,6 +203,7 @@ func TestNetBrokenServers(t *testing.T) {
 		ids  []string
 	}{
 		{"slow-timeout", []string{"NET-HO-01", "NET-STRIP-02"}},
+		{"slow-ping", []string{"NET-IDLE-01", "NET-RES-02", "NET-STRIP-02"}},
 		{"strip-ok", []string{"NET-STRIP-02", "NET-FW-01"}},
 		{"lossy-polling", []string{"NET-FW-01", "NET-STRIP-01", "NET-STRIP-02"}},
 	} {
@@ -211,12 +212,25 @@ func TestNetBrokenServers(t *testing.T) {
 			prooftest.Run(t, nil, func(a *prooftest.Attempt) {
 				h, stop := netBrokenServers[tc.mode]()
 				url := serve(a, h, stop)
-				vs, _ := runNet(a, url, nil, netFilter(tc.ids...))
+				vs, _ := runNet(a, url, &framework.NetConfig{Trials: 1}, netFilter(tc.ids...))
 				a.Logf("%s:\n%s", tc.mode, verdictTable(vs))
 				checkNetVerdicts(a, tc.mode, vs, expected[tc.mode], tc.ids)
 			})
 		})
 	}
+	t.Run("dup-down", func(t *testing.T) {
+		t.Parallel()
+		prooftest.Run(t, nil, func(a *prooftest.Attempt) {
+			srv, stop := brokenRecoveryServer("dup-down")
+			url := serve(a, srv, stop)
+			srv2, stop2 := brokenRecoveryServer("dup-down")
+			url2 := serve(a, srv2, stop2)
+			ids := []string{"NET-AV-01", "NET-LB-02", "NET-LB-03", "NET-3G-01", "NET-RES-01", "NET-STRIP-02"}
+			vs, _ := runNet(a, url, &framework.NetConfig{Instances: []string{url2}, Trials: 1}, netFilter(ids...))
+			a.Logf("dup-down:\n%s", verdictTable(vs))
+			checkNetVerdicts(a, "dup-down", vs, expected["dup-down"], ids)
+		})
+	})
 	for _, mode := range []string{"replay-none", "replay-twice"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
@@ -233,12 +247,12 @@ func TestNetBrokenServers(t *testing.T) {
 }
 
 // brokenRecoveryServer is a recovery-enabled reference server with the
-// minimum of the extended contract the recovery specs use (ext:hello,
-// message-with-ack, ext:stream) and a broken stream: "replay-none" emits
-// nothing while the client is away (so nothing is logged or replayed);
-// "replay-twice" streams through the adapter as it should and, once the
-// client is recovered, sends again what it emitted while the client was
-// away.
+// minimum of the extended contract the net specs use (ext:hello,
+// message-with-ack, net:seq, ext:tally, ext:stream) and a broken stream:
+// "replay-none" emits nothing while the client is away (so nothing is
+// logged or replayed); "replay-twice" streams through the adapter as it
+// should and, once the client is recovered, sends again what it emitted
+// while the client was away; "dup-down" emits every down event twice.
 func brokenRecoveryServer(mode string) (*sioserver.Server, func()) {
 	srv := sioserver.NewServer(&sioserver.Options{
 		Options:                 eioserver.Options{PingInterval: prooftest.PingInterval, PingTimeout: prooftest.PingTimeout},
@@ -249,6 +263,7 @@ func brokenRecoveryServer(mode string) (*sioserver.Server, func()) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	missed := map[string][]int{}
+	ups := map[string][]int{}
 	binEvery := 0 // the last stream's binaryEvery
 	srv.Sockets().OnConnection(func(s *sioserver.Socket) {
 		if s.Recovered() && mode == "replay-twice" {
@@ -262,6 +277,36 @@ func brokenRecoveryServer(mode string) (*sioserver.Server, func()) {
 		}
 		s.On("ext:hello", func(e *sioserver.Event) { _ = e.Ack(map[string]any{"extended": 1}) })
 		s.On("message-with-ack", func(e *sioserver.Event) { _ = e.Ack(e.Args...) })
+		// The up half of the workload, kept per run as the fixtures do.
+		run := ""
+		if a, ok := s.Handshake().Auth.(sio.Object); ok {
+			if v, ok := a.Get("netRun"); ok {
+				run, _ = v.(string)
+			}
+		}
+		s.On("net:seq", func(e *sioserver.Event) {
+			p, ok := e.Args[0].(sio.Object)
+			if !ok {
+				return
+			}
+			v, _ := p.Get("seq")
+			seq, _ := v.(float64)
+			mu.Lock()
+			ups[run] = append(ups[run], int(seq))
+			mu.Unlock()
+			if e.WantsAck() {
+				_ = e.Ack(int(seq))
+			}
+		})
+		s.On("ext:tally", func(e *sioserver.Event) {
+			mu.Lock()
+			out := make([]any, 0, len(ups[run]))
+			for _, v := range ups[run] {
+				out = append(out, v)
+			}
+			mu.Unlock()
+			_ = e.Ack(out)
+		})
 		s.On("ext:stream", func(e *sioserver.Event) {
 			if len(e.Args) == 0 {
 				return
@@ -306,6 +351,9 @@ func brokenRecoveryServer(mode string) (*sioserver.Server, func()) {
 						mu.Unlock()
 					}
 					_ = nsp.To(id).Emit("net:seq", brokenSeqArgs(seq, int(every))...)
+					if mode == "dup-down" {
+						_ = nsp.To(id).Emit("net:seq", brokenSeqArgs(seq, int(every))...)
+					}
 				}
 			}()
 		})

@@ -52,6 +52,16 @@ var netBrokenServers = map[string]func() (http.Handler, func()){
 		fx := fixture.NewSIO5(o)
 		return fx, func() { _ = fx.Close(context.Background()) }
 	},
+	// slow-ping: the reference fixture whose pingInterval timers run three
+	// times as long as announced: connections stay quiet past an idle
+	// timeout longer than the announced pingInterval, and clients time the
+	// session out (NET-IDLE-01, NET-RES-02).
+	"slow-ping": func() (http.Handler, func()) {
+		o := netRefOptions()
+		o.Clock = stretchClock{every: prooftest.PingInterval}
+		fx := fixture.NewSIO5(o)
+		return fx, func() { _ = fx.Close(context.Background()) }
+	},
 	// strip-ok: a GET for transport=websocket with a sid but no Upgrade
 	// header is answered 200 (NET-STRIP-02).
 	"strip-ok": func() (http.Handler, func()) {
