@@ -153,7 +153,10 @@ func (r *runner) trial(ctx context.Context, p TrialPlan, up, down netload.Worklo
 	r.mu.Lock()
 	r.streamed = false
 	r.mu.Unlock()
-	r.app.StreamDown(down)
+	ch := r.app.StreamDown(down)
+	r.mu.Lock()
+	r.downDone = ch
+	r.mu.Unlock()
 	if err := r.startStream(ctx, up); err != nil {
 		res.Why = "the stream command failed: " + err.Error()
 		return res

@@ -30,6 +30,9 @@ type plan struct {
 	// NoConnectWait: Start does not wait for the client's first connect
 	// (a fault present from the start may prevent it).
 	NoConnectWait bool
+	// PingInterval and PingTimeout override the advertised heartbeat (at
+	// time scale 1; 0 keeps the client suites' 500 ms / 400 ms).
+	PingInterval, PingTimeout time.Duration
 	// ConnectWithin overrides the budget of the first connect.
 	ConnectWithin time.Duration
 	// Profile, when set, is applied before the testee starts (with
@@ -60,12 +63,13 @@ type runner struct {
 	mu       sync.Mutex
 	led      *netload.Ledger
 	life     []lifecycle
-	acked    map[int]bool   // up seqs whose ack fired
-	failed   map[int]string // up seqs whose ack failed
-	ackSent  []int          // up seqs emitted with an ack, in order
-	streamed bool           // stream_done seen since the last stream
-	downRecv map[int]int    // down seq -> receptions reported
-	downSeq  []int          // down seqs in the order reported
+	acked    map[int]bool    // up seqs whose ack fired
+	failed   map[int]string  // up seqs whose ack failed
+	ackSent  []int           // up seqs emitted with an ack, in order
+	streamed bool            // stream_done seen since the last stream
+	downRecv map[int]int     // down seq -> receptions reported
+	downSeq  []int           // down seqs in the order reported
+	downDone <-chan struct{} // closed when the last down stream ended
 	profile  string
 	crash    string
 	// trials and trialsPassed are the resilience tier's counts.
@@ -85,7 +89,7 @@ func start(ctx context.Context, e *framework.ClientEnv, p plan) *runner {
 	seed := framework.CaseSeed(e.Cfg.Seed, e.Proto, e.Case)
 	e.Start(ctx, &framework.CaseOptions{
 		// Node's server keeps polling while an upgrade is pending.
-		Server:     scripted.Options{PollDuringUpgrade: true},
+		Server:     scripted.Options{PollDuringUpgrade: true, PingInterval: p.PingInterval, PingTimeout: p.PingTimeout},
 		Client:     p.Client,
 		Transports: p.Transports,
 		Servers:    max(p.Servers, 1),
@@ -152,7 +156,7 @@ func (r *runner) newTrial() *netload.Ledger {
 	led := netload.New(nil)
 	r.mu.Lock()
 	r.led = led
-	r.acked, r.failed, r.ackSent, r.downRecv, r.downSeq, r.streamed = map[int]bool{}, map[int]string{}, nil, map[int]int{}, nil, false
+	r.acked, r.failed, r.ackSent, r.downRecv, r.downSeq, r.downDone, r.streamed = map[int]bool{}, map[int]string{}, nil, map[int]int{}, nil, nil, false
 	r.mu.Unlock()
 	r.app.SetLedger(led)
 	return led
@@ -342,7 +346,10 @@ func (r *runner) stream(ctx context.Context, up, down netload.Workload) {
 	r.streamed = false
 	r.mu.Unlock()
 	if down.Count > 0 {
-		r.app.StreamDown(down)
+		ch := r.app.StreamDown(down)
+		r.mu.Lock()
+		r.downDone = ch
+		r.mu.Unlock()
 	}
 	if up.Count == 0 {
 		return
@@ -379,9 +386,13 @@ func (r *runner) streamDone(ctx context.Context, within time.Duration) {
 	}
 }
 
-// settled reports whether both directions are complete: every sent event
-// received and every requested ack fired or failed.
+// settled reports whether both directions are complete: the down stream
+// ended, every sent event received and every requested ack fired or
+// failed.
 func (r *runner) settled() bool {
+	if !r.downFinished() {
+		return false
+	}
 	led := r.ledger()
 	up, down := led.Tally(netload.Up), led.Tally(netload.Down)
 	return up.Lost == 0 && up.AcksLost == 0 && down.Lost == 0 && down.AcksLost == 0
@@ -481,4 +492,21 @@ func (r *runner) downOrder() []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]int(nil), r.downSeq...)
+}
+
+// downFinished reports whether the last down stream emitted its last event
+// (true when there is none).
+func (r *runner) downFinished() bool {
+	r.mu.Lock()
+	ch := r.downDone
+	r.mu.Unlock()
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
