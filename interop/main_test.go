@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 
 // peerMain runs one peer role:
 //
-//   - serve PROTO PORT: the reference fixture (sio5 or sio4);
+//   - serve PROTO PORT [strict]: the reference fixture (sio5 or sio4), with
+//     pingTimeout 2 s so that a loaded test machine cannot time a session
+//     out; "strict" keeps the contract's 300/200 ms heartbeat;
 //   - serve-drop PORT: the sio5 reference fixture behind a fault layer that
 //     drops the 3rd net:seq event it sends: a broken server;
 //   - serve-crash PORT: the sio5 reference fixture that exits with status 3
@@ -48,11 +50,11 @@ func peerMain(role string, args []string) (int, bool) {
 	defer stop()
 	switch role {
 	case "serve":
-		return serveFixture(ctx, args[0], args[1], nil, 0), true
+		return serveFixture(ctx, args[0], args[1], nil, 0, len(args) > 2 && args[2] == "strict"), true
 	case "serve-drop":
-		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, 0), true
+		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, 0, false), true
 	case "serve-crash":
-		return serveFixture(ctx, "sio5", args[0], nil, 700*time.Millisecond), true
+		return serveFixture(ctx, "sio5", args[0], nil, 700*time.Millisecond, false), true
 	case "testee":
 		return runRefTestee(ctx, ""), true
 	case "testee-nopong":
@@ -101,12 +103,16 @@ func runRefTestee(ctx context.Context, urlOverride string) int {
 	return testee.Run(ctx, &o)
 }
 
-func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, crashAfter time.Duration) int {
+func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, crashAfter time.Duration, strict bool) int {
+	opts := fixture.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 2 * time.Second}
+	if strict {
+		opts = fixture.Options{}
+	}
 	var fx fixture.Fixture
 	if proto == "sio4" {
-		fx = fixture.NewSIO4(nil)
+		fx = fixture.NewSIO4(&fixture.SIOOptions{Options: opts})
 	} else {
-		fx = fixture.NewSIO5(nil)
+		fx = fixture.NewSIO5(&fixture.SIOOptions{Options: opts})
 	}
 	addr := "127.0.0.1:" + port
 	if fault != nil {
