@@ -45,6 +45,8 @@ func TestClientUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"client", "--exec", "x", "--suite", "eio5"},
 		{"client", "--exec", "x", "--procs", "-1"},
+		{"client", "--exec", "x", "--trials", "-1"},
+		{"client", "--exec", "x", "--suite", "net,eio9"},
 		{"client", "--exec", "x", "--label-filter", "((("},
 		{"client", "--exec", "x", "extra"},
 	} {
@@ -267,5 +269,58 @@ func TestClientRepeat(t *testing.T) {
 		if len(got) != len(serial) {
 			t.Errorf("run %d: %d specs, serial run %d", i+1, len(got), len(serial))
 		}
+	}
+}
+
+// TestClientNetSuite: --suite net runs the client-role net specs against
+// the Go reference client (this binary as siospec testee) through a fault
+// proxy, and the report carries each spec's measures and profile.
+func TestClientNetSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the net suite runs a client per case under real faults")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	exec := "GORACE=atexit_sleep_ms=0 " + envTestAsTestee + "=1 " + shellQuote(self)
+	code := run(t.Context(), []string{"client", "--exec", exec, "--suite", "net", "--seed", "5", "--trials", "1", "--procs", "2",
+		"--label-filter", "req: containsAny {NET-FW-01, NET-CRASH-04, NET-RES-02}", "--report-dir", dir}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\n%s\n%s", code, lastLines(stdout.String(), 30), lastLines(stderr.String(), 20))
+	}
+	if !strings.Contains(stdout.String(), "suites NET") && !strings.Contains(stdout.String(), "suites net") {
+		t.Errorf("the run does not name the net suite:\n%s", lastLines(stdout.String(), 10))
+	}
+	rep, err := reports.Load(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"NET-FW-01": "corporate-firewall", "NET-CRASH-04": "server-crash", "NET-RES-02": ""}
+	for _, s := range rep.Specs {
+		p, ok := want[s.ID]
+		if !ok {
+			t.Errorf("spec %s ran, outside the filter", s.ID)
+			continue
+		}
+		delete(want, s.ID)
+		if s.Outcome != reports.Pass {
+			t.Errorf("%s: %s, want pass", s.ID, s.Outcome)
+		}
+		if s.Net == nil || s.Net.Profile != p || s.Net.Summary == "" {
+			t.Errorf("%s: net entry %+v, want profile %q and a summary", s.ID, s.Net, p)
+			continue
+		}
+		if s.ID == "NET-CRASH-04" && s.Net.Crash != "proxy" {
+			t.Errorf("NET-CRASH-04 ran as a %q crash, want proxy", s.Net.Crash)
+		}
+		if s.ID == "NET-RES-02" && (s.Net.Trials != 1 || s.Net.TrialsPassed != 1) {
+			t.Errorf("NET-RES-02: %d of %d trials, want 1 of 1", s.Net.TrialsPassed, s.Net.Trials)
+		}
+	}
+	for id := range want {
+		t.Errorf("%s did not run", id)
 	}
 }
