@@ -135,7 +135,7 @@ func TestNetReference(t *testing.T) {
 	prooftest.Run(t, nil, func(a *prooftest.Attempt) {
 		url := serveRef(a, netRefOptions())
 		url2 := serveRef(a, netRefOptions())
-		n := &framework.NetConfig{Instances: []string{url2}, ServerCmd: netServerCmd(a, "ref"), Trials: 2}
+		n := &framework.NetConfig{Instances: []string{url2}, ServerCmd: netServerCmd(a, "ref"), Trials: 1}
 		vs, wall := runNet(a, url, n, "")
 		a.Logf("reference: wall %v\n%s", wall.Round(time.Millisecond), verdictTable(vs))
 		checkNetVerdicts(a, "reference", vs, expected["reference"], append(netIDs(false), netIDs(true)...))

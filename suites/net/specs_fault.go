@@ -202,6 +202,7 @@ func recoverAcross(ctx context.Context, e *framework.Env, h *harness, profile st
 	h.w.Count = max(h.w.Count, int((h.tm.PingInterval+h.tm.PingTimeout)/h.w.Interval)+10)
 	Expect(h.connect(ctx, clientOpts{reconnectDelay: 500 * time.Millisecond})).To(Succeed())
 	id0 := h.sock.ID()
+	streamStart := time.Now()
 	streamOrSkip(ctx, h)
 	Eventually(func() int { return h.ledger.Tally(netload.Down).Delivered }).WithContext(ctx).WithTimeout(h.ackWait()).WithPolling(10*time.Millisecond).
 		Should(BeNumerically(">=", 3), "the stream starts")
@@ -215,8 +216,14 @@ func recoverAcross(ctx context.Context, e *framework.Env, h *harness, profile st
 	budget := h.w.Duration() + 2*(h.tm.PingInterval+h.tm.PingTimeout) + o.Downtime + time.Second
 	// Wait for the recovery and the whole stream; the verdict below says
 	// what is missing when it does not come.
+	// Once recovered, the replay comes with the CONNECT reply; after the
+	// stream's last event was due (plus a margin) nothing more will come.
+	streamEnd := streamStart.Add(h.tm.Scaled(h.w.Duration()) + h.tm.Grace(h.w.Duration()))
 	waitFor(ctx, h.tm.Scaled(budget), func() bool {
-		return h.ledger.Count(netload.KindRecovered) > 0 && h.ledger.Tally(netload.Down).Delivered >= h.w.Count
+		if h.ledger.Count(netload.KindRecovered) == 0 {
+			return false
+		}
+		return h.ledger.Tally(netload.Down).Delivered >= h.w.Count || time.Now().After(streamEnd)
 	})
 	// A little longer, so that a second replay would show.
 	e.Idle(ctx, 3*h.w.Interval)
