@@ -274,3 +274,63 @@ func TestEndLikeAProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestSIOStream: the stream command emits seq 0..count-1 with acks and
+// binary where ack_every and binary_every say, reports them, and the
+// server's net:seq events are reported as net_recv and acked with the seq.
+func TestSIOStream(t *testing.T) {
+	p := newSIOPeer(t, false)
+	r := start(t, p.url, "sio5", "websocket", `{}`)
+	root := p.socket()
+	r.out.expect("connect", map[string]any{"nsp": "/"})
+	type up struct {
+		seq     float64
+		bin     []byte
+		withAck bool
+	}
+	got := make(chan up, 16)
+	root.On("net:seq", func(e *sioserver.Event) {
+		o, _ := e.Args[0].(socketio.Object)
+		seq, _ := o.Get("seq")
+		u := up{seq: seq.(float64), withAck: e.WantsAck()}
+		if len(e.Args) > 1 {
+			u.bin, _ = e.Args[1].([]byte)
+		}
+		if u.withAck {
+			_ = e.Ack(seq)
+		}
+		got <- u
+	})
+	wantOK(t, runCommand(t, root, map[string]any{"cmd": "stream", "count": 6, "interval_ms": 5, "ack_every": 2, "binary_every": 3, "tag": "s1"}), true)
+	r.out.expect("done", map[string]any{"cmd": "stream", "tag": "s1"})
+	for n := range 6 {
+		select {
+		case u := <-got:
+			if u.seq != float64(n) || u.withAck != (n%2 == 1) || (u.bin != nil) != (n%3 == 2) {
+				t.Fatalf("event %d: %+v", n, u)
+			}
+			if u.bin != nil && (len(u.bin) != 4 || u.bin[3] != byte(n)) {
+				t.Fatalf("event %d: attachment %x", n, u.bin)
+			}
+		case <-time.After(wait):
+			t.Fatalf("no stream event %d", n)
+		}
+		r.out.expect("net_sent", map[string]any{"seq": float64(n), "ack": n%2 == 1, "bin": n%3 == 2, "connected": true})
+	}
+	r.out.expect("stream_done", map[string]any{"tag": "s1", "count": float64(6)})
+	for _, n := range []float64{1, 3, 5} {
+		r.out.expect("net_ack", map[string]any{"seq": n, "args": []any{n}})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	res, err := root.EmitWithAck(ctx, "net:seq", socketio.Object{{Key: "seq", Value: 4}, {Key: "dir", Value: "down"}}, []byte{0, 0, 0, 4}, "off-4")
+	if err != nil || len(res) != 1 || res[0] != float64(4) {
+		t.Fatalf("ack of the down event: %v %v", res, err)
+	}
+	r.out.expect("net_recv", map[string]any{"nsp": "/", "seq": float64(4), "dir": "down", "bin": true})
+	r.out.none("event", map[string]any{"event": "net:seq"})
+	r.closeStdin()
+	if c := r.exitCode(); c != 0 {
+		t.Fatalf("exit %d", c)
+	}
+}
