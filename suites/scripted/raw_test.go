@@ -460,3 +460,44 @@ func TestSIODecodeError(t *testing.T) {
 		t.Fatalf("recv %v %v", r.Packet, err)
 	}
 }
+
+// TestPollDuringUpgrade: with PollDuringUpgrade, polling keeps carrying
+// queued packets while the probe waits for 5, and a GET with nothing to
+// carry gets a noop after upgradeNoopAfter; without it, a noop at once.
+func TestPollDuringUpgrade(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(map[bool]string{true: "on", false: "off"}[on], func(t *testing.T) {
+			srv, _ := startServer(t, &Options{NoPings: true, PollDuringUpgrade: on})
+			ss := handshake(t, srv, "4")
+			wsURL := "ws" + strings.TrimPrefix(srv.URL(), "http") + "?EIO=4&transport=websocket&sid=" + ss.ID()
+			c, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if _, m, err := c.ReadMessage(); err != nil || string(m) != "3probe" {
+				t.Fatalf("probe answer %q %v", m, err)
+			}
+			start := time.Now()
+			st, body := do(t, "GET", pollURL(srv, ss, "4"), "", nil)
+			empty := time.Since(start)
+			if st != 200 || body != "6" {
+				t.Fatalf("empty GET during the upgrade: %d %q", st, body)
+			}
+			if on && empty < upgradeNoopAfter/2 {
+				t.Errorf("the noop came after %v, want about %v", empty, upgradeNoopAfter)
+			}
+			if err := ss.Send(engineio.TextPacket(engineio.Message, "during")); err != nil {
+				t.Fatal(err)
+			}
+			_, body = do(t, "GET", pollURL(srv, ss, "4"), "", nil)
+			if want := map[bool]string{true: "4during", false: "6"}[on]; body != want {
+				t.Fatalf("GET with a queued message during the upgrade: %q, want %q", body, want)
+			}
+		})
+	}
+}
