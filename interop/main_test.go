@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 //   - serve-drop PORT: the sio5 reference fixture behind a fault layer that
 //     drops the 3rd net:seq event it sends: a broken server;
 //   - serve-crash PORT: the sio5 reference fixture that exits with status 3
-//     700 ms after it started: a crashing server;
+//     1 s after it started: a crashing server;
 //   - testee: the reference client as a testee;
 //   - testee-nopong: the reference client behind a fault layer that drops
 //     every pong it sends: a broken client.
@@ -54,7 +54,7 @@ func peerMain(role string, args []string) (int, bool) {
 	case "serve-drop":
 		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, 0, false), true
 	case "serve-crash":
-		return serveFixture(ctx, "sio5", args[0], nil, 700*time.Millisecond, false), true
+		return serveFixture(ctx, "sio5", args[0], nil, time.Second, false), true
 	case "testee":
 		return runRefTestee(ctx, ""), true
 	case "testee-nopong":

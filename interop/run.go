@@ -312,8 +312,12 @@ func (c *cell) run(ctx context.Context) {
 		return
 	}
 	// 4. The client testee, through the proxy.
-	t, ok := c.startTestee(ctx, px.Addr(), path, run)
+	t, ok := c.startTestee(live, px.Addr(), path, run)
 	if !ok {
+		if !srv.Running() && p.Profile != "server-crash" {
+			c.res.Failures = nil // the crash explains the rest
+			c.fail(IDCrash, SideServer, "the server exited before the client connected")
+		}
 		return
 	}
 	defer t.stop(2 * time.Second)
