@@ -300,6 +300,9 @@ func TestClientNetSuite(t *testing.T) {
 	}
 	want := map[string]string{"NET-FW-01": "corporate-firewall", "NET-CRASH-04": "server-crash", "NET-RES-02": ""}
 	for _, s := range rep.Specs {
+		if s.Outcome == reports.Skipped {
+			continue
+		}
 		p, ok := want[s.ID]
 		if !ok {
 			t.Errorf("spec %s ran, outside the filter", s.ID)
