@@ -59,7 +59,6 @@ type harness struct {
 	sock *sioclient.Socket
 
 	mu      sync.Mutex
-	pid     bool // a CONNECT reply carried a pid (recovery offered)
 	corrupt []string
 	acks    sync.WaitGroup
 }
