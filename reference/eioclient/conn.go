@@ -104,6 +104,7 @@ type loopState struct {
 	hb       Timer // v4: ping deadline; v3: pong/liveness deadline
 	v3ping   Timer // v3: next client ping
 	probeT   Timer
+	holdT    Timer // bounds a hold of polling while a 3probe may be on its way
 	closeT   Timer
 }
 
@@ -444,6 +445,9 @@ func (c *Conn) run() {
 		case <-timerC(s.probeT):
 			s.probeT = nil
 			c.failProbe("probe timeout", nil, true)
+		case <-timerC(s.holdT):
+			s.holdT = nil
+			c.endHold()
 		case <-timerC(s.closeT):
 			s.closeT = nil
 			c.setGracefulErr(ErrCloseTimeout)
@@ -668,6 +672,7 @@ func (c *Conn) teardown(reason string, cause error) {
 	stopTimer(&s.hb)
 	stopTimer(&s.v3ping)
 	stopTimer(&s.probeT)
+	stopTimer(&s.holdT)
 	stopTimer(&s.closeT)
 	c.cancel()
 	if s.ws != nil {

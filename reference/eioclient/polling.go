@@ -220,8 +220,12 @@ func (c *Conn) onGet(r getResult) {
 		// server has the probe (EIO-UPG-04) and its 3probe is on the
 		// way: hold polling until the probe resolves (commit, failure or
 		// the probe timeout), so that no GET starts after the 3probe the
-		// WebSocket reader has not delivered yet (EIO-UPG-05).
+		// WebSocket reader has not delivered yet (EIO-UPG-05). The hold
+		// is bounded (probeHold): a 3probe that a buffering middlebox
+		// keeps back must not starve the polling transport of the
+		// server's pings (NET-AV-01).
 		s.paused = true
+		s.holdT = c.clock.NewTimer(c.probeHold())
 		c.log.Debug("noop during the probe, holding polling", "sid", c.open.SID)
 	}
 }
@@ -294,4 +298,26 @@ func (c *Conn) onPost(r postResult) {
 	if err != nil {
 		c.teardown(ReasonTransportError, err)
 	}
+}
+
+// probeHold is how long polling is held after a noop released a GET while
+// the probe is out: a quarter of pingTimeout (at least 50 ms), ample for a
+// 3probe already on the wire and short enough that the server's next ping
+// is still fetched and answered in time if the 3probe is held back.
+func (c *Conn) probeHold() time.Duration {
+	return max(c.open.PingTimeout/4, 50*time.Millisecond)
+}
+
+// endHold resumes polling when the hold ran out before the probe was
+// answered; the probe itself stays out until it succeeds or times out. A
+// GET started now may cross a late 3probe, which the commit waits for
+// (maybeCommit).
+func (c *Conn) endHold() {
+	s := &c.st
+	if s.finished || s.probe == nil || s.probe.gotPong || !s.paused {
+		return
+	}
+	s.paused = false
+	c.log.Debug("no 3probe after the hold, polling again", "sid", c.open.SID)
+	c.pump()
 }

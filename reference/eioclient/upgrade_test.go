@@ -288,3 +288,38 @@ func TestWebSocketServerClose(t *testing.T) {
 		}
 	})
 }
+
+// TestProbeHoldIsBounded: a GET released with a noop while the probe is out
+// holds polling (EIO-UPG-05), but only for probeHold: when the 3probe is
+// held back (a buffering middlebox, NET-AV-01) the client polls again,
+// fetches the server's ping and answers it within pingTimeout, and the
+// session survives the probe's failure on polling.
+func TestProbeHoldIsBounded(t *testing.T) {
+	s := newScriptServer(t)
+	// pingTimeout 800 ms: the hold is 200 ms; the probe may take 4 s.
+	c := s.pollSession(&Options{Transports: []string{Polling, WebSocket}, ProbeTimeout: 4 * time.Second},
+		openJSON("SID", []string{WebSocket}, 10000, 800, `"maxPayload":1000000`))
+	g := s.get()
+	ws := s.accept(s.ws())
+	ws.expectText("2probe") // never answered
+	g.okPackets("6")
+	s.noRequest(http.MethodGet, 100*time.Millisecond) // held
+	start := time.Now()
+	g = s.get() // the hold ran out
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("polling resumed %v after the hold began, with the probe still out: the hold is 200 ms and the server's ping is due within pingTimeout", d)
+	}
+	g.okPackets("2")
+	if p := s.post(); string(p.Body) != "3" {
+		t.Fatalf("the ping was answered with %q, want 3", p.Body)
+	} else {
+		p.ok("ok")
+	}
+	if c.Transport() != Polling {
+		t.Fatalf("transport %q during the probe, want polling", c.Transport())
+	}
+	ue := failedUpgrade(t, s, c, "probe timeout")
+	if ue == nil {
+		t.Fatal("no upgrade error")
+	}
+}

@@ -295,6 +295,7 @@ func (c *Conn) onProbeFrame(f wsFrame) {
 		// once the in-flight GET and POST are done.
 		p.gotPong = true
 		s.paused = true
+		stopTimer(&s.holdT)
 		if c.opts.onPaused != nil {
 			c.opts.onPaused()
 		}
@@ -313,6 +314,7 @@ func (c *Conn) maybeCommit() {
 		return
 	}
 	stopTimer(&s.probeT)
+	stopTimer(&s.holdT)
 	p.cancel()
 	s.probe = nil
 	s.paused = false
@@ -336,6 +338,7 @@ func (c *Conn) failProbe(reason string, err error, report bool) {
 	s.probe = nil
 	s.paused = false
 	stopTimer(&s.probeT)
+	stopTimer(&s.holdT)
 	p.cancel()
 	if p.ws != nil {
 		p.ws.close()
