@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
+	"github.com/siospec/siospec/suites/cluster"
 	"github.com/siospec/siospec/suites/engineio"
 	"github.com/siospec/siospec/suites/framework"
 	"github.com/siospec/siospec/suites/socketio"
@@ -58,6 +59,9 @@ type RunOptions struct {
 
 	// lane, in a child process, shares the specs with the other lanes.
 	lane *laneClient
+	// cluster, when set, makes the run the cluster suite's against it
+	// (RunCluster).
+	cluster *cluster.Config
 }
 
 // LabelFilter returns the filter that selects the server specs of cfg's
@@ -90,7 +94,8 @@ func LabelFilter(cfg *framework.Config, user string) string {
 // proto:EIO3) and the Socket.IO specs (proto:SIO5, proto:SIO4). The
 // Socket.IO specs take their connectTimeout from s's Config.
 func Register(s *framework.Suite, suites ...framework.Proto) {
-	if len(suites) == 0 {
+	all := len(suites) == 0
+	if all {
 		suites = framework.SelectableSuites // the net suite too (dry runs list it)
 	}
 	var eio, sio []framework.Proto
@@ -114,6 +119,9 @@ func Register(s *framework.Suite, suites ...framework.Proto) {
 		socketio.RegisterWith(s, &socketio.Options{ConnectTimeout: s.Config().ConnectTimeout, Suites: sio})
 	}
 	registerNet(s, suites)
+	if all {
+		cluster.Register(s, nil) // the cluster suite too (dry runs list it; RunCluster runs it)
+	}
 }
 
 // Resolve fills cfg.Targets with the configuration of every suite in
@@ -248,9 +256,12 @@ func runGinkgo(ctx context.Context, cfg framework.Config, opts *RunOptions, dry 
 	}
 	suite := framework.NewSuite(&cfg)
 	defer suite.Close()
-	if dry {
+	switch {
+	case o.cluster != nil:
+		cluster.Register(suite, o.cluster)
+	case dry:
 		Register(suite)
-	} else {
+	default:
 		Register(suite, cfg.Suites...)
 	}
 	if o.lane != nil {

@@ -2,30 +2,39 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
 	"github.com/siospec/siospec/faultproxy"
 	"github.com/siospec/siospec/faultproxy/process"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reference/redisadapter"
+	"github.com/siospec/siospec/reports"
+	"github.com/siospec/siospec/suites/framework"
 )
 
-// The nodes of these tests run a slower heartbeat than the fixture
+// The proof clusters' nodes run a slower heartbeat than the fixture
 // contract's 300/200 ms, so that a loaded machine (-race, two cores) cannot
-// time a session out in the middle of a spec; the cluster specs do not
-// depend on it.
+// time a session out in the middle of a spec; the suite's windows derive
+// from it. The broken clusters run a faster one, so that the specs they
+// fail wait less.
 const (
-	testPingInterval = 2 * time.Second
-	testPingTimeout  = 2 * time.Second
+	proofPing  = 2 * time.Second
+	brokenPing = 1 * time.Second
 )
 
 func startRedis(t *testing.T) *Redis {
@@ -43,16 +52,15 @@ func startRedis(t *testing.T) *Redis {
 
 // goNode starts a Go reference node (fixture sio5 + redisadapter) in
 // process.
-func goNode(t *testing.T, redisURL, name string, fault redisadapter.Fault) string {
-	t.Helper()
+func goNode(t *testing.T, redisURL, name string, fault redisadapter.Fault, ping time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cl, err := redisadapter.Dial(ctx, redisURL, &redisadapter.Options{Fault: fault})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	fx := fixture.NewSIO5(&fixture.SIOOptions{
-		Options:        fixture.Options{PingInterval: testPingInterval, PingTimeout: testPingTimeout},
+		Options:        fixture.Options{PingInterval: ping, PingTimeout: ping},
 		ConnectTimeout: 5 * time.Second,
 		NewAdapter:     cl.NewAdapter,
 		NodeName:       name,
@@ -65,37 +73,41 @@ func goNode(t *testing.T, redisURL, name string, fault redisadapter.Fault) strin
 		srv.Close()
 		_ = cl.Close()
 	})
-	return srv.URL
+	return srv.URL, nil
 }
 
 // nodeNode starts testees/node/fixtures/cluster.js (socket.io 4.8.4 with
 // @socket.io/redis-adapter 8.3.0).
-func nodeNode(t *testing.T, redisURL, name string) string {
-	t.Helper()
+func nodeNode(t *testing.T, redisURL, name string, ping time.Duration) (string, error) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatalf("node not found in PATH: %v", err)
+		return "", fmt.Errorf("node not found in PATH: %w", err)
 	}
 	dir, err := filepath.Abs("../../testees/node")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
+	ms := strconv.Itoa(int(ping.Milliseconds()))
 	p, err := process.New(process.Spec{Path: nodeBin, Dir: dir, Args: []string{
 		"fixtures/cluster.js", "--port", "0", "--redis", redisURL, "--node-name", name,
-		"--ping-interval", strconv.Itoa(int(testPingInterval.Milliseconds())),
-		"--ping-timeout", strconv.Itoa(int(testPingTimeout.Milliseconds())),
-		"--connect-timeout", "5000",
-	}}, &process.Options{Ready: process.ReadyCheck{StdoutLine: regexp.MustCompile(`^listening (http://\S+)`)}, ReadyTimeout: 15 * time.Second})
+		"--ping-interval", ms, "--ping-timeout", ms, "--connect-timeout", "5000",
+	}}, &process.Options{Ready: process.ReadyCheck{StdoutLine: regexp.MustCompile(`^listening (http://\S+)`)}, ReadyTimeout: 40 * time.Second})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(func() {
+		_ = p.Close()
+		if t.Failed() {
+			out := p.Output()
+			t.Logf("%s stdout (last lines):\n%s\nstderr:\n%s", name, out.Stdout, out.Stderr)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := p.Start(ctx); err != nil {
-		t.Fatalf("start %s: %v\n%s", name, err, p.Output().Stderr)
+		return "", fmt.Errorf("start %s: %w\n%s", name, err, p.Output().Stderr)
 	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p.URL()
+	return p.URL(), nil
 }
 
 // stickyLB starts a balancer sticky by sid in front of urls and returns its
@@ -120,34 +132,6 @@ func stickyLB(t *testing.T, urls []string) string {
 	return "http://" + p.Addr()
 }
 
-func run(t *testing.T, o *Options) *Report {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	rep, err := Run(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rep.Results {
-		t.Logf("%-8s %-13s %s", r.Outcome, r.ID, r.Detail)
-	}
-	return rep
-}
-
-// allPass fails t unless every spec passed (none failed, none skipped).
-func allPass(t *testing.T, rep *Report, want int) {
-	t.Helper()
-	var bad []string
-	for _, r := range rep.Results {
-		if r.Outcome != Pass {
-			bad = append(bad, fmt.Sprintf("%s %s: %s", r.ID, r.Outcome, r.Detail))
-		}
-	}
-	if len(bad) > 0 || len(rep.Results) != want {
-		t.Fatalf("%d results (want %d), not passed:\n%s", len(rep.Results), want, strings.Join(bad, "\n"))
-	}
-}
-
 type nodeKind int
 
 const (
@@ -155,75 +139,232 @@ const (
 	nodeJSKind
 )
 
-// proof runs every cluster spec on a cluster of the given nodes: once
-// against the node URLs (balancer specs and Redis faults included), then
-// through one balancer sticky by sid (the specs that need node URLs are
-// skipped there).
-func proof(t *testing.T, kinds ...nodeKind) {
+// testCluster is one cluster of the proof: its nodes, its suite
+// configuration, and the verdicts it must get.
+type testCluster struct {
+	name  string
+	kinds []nodeKind
+	fault redisadapter.Fault
+	ping  time.Duration
+	// lb: the suite is given one sticky balancer URL in front of the
+	// nodes of cluster lb (started already), and no Redis control.
+	lb *testCluster
+	// want maps requirement IDs to their expected outcome; IDs not named
+	// must pass.
+	want map[string]reports.Outcome
+	// skipIDs are left out of the run (label filter).
+	skipIDs []string
+
+	cfg *framework.Config
+	cc  *Config
+}
+
+var (
+	lbIDs    = []string{"CLU-LB-01", "CLU-LB-02", "CLU-LB-03"}
+	faultIDs = []string{"CLU-FAULT-01", "CLU-FAULT-02", "CLU-FAULT-03"}
+)
+
+func outcomes(o reports.Outcome, ids ...string) map[string]reports.Outcome {
+	m := map[string]reports.Outcome{}
+	for _, id := range ids {
+		m[id] = o
+	}
+	return m
+}
+
+// nodeStarts bounds how many Node processes start at a time: on a loaded
+// two-core machine six at once can take more than their ready timeout.
+var nodeStarts = make(chan struct{}, 2)
+
+// start starts the cluster's Redis and nodes (or, for a balancer cluster,
+// the balancer) and preflights them.
+func (tc *testCluster) start(t *testing.T) error {
+	if tc.lb != nil {
+		tc.cc = &Config{URLs: []string{stickyLB(t, tc.lb.cc.URLs)}, NoRedisWhy: "the balancer proof gives the suite no Redis control"}
+		return tc.preflight()
+	}
 	r := startRedis(t)
-	var urls []string
-	for i, k := range kinds {
-		switch k {
-		case goKind:
-			urls = append(urls, goNode(t, r.URL(), fmt.Sprintf("go-%d", i), redisadapter.FaultNone))
-		case nodeJSKind:
-			urls = append(urls, nodeNode(t, r.URL(), fmt.Sprintf("node-%d", i)))
+	urls := make([]string, len(tc.kinds))
+	errs := make([]error, len(tc.kinds))
+	var wg sync.WaitGroup
+	for i, k := range tc.kinds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("%s-%d", tc.name, i)
+			if k == goKind {
+				urls[i], errs[i] = goNode(t, r.URL(), name, tc.fault, tc.ping)
+			} else {
+				nodeStarts <- struct{}{}
+				urls[i], errs[i] = nodeNode(t, r.URL(), name, tc.ping)
+				<-nodeStarts
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	tc.cc = &Config{URLs: urls, Redis: r}
+	return tc.preflight()
+}
+
+func (tc *testCluster) preflight() error {
+	base := &framework.Config{}
+	base.Normalize()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg, err := Preflight(ctx, tc.cc, base)
+	if err != nil {
+		return fmt.Errorf("%s: %w", tc.name, err)
+	}
+	tc.cfg = base
+	tc.cfg.Targets = map[framework.Proto]*framework.Config{framework.CLUSTER: cfg}
+	return nil
+}
+
+// TestCluster is the cluster suite's proof, in one Ginkgo run (Ginkgo runs
+// once per process): three Node nodes, three Go nodes and a mixed cluster
+// (two Node, one Go) pass every spec against their node URLs (balancer
+// specs and Redis faults included) and, for the mixed cluster, every
+// cross-node spec through one balancer sticky by sid (where the balancer
+// and Redis specs are unsupported, with the reason); Go clusters whose
+// adapters are broken on purpose fail exactly the specs about what they
+// break, and nothing ends as a harness error.
+func TestCluster(t *testing.T) {
+	clusters := []*testCluster{
+		{name: "node3", kinds: []nodeKind{nodeJSKind, nodeJSKind, nodeJSKind}, ping: proofPing},
+		{name: "go3", kinds: []nodeKind{goKind, goKind, goKind}, ping: proofPing},
+		{name: "mixed", kinds: []nodeKind{nodeJSKind, nodeJSKind, goKind}, ping: proofPing},
+		{name: "mixed-lb", want: outcomes(reports.Unsupported, append(slices.Clone(lbIDs), faultIDs...)...)},
+		{name: "drop-broadcasts", kinds: []nodeKind{goKind, goKind, goKind}, fault: redisadapter.FaultDropBroadcasts, ping: brokenPing,
+			skipIDs: append(slices.Clone(lbIDs), faultIDs...),
+			want:    outcomes(reports.Fail, "CLU-ACK-01", "CLU-BC-01", "CLU-BC-02", "CLU-BC-03", "CLU-BC-04")},
+		{name: "lose-rooms", kinds: []nodeKind{goKind, goKind, goKind}, fault: redisadapter.FaultLoseRooms, ping: brokenPing,
+			skipIDs: append(slices.Clone(lbIDs), faultIDs...),
+			want:    outcomes(reports.Fail, "CLU-BC-02", "CLU-JOIN-01", "CLU-JOIN-02")},
+	}
+	if only := os.Getenv("SIOSPEC_TEST_CLUSTERS"); only != "" { // debugging: a subset
+		clusters = slices.DeleteFunc(clusters, func(tc *testCluster) bool { return !slices.Contains(strings.Split(only, ","), tc.name) })
+	}
+	var lbs []*testCluster
+	for _, tc := range clusters {
+		if tc.name == "mixed-lb" {
+			lbs = append(lbs, tc)
+			for _, o := range clusters {
+				if o.name == "mixed" {
+					tc.lb = o
+				}
+			}
 		}
 	}
-	all := len(specIDs())
-	allPass(t, run(t, &Options{URLs: urls, Redis: r}), all)
-	rep := run(t, &Options{URLs: []string{stickyLB(t, urls)}, Only: []string{"CLU-BC", "CLU-ROOM", "CLU-JOIN", "CLU-DISC", "CLU-FETCH", "CLU-SSE", "CLU-ACK"}})
-	allPass(t, rep, 11)
-}
+	errs := make([]error, len(clusters))
+	var wg sync.WaitGroup
+	for i, tc := range clusters {
+		if tc.lb != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = tc.start(t) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range lbs {
+		if tc.lb == nil {
+			t.Fatalf("%s: its cluster is not in the run (SIOSPEC_TEST_CLUSTERS)", tc.name)
+		}
+		if err := tc.start(t); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-func TestClusterNode3(t *testing.T) { proof(t, nodeJSKind, nodeJSKind, nodeJSKind) }
-func TestClusterGo3(t *testing.T)   { proof(t, goKind, goKind, goKind) }
-func TestClusterMixed(t *testing.T) { proof(t, nodeJSKind, nodeJSKind, goKind) }
+	var skip []string
+	for _, tc := range clusters {
+		s := framework.NewSuite(tc.cfg)
+		defer s.Close()
+		Describe(tc.name, Label("cluster-"+tc.name), func() { Register(s, tc.cc) })
+		for _, id := range tc.skipIDs {
+			skip = append(skip, fmt.Sprintf("(cluster-%s && req:%s)", tc.name, id))
+		}
+	}
+	var mu sync.Mutex
+	var got []types.SpecReport
+	ReportAfterEach(func(r SpecReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r)
+	})
+	sc, rc := GinkgoConfiguration()
+	if len(skip) > 0 {
+		sc.LabelFilter = "!(" + strings.Join(skip, " || ") + ")"
+	}
+	sc.Timeout = 3 * time.Minute
+	rc.Succinct = true
+	gomega.RegisterFailHandler(Fail)
+	start := time.Now()
+	RunSpecs(&quietT{}, "cluster proof", sc, rc)
+	t.Logf("%d specs in %v", len(got), time.Since(start).Round(time.Millisecond))
 
-// TestClusterBrokenAdapter: Go clusters whose adapters are broken on
-// purpose fail exactly the specs about what they break. The Redis fault
-// specs are left out (FaultDropBroadcasts also fails CLU-FAULT-03, after
-// its 10 s budget); the balancer specs do not involve the adapter.
-func TestClusterBrokenAdapter(t *testing.T) {
-	only := []string{"CLU-BC", "CLU-ROOM", "CLU-JOIN", "CLU-DISC", "CLU-FETCH", "CLU-SSE", "CLU-ACK"}
-	for _, tc := range []struct {
-		fault redisadapter.Fault
-		want  []string
-	}{
-		{redisadapter.FaultDropBroadcasts, []string{"CLU-ACK-01", "CLU-BC-01", "CLU-BC-02", "CLU-BC-03", "CLU-BC-04"}},
-		{redisadapter.FaultLoseRooms, []string{"CLU-BC-02", "CLU-JOIN-01", "CLU-JOIN-02"}},
-	} {
-		t.Run(fmt.Sprint(tc.fault), func(t *testing.T) {
-			r := startRedis(t)
-			var urls []string
-			for i := range 3 {
-				urls = append(urls, goNode(t, r.URL(), fmt.Sprintf("broken-%d", i), tc.fault))
+	rep := reports.FromGinkgo(types.Report{SpecReports: got}, reports.Meta{})
+	byCluster := map[string]map[string]reports.Outcome{}
+	for _, sp := range rep.Specs {
+		name := ""
+		for _, l := range sp.Labels {
+			if n, ok := strings.CutPrefix(l, "cluster-"); ok {
+				name = n
 			}
-			rep := run(t, &Options{URLs: urls, Only: only, DeliverBudget: time.Second})
-			if rep.HarnessErrors() > 0 {
-				t.Fatalf("%d harness errors", rep.HarnessErrors())
+		}
+		if byCluster[name] == nil {
+			byCluster[name] = map[string]reports.Outcome{}
+		}
+		if sp.Outcome == reports.Skipped {
+			continue
+		}
+		byCluster[name][sp.ID] = sp.Outcome
+		if sp.Outcome != reports.Pass {
+			t.Logf("%s %s %s: %s %+v", name, sp.ID, sp.Outcome, sp.Reason, sp.Failure)
+		}
+	}
+	all := len(framework.ClusterRequirements())
+	for _, tc := range clusters {
+		res := byCluster[tc.name]
+		if want := all - len(tc.skipIDs); len(res) != want {
+			t.Errorf("%s: %d specs ran, want %d", tc.name, len(res), want)
+		}
+		for id, o := range res {
+			want := tc.want[id]
+			if want == "" {
+				want = reports.Pass
 			}
-			if got := rep.FailedIDs(); !slices.Equal(got, tc.want) {
-				t.Fatalf("failed %v, want exactly %v", got, tc.want)
+			if o != want {
+				t.Errorf("%s: %s %s, want %s", tc.name, id, o, want)
 			}
-		})
+		}
 	}
 }
+
+// quietT lets RunSpecs report failures to TestCluster's checks instead of
+// failing the test itself.
+type quietT struct{}
+
+func (quietT) Fail() {}
 
 // TestPreflightAlone: a single node on its own Redis is not a cluster.
 func TestPreflightAlone(t *testing.T) {
 	r := startRedis(t)
-	u := goNode(t, r.URL(), "alone", redisadapter.FaultNone)
-	_, err := Run(context.Background(), &Options{URLs: []string{u}})
-	if pe, ok := err.(*PreflightError); !ok || !strings.Contains(pe.Reason, "not a cluster") {
-		t.Fatalf("Run on one node: %v, want a PreflightError (not a cluster)", err)
+	u, err := goNode(t, r.URL(), "alone", redisadapter.FaultNone, proofPing)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func specIDs() []string {
-	var ids []string
-	for _, sp := range specs() {
-		ids = append(ids, sp.ids...)
+	base := &framework.Config{}
+	base.Normalize()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = Preflight(ctx, &Config{URLs: []string{u}}, base)
+	var pe *framework.PreflightError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "not a cluster") {
+		t.Fatalf("Preflight of one node: %v, want a PreflightError (not a cluster)", err)
 	}
-	return ids
 }

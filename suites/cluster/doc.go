@@ -15,10 +15,23 @@
 // so one load-balancer URL works as well as one URL per node (the CLU-LB
 // specs, which start their own faultproxy balancer, need node URLs).
 //
-// The CLU-FAULT specs stop and restart the cluster's Redis through
-// [RedisControl]; [StartRedis] provides one (redis-server on a free
-// loopback port, no persistence). Without it they are skipped.
+// The suite is Ginkgo specs through suites/framework like every other
+// suite: [Register] declares one spec per CLU-* requirement (labels
+// req:ID, level:, proto:CLUSTER, area:cluster, role:server), and
+// suites.RunCluster runs them after [Preflight], one after another (they
+// share the cluster), into the standard reports. Windows derive from the
+// largest pingInterval and pingTimeout the nodes advertise, times
+// --time-scale: a cross-node effect must show within pingInterval plus
+// grace. A spec that cannot set itself up (a client that cannot connect,
+// an unanswered fixture event) ends as a harness error, never as a
+// conformance failure. The transcript of a spec records its clients'
+// emits, acks, events and disconnections at the Socket.IO level, and the
+// raw HTTP requests of CLU-LB-01.
 //
-// The suite has its own small runner ([Run]), one spec after another (the
-// specs share the cluster), not Ginkgo: its verdicts are [Result] values.
+// The CLU-FAULT specs stop and restart the cluster's Redis through
+// [Config.Redis]; [StartRedis] provides one (redis-server on a free
+// loopback port, no persistence). Without it they are unsupported, with
+// the reason in the report. The CLU-LB specs start their own faultproxy
+// balancer over the node URLs; given one URL (a balancer) they are
+// unsupported.
 package cluster

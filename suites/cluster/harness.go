@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/siospec/siospec/reference/eioclient"
@@ -25,51 +24,31 @@ type RedisControl interface {
 	Start(ctx context.Context) error
 }
 
-// Options configures a run. A nil *Options is not valid: URLs are needed.
-type Options struct {
+// Config is the cluster suite's target: the nodes, and what siospec
+// controls of them. Register reads it when the specs run, so a runner may
+// fill it (Preflight) after the tree is built.
+type Config struct {
 	// URLs are the nodes' base URLs (http://host:port), or one URL of a
 	// load balancer in front of them. Clients are spread over them and
 	// kept on distinct nodes by the node names of ext:cluster-info.
 	URLs []string
-	// Path is the Socket.IO path. Default "/socket.io/".
+	// Path is the Socket.IO path. Default framework.DefaultSIOPath.
 	Path string
 	// Redis, when set, lets the CLU-FAULT specs stop and restart the
-	// cluster's Redis; without it they are skipped.
+	// cluster's Redis; without it they are unsupported, with NoRedisWhy
+	// (or a default reason) in the report.
 	Redis RedisControl
-	// Only, when not empty, runs only the specs whose requirement ID has
-	// one of these prefixes ("CLU-BC", "CLU-LB-01").
-	Only []string
-	// DeliverBudget is how long a cross-node effect (a broadcast, a room
-	// change, a disconnection) may take to show. Default 3s.
-	DeliverBudget time.Duration
-	// SpecTimeout bounds each spec. Default 15s.
-	SpecTimeout time.Duration
-	// Logger receives one line per spec. Default: discarded.
-	Logger *slog.Logger
+	// NoRedisWhy says why Redis is nil, for the report.
+	NoRedisWhy string
+	// Nodes is what Preflight found, one entry per URL.
+	Nodes []NodeInfo
 }
 
-// Outcome of one spec.
-type Outcome string
-
-// Outcomes.
-const (
-	Pass    Outcome = "pass"
-	Fail    Outcome = "fail"
-	Skipped Outcome = "skipped"
-	// HarnessError: the suite could not set the spec up (a client could
-	// not connect, a fixture event went unanswered); never counted as a
-	// conformance failure.
-	HarnessError Outcome = "harness-error"
-)
-
-// Result is the verdict of one spec.
-type Result struct {
-	ID       string
-	Level    framework.Level
-	Text     string
-	Outcome  Outcome
-	Detail   string
-	Duration time.Duration
+func (c *Config) path() string {
+	if c.Path == "" {
+		return framework.DefaultSIOPath
+	}
+	return c.Path
 }
 
 // NodeInfo describes one node found by the preflight.
@@ -79,69 +58,45 @@ type NodeInfo struct {
 	Servers int
 }
 
-// Report is the outcome of a run.
-type Report struct {
-	Nodes   []NodeInfo
-	Results []Result
-}
-
-// Failed returns the number of failed specs.
-func (r *Report) Failed() int {
-	n := 0
-	for _, x := range r.Results {
-		if x.Outcome == Fail {
-			n++
-		}
-	}
-	return n
-}
-
-// HarnessErrors returns the number of specs that ended in a harness error.
-func (r *Report) HarnessErrors() int {
-	n := 0
-	for _, x := range r.Results {
-		if x.Outcome == HarnessError {
-			n++
-		}
-	}
-	return n
-}
-
-// FailedIDs returns the requirement IDs of the failed specs, sorted.
-func (r *Report) FailedIDs() []string {
-	var out []string
-	for _, x := range r.Results {
-		if x.Outcome == Fail {
-			out = append(out, x.ID)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// PreflightError: the URLs do not make a cluster the suite can test (a
-// node is unreachable, lacks the extended contract, or is alone).
-type PreflightError struct {
-	URL    string
-	Reason string
-}
-
-func (e *PreflightError) Error() string {
-	return fmt.Sprintf("cluster preflight: %s: %s", e.URL, e.Reason)
-}
-
-// ErrNoURLs: Options.URLs is empty.
+// ErrNoURLs: Config.URLs is empty.
 var ErrNoURLs = errors.New("cluster: no node URLs")
 
+// harness is the state of one running spec: its clients and its budgets.
 type harness struct {
-	o       Options
-	log     *slog.Logger
-	deliver time.Duration
-	nodes   []NodeInfo
-	seq     int
-	// open clients of the running spec, closed after it
+	c   *Config
+	e   *framework.Env
+	seq atomic.Int64
+	// deliver bounds a cross-node effect (a broadcast, a room change, a
+	// disconnection); quiet is how long a socket that must not get a
+	// broadcast is watched; call bounds one fixture call (ext:*).
+	deliver framework.Window
+	quiet   time.Duration
+	call    time.Duration
+
 	mu      sync.Mutex
 	clients []*client
+}
+
+// adapterRequestTimeout is @socket.io/redis-adapter 8.3.0's default
+// requestsTimeout: serverSideEmitWithAck and fetchSockets answer within it
+// even when a node is silent.
+const adapterRequestTimeout = 5 * time.Second
+
+// newHarness derives the spec's budgets from the cluster's advertised
+// heartbeat (e.Timing: the largest pingInterval and pingTimeout the nodes
+// advertised, times --time-scale): a cross-node effect must show within
+// one pingInterval plus grace (Node's cluster delivers through Redis in
+// well under a millisecond; a node that holds a cross-node message for a
+// whole heartbeat interval is not delivering it).
+func newHarness(e *framework.Env, c *Config) *harness {
+	tm := e.Timing
+	return &harness{
+		c:       c,
+		e:       e,
+		deliver: tm.Within(tm.PingInterval, "cross-node delivery within pingInterval"),
+		quiet:   tm.Within(tm.PingInterval/4, "quiet window pingInterval/4").Max,
+		call:    tm.Scaled(tm.PingInterval+tm.PingTimeout) + adapterRequestTimeout,
+	}
 }
 
 // event is one event a client received.
@@ -154,6 +109,8 @@ type event struct {
 type client struct {
 	m    *sioclient.Manager
 	s    *sioclient.Socket
+	rec  *framework.Recorder
+	conn int
 	id   string
 	node string
 	url  string
@@ -172,7 +129,7 @@ func (c *client) note(f func()) {
 	c.mu.Unlock()
 }
 
-// waitFor polls cond (under the client's lock) until it holds or ctx ends.
+// waitFor waits until cond (under the client's lock) holds or ctx ends.
 func (c *client) waitFor(ctx context.Context, cond func() bool) bool {
 	for {
 		c.mu.Lock()
@@ -203,7 +160,7 @@ func (c *client) got(name string) []event {
 	return out
 }
 
-// waitEvent waits for an event named name.
+// waitEvent waits up to d for an event named name.
 func (c *client) waitEvent(ctx context.Context, name string, d time.Duration) (event, bool) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -220,21 +177,29 @@ func (c *client) waitEvent(ctx context.Context, name string, d time.Duration) (e
 	return out, ok
 }
 
-// call emits event with an ack request and returns the first ack argument
-// decoded into v (when v is not nil).
+// emitted records an emit in the transcript.
+func (c *client) emitted(event string, args []any) {
+	c.rec.Add(c.conn, framework.DirC2S, framework.KindNote, fmt.Sprintf("emit %q %v (node %s)", event, args, c.node), nil)
+}
+
+// call emits event with an ack request and decodes the first ack argument
+// into v (when v is not nil).
 func (c *client) call(ctx context.Context, d time.Duration, v any, event string, args ...any) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	c.emitted(event, args)
 	msg, err := c.s.EmitWithAck(ctx, event, args...)
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w", event, c.node, err)
+		c.rec.Add(c.conn, framework.DirLocal, framework.KindNote, fmt.Sprintf("no ack for %q within %v: %v", event, d, err), nil)
+		return fmt.Errorf("%s on node %s: %w", event, c.node, err)
 	}
+	c.rec.Add(c.conn, framework.DirS2C, framework.KindNote, fmt.Sprintf("ack of %q: %s", event, msg), nil)
 	if v != nil {
 		if msg.Len() == 0 {
-			return fmt.Errorf("%s on %s: empty ack", event, c.node)
+			return fmt.Errorf("%s on node %s: empty ack", event, c.node)
 		}
 		if err := msg.Unmarshal(0, v); err != nil {
-			return fmt.Errorf("%s on %s: ack %s: %w", event, c.node, msg, err)
+			return fmt.Errorf("%s on node %s: ack %s: %w", event, c.node, msg, err)
 		}
 	}
 	return nil
@@ -257,13 +222,14 @@ func (h *harness) dial(ctx context.Context, base string, do *dialOptions) (*clie
 		}
 		eo.HTTPClient = do.httpClient
 	}
-	m, err := sioclient.NewManager(base, &sioclient.ManagerOptions{Path: h.o.Path, Engine: eo, NoReconnection: true, Timeout: 5 * time.Second})
+	m, err := sioclient.NewManager(base, &sioclient.ManagerOptions{Path: h.c.path(), Engine: eo, NoReconnection: true, Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	c := &client{m: m, url: base, changed: make(chan struct{})}
+	c := &client{m: m, url: base, rec: h.e.Rec, conn: h.e.Rec.NewConn(), changed: make(chan struct{})}
 	c.s = m.Socket("/", nil)
 	c.s.OnAny(func(name string, msg sioclient.Message, ack sioclient.AckFunc) {
+		c.rec.Add(c.conn, framework.DirS2C, framework.KindNote, fmt.Sprintf("event %q %s", name, msg), nil)
 		if ack != nil {
 			// ext:broadcast-ack probes: answer with this socket's id.
 			_ = ack(c.id)
@@ -271,10 +237,12 @@ func (h *harness) dial(ctx context.Context, base string, do *dialOptions) (*clie
 		c.note(func() { c.events = append(c.events, event{name, msg}) })
 	})
 	c.s.OnDisconnect(func(reason string, _ error) {
+		c.rec.Add(c.conn, framework.DirLocal, framework.KindNote, "disconnected: "+reason, nil)
 		c.note(func() { c.disconnects = append(c.disconnects, reason) })
 	})
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	c.rec.Add(c.conn, framework.DirLocal, framework.KindNote, fmt.Sprintf("connect %s%s over %v", base, h.c.path(), eo.Transports), nil)
 	if err := c.s.Connect(cctx); err != nil {
 		_ = m.Close()
 		return nil, fmt.Errorf("connect %s: %w", base, err)
@@ -284,11 +252,12 @@ func (h *harness) dial(ctx context.Context, base string, do *dialOptions) (*clie
 		Node    string `json:"node"`
 		Servers int    `json:"servers"`
 	}
-	if err := c.call(ctx, 3*time.Second, &info, "ext:cluster-info"); err != nil {
+	if err := c.call(ctx, h.call, &info, "ext:cluster-info"); err != nil {
 		_ = m.Close()
 		return nil, err
 	}
 	c.node = info.Node
+	c.rec.Add(c.conn, framework.DirLocal, framework.KindNote, fmt.Sprintf("socket %s on node %s", c.id, c.node), nil)
 	h.mu.Lock()
 	h.clients = append(h.clients, c)
 	h.mu.Unlock()
@@ -296,12 +265,13 @@ func (h *harness) dial(ctx context.Context, base string, do *dialOptions) (*clie
 }
 
 // onNodes returns k clients on k distinct nodes (fewer when the cluster
-// has fewer nodes reachable through the URLs).
+// has fewer nodes reachable through the URLs, but at least two).
 func (h *harness) onNodes(ctx context.Context, k int) ([]*client, error) {
 	var out []*client
 	seen := map[string]bool{}
-	for i := 0; len(out) < k && i < 4*k+len(h.o.URLs); i++ {
-		c, err := h.dial(ctx, h.o.URLs[i%len(h.o.URLs)], nil)
+	urls := h.c.URLs
+	for i := 0; len(out) < k && i < 4*k+len(urls); i++ {
+		c, err := h.dial(ctx, urls[i%len(urls)], nil)
 		if err != nil {
 			return nil, err
 		}
@@ -328,137 +298,83 @@ func (h *harness) closeClients() {
 	}
 }
 
-// token returns a name unique to this run's spec, for rooms and events.
-func (h *harness) token(id string) string {
-	h.seq++
-	return fmt.Sprintf("%s-%d-%d", strings.ToLower(id), time.Now().UnixNano()%1e6, h.seq)
+// token returns a name unique to this spec, for rooms and events.
+func (h *harness) token(what string) string {
+	return fmt.Sprintf("%s-%d-%d", what, time.Now().UnixNano()%1e9, h.seq.Add(1))
 }
 
-// preflight checks every URL: it connects, speaks the extended contract,
-// and its node sees at least two servers.
-func (h *harness) preflight(ctx context.Context) error {
-	names := map[string]bool{}
-	for _, u := range h.o.URLs {
+// Preflight checks every node URL of c: it answers the Engine.IO v4
+// handshake at c.Path (framework.Preflight, which gives the advertised
+// heartbeat), connects to "/", speaks the extended contract and its
+// cluster part, and its node sees at least two servers. It fills c.Nodes
+// and returns the per-suite configuration of the specs: base with the first
+// URL, c's path and a Target whose pingInterval and pingTimeout are the
+// largest the nodes advertised. Errors are *framework.PreflightError
+// (suite "cluster").
+func Preflight(ctx context.Context, c *Config, base *framework.Config) (*framework.Config, error) {
+	if c == nil || len(c.URLs) == 0 {
+		return nil, &framework.PreflightError{Suite: "cluster", Err: ErrNoURLs}
+	}
+	perr := func(u string, err error, hint string) error {
+		return &framework.PreflightError{Suite: "cluster", Tried: u, Err: err, Hint: hint}
+	}
+	out := *base
+	out.Suites = []framework.Proto{framework.CLUSTER}
+	out.Targets = nil
+	out.URL, out.EIOURL, out.SIOURL = c.URLs[0], "", ""
+	out.Path, out.EIO = c.path(), 4
+	var tgt *framework.Target
+	for _, u := range c.URLs {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return &PreflightError{URL: u, Reason: "not an http(s) URL"}
+			return nil, perr(u, errors.New("not an absolute http(s) URL"), "")
 		}
-		c, err := h.dial(ctx, u, nil)
+		nc := out
+		nc.URL = u
+		t, err := framework.Preflight(ctx, &nc)
 		if err != nil {
-			return &PreflightError{URL: u, Reason: err.Error()}
+			return nil, err
+		}
+		if tgt == nil {
+			tgt = t
+		}
+		tgt.PingInterval = max(tgt.PingInterval, t.PingInterval)
+		tgt.PingTimeout = max(tgt.PingTimeout, t.PingTimeout)
+	}
+	tgt.Extended = framework.ExtendedYes
+	out.Target = tgt
+	e := framework.NewEnv(&out, framework.NewRecorder(), nil, out.Timing())
+	h := newHarness(e, c)
+	defer h.closeClients()
+	hint := "each node must serve the extended fixture contract with its cluster part (testees/node/CONTRACT.md): node testees/node/fixtures/cluster.js --redis URL, or siospec serve --fixture sio5 --adapter URL"
+	names := map[string]bool{}
+	var nodes []NodeInfo
+	for _, u := range c.URLs {
+		cl, err := h.dial(ctx, u, nil)
+		if err != nil {
+			return nil, perr(u, err, hint)
 		}
 		var hello struct {
 			Extended int `json:"extended"`
 		}
-		if err := c.call(ctx, 2*time.Second, &hello, "ext:hello"); err != nil || hello.Extended != 1 {
-			return &PreflightError{URL: u, Reason: "no extended contract (ext:hello unanswered)"}
+		if err := cl.call(ctx, 2*time.Second, &hello, "ext:hello"); err != nil || hello.Extended != 1 {
+			return nil, perr(u, errors.New("no extended contract (ext:hello unanswered)"), hint)
 		}
 		var info struct {
 			Node    string `json:"node"`
 			Servers int    `json:"servers"`
 		}
-		if err := c.call(ctx, 3*time.Second, &info, "ext:cluster-info"); err != nil {
-			return &PreflightError{URL: u, Reason: "no cluster contract (ext:cluster-info unanswered)"}
+		if err := cl.call(ctx, h.call, &info, "ext:cluster-info"); err != nil {
+			return nil, perr(u, errors.New("no cluster contract (ext:cluster-info unanswered)"), hint)
 		}
 		if info.Servers < 2 {
-			return &PreflightError{URL: u, Reason: fmt.Sprintf("node %q sees %d server(s) on its adapter: not a cluster", info.Node, info.Servers)}
+			return nil, perr(u, fmt.Errorf("node %q sees %d server(s) on its adapter: not a cluster", info.Node, info.Servers), hint)
 		}
 		names[info.Node] = true
-		h.nodes = append(h.nodes, NodeInfo{URL: u, Name: info.Node, Servers: info.Servers})
+		nodes = append(nodes, NodeInfo{URL: u, Name: info.Node, Servers: info.Servers})
 	}
-	h.closeClients()
-	if len(h.o.URLs) > 1 && len(names) < 2 {
-		return &PreflightError{URL: strings.Join(h.o.URLs, ","), Reason: "every URL reached the same node"}
+	if len(c.URLs) > 1 && len(names) < 2 {
+		return nil, perr(strings.Join(c.URLs, ","), errors.New("every URL reached the same node"), "give one URL per node, or one balancer URL")
 	}
-	return nil
-}
-
-// Run runs the cluster specs against o.URLs, one after another, and
-// returns their verdicts. The error is a harness problem (no URLs, a
-// *PreflightError), never a conformance failure.
-func Run(ctx context.Context, o *Options) (*Report, error) {
-	if o == nil || len(o.URLs) == 0 {
-		return nil, ErrNoURLs
-	}
-	h := &harness{o: *o}
-	if h.o.Path == "" {
-		h.o.Path = framework.DefaultSIOPath
-	}
-	if h.o.SpecTimeout <= 0 {
-		h.o.SpecTimeout = 15 * time.Second
-	}
-	h.deliver = h.o.DeliverBudget
-	if h.deliver <= 0 {
-		h.deliver = defaultDeliverBudget
-	}
-	h.log = h.o.Logger
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	err := h.preflight(pctx)
-	cancel()
-	if err != nil {
-		h.closeClients()
-		return nil, err
-	}
-	rep := &Report{Nodes: h.nodes}
-	reqs := map[string]framework.Requirement{}
-	for _, r := range framework.ClusterRequirements() {
-		reqs[r.ID] = r
-	}
-	for _, sp := range specs() {
-		if !h.selected(sp.ids) {
-			continue
-		}
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, h.o.SpecTimeout)
-		verdicts := sp.run(sctx, h)
-		cancel()
-		h.closeClients()
-		d := time.Since(start)
-		for _, id := range sp.ids {
-			v := verdicts[id]
-			r := reqs[id]
-			res := Result{ID: id, Level: r.Level, Text: r.Summary, Outcome: v.outcome, Detail: v.detail, Duration: d}
-			if res.Outcome == "" {
-				res.Outcome, res.Detail = Fail, "the spec gave no verdict"
-			}
-			h.log.Info("cluster spec", "req", id, "outcome", res.Outcome, "detail", res.Detail)
-			rep.Results = append(rep.Results, res)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return rep, nil
-}
-
-func (h *harness) selected(ids []string) bool {
-	if len(h.o.Only) == 0 {
-		return true
-	}
-	for _, id := range ids {
-		for _, p := range h.o.Only {
-			if strings.HasPrefix(id, p) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// verdict is one requirement's outcome within a spec.
-type verdict struct {
-	outcome Outcome
-	detail  string
-}
-
-type verdicts map[string]verdict
-
-func pass(detail string) verdict           { return verdict{Pass, detail} }
-func fail(format string, a ...any) verdict { return verdict{Fail, fmt.Sprintf(format, a...)} }
-func skip(reason string) verdict           { return verdict{Skipped, reason} }
-func one(id string, v verdict) verdicts    { return verdicts{id: v} }
-func harnessFail(id string, err error) verdicts {
-	return one(id, verdict{HarnessError, err.Error()})
+	c.Nodes = nodes
+	return &out, nil
 }

@@ -121,8 +121,8 @@ func (g *Registry) All() []Requirement {
 // behaviour; docs/requirements.md). Each call builds a fresh value;
 // callers may keep it.
 func Requirements() *Registry {
-	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue)+len(netCatalogue))}
-	for _, r := range slices.Concat(catalogue, clientCatalogue, netCatalogue) {
+	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue)+len(netCatalogue)+len(clusterCatalogue))}
+	for _, r := range slices.Concat(catalogue, clientCatalogue, netCatalogue, clusterCatalogue) {
 		if _, dup := g.byID[r.ID]; dup {
 			panic(fmt.Sprintf("framework: duplicate requirement %s", r.ID))
 		}

@@ -11,6 +11,8 @@ package framework
 // sockets, and cross-node delivery came back within a second of Redis
 // restarting on the same port.
 var clusterCatalogue = []Requirement{
+	// The rows are Socket.IO v5 rules (proto SIO5 in the registry); their
+	// specs carry the label proto:CLUSTER, the suite that checks them.
 	req("CLU-BC-01", s, MUST, SIO5, "cluster", "A broadcast to the whole namespace from one node reaches the sockets of every node of the cluster.", "N"),
 	req("CLU-BC-02", s, MUST, SIO5, "cluster", "A broadcast to a room from one node reaches the sockets in that room on every node, and no other socket.", "N"),
 	req("CLU-BC-03", s, MUST, SIO5, "cluster", "A broadcast with an exception room leaves out the sockets in that room on every node.", "N"),
@@ -29,6 +31,13 @@ var clusterCatalogue = []Requirement{
 	req("CLU-FAULT-02", s, MUST, SIO5, "cluster", "While the adapter's Redis is away, a node keeps delivering broadcasts to its own sockets.", "N"),
 	req("CLU-FAULT-03", s, MUST, SIO5, "cluster", "Once the adapter's Redis is back, cross-node delivery resumes without restarting any node.", "N"),
 }
+
+// CLUSTER is the proto: label of the cluster suite's specs (suites/cluster)
+// and its name in --suite cluster and in expected-failure files. The
+// requirements they check are Socket.IO v5 rules (Proto SIO5, area
+// "cluster"). Like NET it is not in AllSuites: a cluster run needs the
+// nodes of a cluster (--cluster URLs, or --server-cmd with --nodes).
+const CLUSTER Proto = "CLUSTER"
 
 // ClusterRequirements returns the cluster requirements (CLU-*), in
 // catalogue order.
