@@ -114,7 +114,7 @@ func specAntivirus(s *framework.Suite) {
 		if _, err := h.applyProfile("antivirus-buffering", nil); err != nil {
 			Fail(err.Error())
 		}
-		Expect(h.connect(ctx, clientOpts{probeTimeout: h.tm.PingInterval / 2})).To(Succeed())
+		Expect(h.connect(ctx, clientOpts{})).To(Succeed())
 		workload(ctx, h)
 		_, tr := h.engineSID()
 		m := h.record("antivirus-buffering", "", 0, 0)
