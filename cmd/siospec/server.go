@@ -31,7 +31,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // (usage).
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if isClusterRun(args) {
-		return runCluster(ctx, args, stdout, stderr) // cluster.go: the cluster suite has its own runner
+		return runCluster(ctx, args, stdout, stderr) // cluster.go: the cluster suite's flags (--cluster, --nodes) and nodes
 	}
 	fs := flag.NewFlagSet("siospec server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -53,6 +53,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "                      [--label-filter EXPR] [--focus REGEX] [--strict] [--time-scale N] [--seed N] [--connect-timeout D]")
 		fmt.Fprintln(stderr, "                      [--procs N] [--report-dir DIR] [--expect-failures FILE] [--rerun-failed report.json]")
 		fmt.Fprintln(stderr, "                      [--server-cmd CMD] [--server-ready REGEX|URL] [--trials N]   (net suite)")
+		fmt.Fprintln(stderr, "       siospec server --cluster URL1,URL2,... | --suite cluster --server-cmd CMD --nodes N   (cluster suite: siospec server --suite cluster -h)")
 		fmt.Fprint(stderr, `
 Suites: eio4 (Engine.IO v4), eio3 (Engine.IO v3), sio5 (Socket.IO v5), sio4 (Socket.IO v4 over Engine.IO v3),
 and net (network failures: every fault proxy profile judged through the reference client, over the
