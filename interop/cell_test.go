@@ -23,6 +23,8 @@ impls:
     server: {cmd: "{siospec} serve-drop {port}", ready: "^listening ", protocols: [sio5]}
   - name: crashes
     server: {cmd: "{siospec} serve-crash {port}", ready: "^listening ", protocols: [sio5]}
+  - name: crashes-client
+    client: {exec: "{siospec} testee-crash", protocols: [sio5]}
   - name: skips-pongs
     client: {exec: "{siospec} testee-nopong", protocols: [sio5]}
 `
@@ -45,7 +47,7 @@ func loadTestConfig(t *testing.T) *Config {
 // before any timeout; the unsupported pair says why.
 func TestMatrixReferenceAndBrokenPeers(t *testing.T) {
 	cfg := loadTestConfig(t)
-	plan := pick(Plan(cfg, []string{ProfileNone}, 7), "ref/ref/none", "ref/ref-v4/none", "ref/drops-events/none", "ref/crashes/none", "skips-pongs/ref-strict/none", "skips-pongs/ref-v4/none")
+	plan := pick(Plan(cfg, []string{ProfileNone}, 7), "ref/ref/none", "ref/ref-v4/none", "ref/drops-events/none", "ref/crashes/none", "skips-pongs/ref-strict/none", "skips-pongs/ref-v4/none", "crashes-client/ref/none")
 	start := time.Now()
 	cells := RunMatrix(t.Context(), cfg, plan, &Options{Parallel: 3})
 	t.Logf("%d cells in %v", len(cells), time.Since(start))
@@ -97,6 +99,12 @@ func TestMatrixReferenceAndBrokenPeers(t *testing.T) {
 		if len(c.Transcript) == 0 && w.cell != "ref/crashes" {
 			t.Errorf("%s: no transcript", w.cell)
 		}
+	}
+	// The crashing client: a failure of the client, at start or during the
+	// workload depending on the machine's speed, never a timeout.
+	if c := got["crashes-client/ref"]; c.Outcome != Fail || !slices.Equal(c.Sides(), []string{SideClient}) ||
+		!slices.ContainsFunc(c.IDs(), func(id string) bool { return id == IDCrash || id == IDStart }) || c.DurationMS > 15000 {
+		t.Errorf("crashes-client/ref: %s in %d ms, want a client IOP-RUN-02 (or IOP-RUN-01) well before any timeout", c.Short(), c.DurationMS)
 	}
 	if c := got["ref/crashes"]; c.DurationMS > 15000 {
 		t.Errorf("the crashed cell took %d ms: a crash must end the cell, not a timeout", c.DurationMS)

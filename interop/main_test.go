@@ -41,8 +41,10 @@ func TestMain(m *testing.M) {
 //   - serve-drop PORT: the sio5 reference fixture behind a fault layer that
 //     drops the 3rd net:seq event it sends: a broken server;
 //   - serve-crash PORT: the sio5 reference fixture that exits with status 3
-//     1 s after it started: a crashing server;
+//     when up event 5 of the workload reaches it: a crashing server;
 //   - testee: the reference client as a testee;
+//   - testee-crash: the same, exiting with status 3 when it sends up event 5
+//     of the workload: a crashing client;
 //   - testee-nopong: the reference client behind a fault layer that drops
 //     every pong it sends: a broken client.
 func peerMain(role string, args []string) (int, bool) {
@@ -50,14 +52,14 @@ func peerMain(role string, args []string) (int, bool) {
 	defer stop()
 	switch role {
 	case "serve":
-		return serveFixture(ctx, args[0], args[1], nil, 0, len(args) > 2 && args[2] == "strict"), true
+		return serveFixture(ctx, args[0], args[1], nil, len(args) > 2 && args[2] == "strict"), true
 	case "serve-drop":
-		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, 0, false), true
+		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, false), true
 	case "serve-crash":
-		return serveFixture(ctx, "sio5", args[0], nil, time.Second, false), true
+		return serveFixture(ctx, "sio5", args[0], exitAtSeq5(), false), true
 	case "testee":
 		return runRefTestee(ctx, ""), true
-	case "testee-nopong":
+	case "testee-crash", "testee-nopong":
 		u, err := url.Parse(os.Getenv("SIOSPEC_URL"))
 		if err != nil {
 			return 1, true
@@ -67,7 +69,11 @@ func peerMain(role string, args []string) (int, bool) {
 			return 1, true
 		}
 		defer px.Close()
-		if _, err := px.Add(faultproxy.EIODropPacket{Direction: faultproxy.Upstream, Packets: []engineio.PacketType{engineio.Pong}}); err != nil {
+		var f faultproxy.Fault = faultproxy.EIODropPacket{Direction: faultproxy.Upstream, Packets: []engineio.PacketType{engineio.Pong}}
+		if role == "testee-crash" {
+			f = exitAtSeq5()
+		}
+		if _, err := px.Add(f); err != nil {
 			return 1, true
 		}
 		u.Host = px.Addr()
@@ -103,7 +109,7 @@ func runRefTestee(ctx context.Context, urlOverride string) int {
 	return testee.Run(ctx, &o)
 }
 
-func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, crashAfter time.Duration, strict bool) int {
+func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, strict bool) int {
 	opts := fixture.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 2 * time.Second}
 	if strict {
 		opts = fixture.Options{}
@@ -144,13 +150,17 @@ func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Faul
 		}
 	}
 	fmt.Printf("listening http://127.0.0.1:%s\n", port)
-	if crashAfter > 0 {
-		select {
-		case <-time.After(crashAfter):
-			os.Exit(3)
-		case <-ctx.Done():
-		}
-	}
 	<-ctx.Done()
 	return 0
+}
+
+// exitAtSeq5 is a fault layer that ends its process (status 3) when up
+// event 5 of the workload passes: a crash at a fixed point of the cell.
+func exitAtSeq5() faultproxy.Fault {
+	return faultproxy.EIODropIf{Direction: faultproxy.Upstream, DropIf: func(_ faultproxy.Direction, p engineio.Packet) bool {
+		if p.Type == engineio.Message && strings.Contains(string(p.Data), `{"seq":5,"dir":"up"}`) {
+			os.Exit(3)
+		}
+		return false
+	}}
 }
