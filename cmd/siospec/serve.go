@@ -15,6 +15,7 @@ import (
 
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reference/redisadapter"
+	"github.com/siospec/siospec/reference/sioserver"
 )
 
 // serveShutdownTimeout bounds how long "siospec serve" waits for sessions and
@@ -34,9 +35,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	adapter := fs.String("adapter", "", "sio5 only: join a cluster through the Redis at this URL (redis://127.0.0.1:6379), @socket.io/redis-adapter's wire format")
 	pingInterval := fs.Duration("ping-interval", 0, "replace the contract's pingInterval (300ms), e.g. for load tests")
 	pingTimeout := fs.Duration("ping-timeout", 0, "replace the contract's pingTimeout (200ms), e.g. for load tests")
+	recovery := fs.Bool("recovery", false, "sio5 only: turn connection state recovery on (the net suite's recovery specs need it), like the Node fixture's --recovery")
 	nodeName := fs.String("node-name", "", "with --adapter: this node's name in the cluster part of the extended contract (default go-<pid>)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [--adapter redis://HOST:PORT [--node-name NAME]] [-v]")
+		fmt.Fprintln(stderr, "usage: siospec serve --fixture eio4|eio3|sio5|sio4 [--addr 127.0.0.1:3000] [--recovery] [--adapter redis://HOST:PORT [--node-name NAME]] [-v]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -67,8 +69,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *adapter != "" && *name != "sio5" {
 		return usageErr("--adapter needs --fixture sio5")
 	}
+	if *recovery && *name != "sio5" {
+		return usageErr("--recovery needs --fixture sio5 (Socket.IO v4 has no connection state recovery)")
+	}
 	var cluster *redisadapter.Cluster
 	sioOpts := fixture.SIOOptions{Options: *opts}
+	if *recovery {
+		sioOpts.Recovery = &sioserver.RecoveryOptions{}
+	}
 	if *adapter != "" {
 		rlog := opts.Logger
 		if rlog == nil {
