@@ -49,6 +49,8 @@ var areaTitles = []struct{ area, title string }{
 	{"ack", "Acknowledgements"},
 	{"disconnect", "Disconnecting"},
 	{"recovery", "Connection state recovery"},
+	{"net", "Network failures"},
+	{"cluster", "Clusters (nodes sharing an adapter)"},
 }
 
 // protoName spells a revision for readers.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/siospec/siospec/suites/cluster"
 	"github.com/siospec/siospec/suites/framework"
 )
 
@@ -75,6 +76,13 @@ func variantKills(vs []variant) map[string][]string {
 			if !slices.Contains(out[id], v.name) {
 				out[id] = append(out[id], v.name)
 			}
+		}
+	}
+	// The cluster suite's broken adapters (suites/cluster, proven by its
+	// TestCluster) kill the CLU-* requirements their specs fail.
+	for _, b := range cluster.BrokenAdapters() {
+		for _, id := range b.Fails {
+			out[id] = append(out[id], "adapter-"+b.Name)
 		}
 	}
 	for _, names := range out {

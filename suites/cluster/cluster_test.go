@@ -237,12 +237,10 @@ func TestCluster(t *testing.T) {
 		{name: "go3", kinds: []nodeKind{goKind, goKind, goKind}, ping: proofPing},
 		{name: "mixed", kinds: []nodeKind{nodeJSKind, nodeJSKind, goKind}, ping: proofPing},
 		{name: "mixed-lb", want: outcomes(reports.Unsupported, append(slices.Clone(lbIDs), faultIDs...)...)},
-		{name: "drop-broadcasts", kinds: []nodeKind{goKind, goKind, goKind}, fault: redisadapter.FaultDropBroadcasts, ping: brokenPing,
-			skipIDs: append(slices.Clone(lbIDs), faultIDs...),
-			want:    outcomes(reports.Fail, "CLU-ACK-01", "CLU-BC-01", "CLU-BC-02", "CLU-BC-03", "CLU-BC-04")},
-		{name: "lose-rooms", kinds: []nodeKind{goKind, goKind, goKind}, fault: redisadapter.FaultLoseRooms, ping: brokenPing,
-			skipIDs: append(slices.Clone(lbIDs), faultIDs...),
-			want:    outcomes(reports.Fail, "CLU-BC-02", "CLU-JOIN-01", "CLU-JOIN-02")},
+	}
+	for _, b := range BrokenAdapters() {
+		clusters = append(clusters, &testCluster{name: b.Name, kinds: []nodeKind{goKind, goKind, goKind}, fault: b.Fault, ping: brokenPing,
+			skipIDs: append(slices.Clone(lbIDs), faultIDs...), want: outcomes(reports.Fail, b.Fails...)})
 	}
 	if only := os.Getenv("SIOSPEC_TEST_CLUSTERS"); only != "" { // debugging: a subset
 		clusters = slices.DeleteFunc(clusters, func(tc *testCluster) bool { return !slices.Contains(strings.Split(only, ","), tc.name) })
