@@ -21,8 +21,9 @@
 // the streams flow. The testee's reports feed the Ledger as they come.
 //
 // The net cases run with SIOSPEC_SUITE=sio5 and case names net-*; the
-// advertised heartbeat is the client suites' (500 ms / 400 ms times
-// --time-scale) and every window derives from it.
+// harness server advertises NetPingInterval / NetPingTimeout (1000 ms /
+// 800 ms times --time-scale; NET-3G-01 1000 / 1000 ms) and every window
+// derives from it.
 //
 // # Tiers
 //

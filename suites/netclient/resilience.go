@@ -74,7 +74,8 @@ func Plans(seed int64, trials int, resets bool, stream, pingTimeout time.Duratio
 // EntryTrials is the report entry with the trial plans and results.
 const EntryTrials = "siospec.trials"
 
-func declareResilience(s *framework.ClientSuite) {
+func declareResilience(fs *framework.ClientSuite) {
+	s := netSuite{fs}
 	s.It("NET-RES-01", "ends every trial of seeded random resets and jitter connected, with no event delivered twice or out of order", func(ctx context.Context, e *framework.ClientEnv) {
 		resilience(ctx, e, true)
 	}, framework.Case("net-res-resets"), tierResilience)
@@ -89,7 +90,7 @@ func declareResilience(s *framework.ClientSuite) {
 func resilience(ctx context.Context, e *framework.ClientEnv, resets bool) {
 	g.GinkgoHelper()
 	n := e.Cfg.TrialCount()
-	up, down := workload(e, 30), workload(e, 30)
+	up, down := workload(e, 40), workload(e, 40)
 	seed := framework.CaseSeed(e.Cfg.Seed, e.Proto, e.Case)
 	plans := Plans(seed, n, resets, up.Duration(), pt(e))
 	e.Expect("%d seeded trials (case seed %d): %s", n, seed, strings.Join(planStrings(plans), "; "))

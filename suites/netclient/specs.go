@@ -39,12 +39,11 @@ func fastReconnect() map[string]any {
 func pi(e *framework.ClientEnv) time.Duration { return e.Timing.Scaled(e.Timing.PingInterval) }
 func pt(e *framework.ClientEnv) time.Duration { return e.Timing.Scaled(e.Timing.PingTimeout) }
 
-// workload returns the stream of a case: count events, one every
-// pingInterval/20 (at least 10 ms), every 2nd with an ack, every 5th
-// binary.
+// workload returns the stream of a case: count events, one every 25 ms
+// (times the scale), every 2nd with an ack, every 5th binary.
 func workload(e *framework.ClientEnv, count int) netload.Workload {
 	w := netload.DefaultWorkload(pi(e))
-	w.Count = count
+	w.Count, w.Interval = count, e.Timing.Scaled(25*time.Millisecond)
 	return w
 }
 
@@ -99,7 +98,20 @@ func (r *runner) expectPolling() {
 	}
 }
 
-func declareConformance(s *framework.ClientSuite) {
+// netSuite declares the specs of the net suite: each body starts with the
+// net heartbeat (NetPingInterval, NetPingTimeout) in e.Timing, so that
+// every window computed before the case starts derives from it.
+type netSuite struct{ *framework.ClientSuite }
+
+func (s netSuite) It(reqID, text string, body framework.ClientBody, decorators ...any) bool {
+	return s.ClientSuite.It(reqID, text, func(ctx context.Context, e *framework.ClientEnv) {
+		e.Timing.PingInterval, e.Timing.PingTimeout = NetPingInterval, NetPingTimeout
+		body(ctx, e)
+	}, append(decorators, g.Offset(2))...)
+}
+
+func declareConformance(fs *framework.ClientSuite) {
+	s := netSuite{fs}
 	// corporate-firewall: the proxy answers every upgrade 403.
 	s.It("NET-FW-01", "settles on polling with the same sid under corporate-firewall, and delivers every event and ack in both directions exactly once and in order", func(ctx context.Context, e *framework.ClientEnv) {
 		e.Expect("upgrades answered 403 by the proxy from the start; one session on polling; both streams delivered exactly once, in order, every ack fired")
@@ -111,7 +123,7 @@ func declareConformance(s *framework.ClientSuite) {
 	}, framework.Case("net-firewall"), tierConformance)
 
 	s.It("NET-FW-02", "takes the refused upgrade under corporate-firewall as non-fatal: no new session and at most one upgrade attempt per session", func(ctx context.Context, e *framework.ClientEnv) {
-		quiet := 3 * pi(e)
+		quiet := 2 * pi(e)
 		e.Expect("upgrades answered 403 from the start, a stream, then %v of quiet: one session, at most one upgrade request per session", quiet)
 		r := start(ctx, e, plan{Client: fastReconnect(), Profile: "corporate-firewall"})
 		r.flow(ctx, workload(e, 20), netload.Workload{})
@@ -156,8 +168,8 @@ func declareConformance(s *framework.ClientSuite) {
 
 	// idle-timeout-lb.
 	s.It("NET-IDLE-01", "keeps its connections busy under idle-timeout-lb longer than pingInterval: nothing is cut, no reconnection, everything delivered", func(ctx context.Context, e *framework.ClientEnv) {
-		idle := 2*pi(e) + e.Timing.Grace(e.Timing.PingInterval)
-		quiet := 2 * idle
+		idle := pi(e) + e.Timing.Grace(e.Timing.PingInterval)
+		quiet := idle + pi(e)
 		e.Expect("idle timeout %v (> pingInterval %v + margin) from the start; a stream, %v of quiet: no disconnect, one session, everything delivered", idle, pi(e), quiet)
 		r := start(ctx, e, plan{Client: fastReconnect(), Profile: "idle-timeout-lb", ProfileOpts: faultproxy.ProfileOptions{Idle: idle}})
 		r.flow(ctx, workload(e, 20), workload(e, 20))
@@ -237,10 +249,10 @@ func declareConformance(s *framework.ClientSuite) {
 	halfOpen := func(ctx context.Context, e *framework.ClientEnv, recovery bool) (*runner, time.Time) {
 		g.GinkgoHelper()
 		r := start(ctx, e, plan{Client: fastReconnect(), Recovery: recovery})
-		up, down := workload(e, 80), recoverable(workload(e, 80), recovery)
+		up, down := workload(e, 120), recoverable(workload(e, 120), recovery)
 		r.stream(ctx, up, down)
 		// Strike while both streams flow (a quarter of the way).
-		r.poll(ctx, up.Duration()/4, func() bool { return false })
+		r.poll(ctx, up.Duration()/6, func() bool { return false })
 		r.apply("half-open", nil)
 		applied := time.Now()
 		detect := e.Timing.Within(e.Timing.PingInterval+e.Timing.PingTimeout, "pingInterval + pingTimeout")
@@ -342,7 +354,7 @@ func declareConformance(s *framework.ClientSuite) {
 		delays := r.ledger().Measures().ReconnectDelays
 		e.Observe("reconnection delays: %v", roundAll(delays))
 		Expect(len(delays)).To(BeNumerically(">=", 3), "the client made fewer than 3 reconnection attempts in %v", downtime)
-		late := e.Timing.Scaled(60*time.Millisecond) + e.Timing.Slack
+		late := e.Timing.Grace(400 * time.Millisecond)
 		for n, d := range delays {
 			lo, hi := band(100, 400, 0.5, n)
 			if d < lo-20*time.Millisecond || d > hi+late {
