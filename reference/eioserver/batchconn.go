@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 )
 
@@ -25,6 +26,65 @@ type batchConn struct {
 	mu       sync.Mutex
 	batching bool
 	buf      *[]byte // from srv's pool while batching
+
+	// Read-ahead, used only by the read loop's goroutine: once a read
+	// fills what gorilla's 4 KiB reader asks for (more is probably
+	// waiting), the next reads take up to readAhead bytes into a pooled
+	// buffer, which goes back to the pool once a read leaves it short
+	// (the kernel's queue was drained) and it has been consumed.
+	busy   bool
+	ra     *[]byte
+	raPos  int
+	raFull bool
+	raErr  error
+}
+
+// readAhead is the size of a read-ahead read.
+const readAhead = 64 << 10
+
+// Read reads directly into p while the connection is quiet (an idle
+// session holds no read-ahead buffer) and through the read-ahead buffer
+// while it is busy.
+func (c *batchConn) Read(p []byte) (int, error) {
+	if c.ra != nil {
+		if c.raPos < len(*c.ra) {
+			n := copy(p, (*c.ra)[c.raPos:])
+			c.raPos += n
+			return n, nil
+		}
+		if err := c.raErr; err != nil {
+			c.raErr = nil
+			c.releaseRA()
+			return 0, err
+		}
+		if !c.raFull {
+			c.releaseRA()
+		}
+	}
+	if c.ra == nil && !c.busy {
+		n, err := c.Conn.Read(p)
+		c.busy = n == len(p) && len(p) < readAhead
+		return n, err
+	}
+	if c.ra == nil {
+		c.ra = c.srv.getBuf()
+	}
+	b := slices.Grow((*c.ra)[:0], readAhead)[:readAhead]
+	n, err := c.Conn.Read(b)
+	*c.ra, c.raPos, c.raFull, c.busy = b[:n], 0, n == readAhead, false
+	if n == 0 {
+		c.releaseRA()
+		return 0, err
+	}
+	c.raErr = err
+	m := copy(p, b[:n])
+	c.raPos = m
+	return m, nil
+}
+
+func (c *batchConn) releaseRA() {
+	c.srv.putBuf(c.ra)
+	c.ra, c.raPos, c.raFull = nil, 0, false
 }
 
 func (c *batchConn) Write(p []byte) (int, error) {

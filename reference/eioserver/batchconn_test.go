@@ -2,6 +2,7 @@ package eioserver
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"testing"
 )
@@ -57,5 +58,59 @@ func TestBatchConnGathersWrites(t *testing.T) {
 	_ = bc.end()
 	if got, want := bytes.Join(under.writes, nil), append(append(bytes.Clone(big), big...), "end"...); !bytes.Equal(got, want) || len(under.writes) != 2 {
 		t.Fatalf("overflow: %d writes, bytes equal %v", len(under.writes), bytes.Equal(got, want))
+	}
+}
+
+// chunkConn serves reads from a script of chunks and records the size of
+// every read asked of it.
+type chunkConn struct {
+	net.Conn
+	data  []byte
+	asked []int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	c.asked = append(c.asked, len(p))
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func TestBatchConnReadAhead(t *testing.T) {
+	srv := NewServer(nil)
+	want := make([]byte, 3*readAhead+100)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	under := &chunkConn{data: bytes.Clone(want)}
+	bc := &batchConn{Conn: under, srv: srv}
+	var got []byte
+	p := make([]byte, 4096)
+	for {
+		n, err := bc.Read(p)
+		got = append(got, p[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
+	}
+	// The first read is direct (4096); it filled p, so the next ones
+	// read ahead.
+	if len(under.asked) < 2 || under.asked[0] != 4096 || under.asked[1] != readAhead {
+		t.Fatalf("reads asked of the connection: %v", under.asked)
+	}
+	if len(under.asked) > 8 {
+		t.Fatalf("%d reads for %d bytes: read-ahead not used", len(under.asked), len(want))
+	}
+	if bc.ra != nil {
+		t.Fatal("read-ahead buffer kept after the stream ended")
 	}
 }
