@@ -92,7 +92,8 @@ siospec serve --fixture sio5 --adapter URL.
                  unsupported, with the reason in the report.
 --server-cmd CMD siospec starts redis-server on a free loopback port and --nodes N nodes with CMD,
                  {port} replaced by a free port for each node and {adapter} by the Redis URL, e.g.
-  siospec server --suite cluster --nodes 3 --server-cmd "node fixtures/cluster.js --port {port} --redis {adapter}" --server-ready '^listening'
+  siospec server --suite cluster --nodes 3 --server-ready '^listening' \
+    --server-cmd "node --unhandled-rejections=warn fixtures/cluster.js --port {port} --redis {adapter}"
                  The CLU-FAULT specs then stop and restart that Redis.
 
 `)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/siospec/siospec/reference/eioclient"
@@ -57,6 +58,31 @@ type NodeInfo struct {
 	Name    string
 	Servers int
 }
+
+// answeredPreflight reports whether the node at u passed Preflight.
+func (c *Config) answeredPreflight(u string) bool {
+	for _, n := range c.Nodes {
+		if n.URL == u {
+			return true
+		}
+	}
+	return false
+}
+
+// NodeGoneError: a node that passed the preflight refuses connections now
+// (it crashed or stopped). That is the cluster's failure, not the
+// harness's.
+type NodeGoneError struct {
+	URL string
+	Err error
+}
+
+func (e *NodeGoneError) Error() string {
+	return fmt.Sprintf("the node at %s answered the preflight but refuses connections now (crashed?): %v", e.URL, e.Err)
+}
+
+// Unwrap returns the dial error.
+func (e *NodeGoneError) Unwrap() error { return e.Err }
 
 // ErrNoURLs: Config.URLs is empty.
 var ErrNoURLs = errors.New("cluster: no node URLs")
@@ -185,8 +211,21 @@ func (c *client) emitted(event string, args []any) {
 // call emits event with an ack request and decodes the first ack argument
 // into v (when v is not nil).
 func (c *client) call(ctx context.Context, d time.Duration, v any, event string, args ...any) error {
+	c.mu.Lock()
+	gone := len(c.disconnects) > 0
+	c.mu.Unlock()
+	if gone {
+		return fmt.Errorf("%s on node %s: the socket was disconnected", event, c.node)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { // a disconnection ends the wait for the ack
+		if c.waitFor(ctx, func() bool { return len(c.disconnects) > 0 }) {
+			stop()
+		}
+	}()
 	c.emitted(event, args)
 	msg, err := c.s.EmitWithAck(ctx, event, args...)
 	if err != nil {
@@ -271,8 +310,12 @@ func (h *harness) onNodes(ctx context.Context, k int) ([]*client, error) {
 	seen := map[string]bool{}
 	urls := h.c.URLs
 	for i := 0; len(out) < k && i < 4*k+len(urls); i++ {
-		c, err := h.dial(ctx, urls[i%len(urls)], nil)
+		u := urls[i%len(urls)]
+		c, err := h.dial(ctx, u, nil)
 		if err != nil {
+			if errors.Is(err, syscall.ECONNREFUSED) && h.c.answeredPreflight(u) {
+				return nil, &NodeGoneError{URL: u, Err: err}
+			}
 			return nil, err
 		}
 		if seen[c.node] {

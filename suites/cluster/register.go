@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,10 @@ func timeout(s *framework.Suite, extra time.Duration) SpecTimeout {
 // a fixture event unanswered). Never counted against the target.
 func must(err error) {
 	GinkgoHelper()
+	var gone *NodeGoneError
+	if errors.As(err, &gone) {
+		Fail(gone.Error()) // the cluster lost a node: not the harness's doing
+	}
 	if err != nil {
 		Fail(framework.HarnessPrefix + err.Error())
 	}
