@@ -393,11 +393,11 @@ var ErrDuplicateExpectation = errors.New("reports: requirement listed twice for 
 
 // ExpectationSuites returns the suite names an expected-failures line may
 // start with, spelled as `siospec server --suite` spells them.
-func ExpectationSuites() []string { return []string{"eio4", "eio3", "sio5", "sio4"} }
+func ExpectationSuites() []string { return []string{"eio4", "eio3", "sio5", "sio4", "net", "cluster"} }
 
 // ExpectationFormat describes an expected-failures line, for help texts and
 // errors.
-const ExpectationFormat = `"<suite> <ID> <reason>" (suite: eio4, eio3, sio5 or sio4)`
+const ExpectationFormat = `"<suite> <ID> <reason>" (suite: eio4, eio3, sio5, sio4, net or cluster)`
 
 // ReadExpectedFailures parses an --expect-failures file: one
 // "<suite> <ID> <reason>" per line, where suite is eio4, eio3, sio5 or sio4

@@ -73,8 +73,8 @@ func loadBrokenClients(t *testing.T) []brokenClient {
 			}
 		}
 		fh.Close()
-		if b.What == "" || !slices.Contains(framework.AllSuites, b.Suite) || len(b.Expect) == 0 || b.Run == "" {
-			t.Errorf("%s: header needs '// broken client:', '// suite:' (eio4, eio3, sio5, sio4), '// expect:' and '// run:' lines", f)
+		if b.What == "" || !slices.Contains(framework.SelectableSuites, b.Suite) || len(b.Expect) == 0 || b.Run == "" {
+			t.Errorf("%s: header needs '// broken client:', '// suite:' (eio4, eio3, sio5, sio4, net), '// expect:' and '// run:' lines", f)
 			continue
 		}
 		out = append(out, b)
@@ -177,6 +177,9 @@ func brokenClientRun(t *testing.T, root string, b brokenClient) (failing []strin
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cfg := framework.ClientConfig{Exec: "node " + filepath.Join("suites", b.File), Dir: root, Suites: []framework.Proto{b.Suite}, Seed: 1}
+	if b.Suite == framework.NET {
+		cfg.Trials = 2 // the resilience tier's seeded trials per spec
+	}
 	rep, err := RunClient(ctx, cfg, &RunOptions{LabelFilter: b.Run, Procs: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func killBinding(r framework.Requirement) bool {
 func TestKillMatrix(t *testing.T) {
 	reg := framework.Requirements()
 	vs := brokenVariants()
-	kills := variantKills(vs)
+	kills := allKills(t, vs)
 	noVar := noVariantSets()
 	for _, v := range vs {
 		if len(v.want) == 0 {

@@ -91,6 +91,23 @@ func variantKills(vs []variant) map[string][]string {
 	return out
 }
 
+// allKills is variantKills plus the broken servers of the net proofs
+// (netVariantKills: the "fail" lines of testdata/net-verdicts.txt that
+// TestNetBrokenServers proves).
+func allKills(t *testing.T, vs []variant) map[string][]string {
+	t.Helper()
+	out := variantKills(vs)
+	for id, names := range netVariantKills(t) {
+		for _, n := range names {
+			if !slices.Contains(out[id], n) {
+				out[id] = append(out[id], n)
+			}
+		}
+		sort.Strings(out[id])
+	}
+	return out
+}
+
 // buildConformance joins the registry, the dry run's specs and the broken
 // variants into one entry per requirement, in SortIDs order. Specs that
 // name no known requirement are left out (TestRequirementCoverage fails on
@@ -243,7 +260,7 @@ func renderConformance(entries []confEntry, km killMatrix) []byte {
 func loadConformance(t *testing.T, specs []types.SpecReport) ([]confEntry, killMatrix) {
 	t.Helper()
 	reg := framework.Requirements()
-	kills := variantKills(brokenVariants())
+	kills := allKills(t, brokenVariants())
 	noVar := noVariantSets()
 	km := computeKillMatrix(reg, kills, noVar)
 	return buildConformance(t, reg, specs, kills, noVar), km

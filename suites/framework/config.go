@@ -116,15 +116,16 @@ func ParseSuites(v string) ([]Proto, error) {
 		if f == "" {
 			continue
 		}
+		add := []Proto{Proto(f)}
 		if f == "ALL" {
-			return slices.Clone(AllSuites), nil
-		}
-		p := Proto(f)
-		if !slices.Contains(SelectableSuites, p) {
+			add = AllSuites // the four protocol suites; net only when named
+		} else if !slices.Contains(SelectableSuites, add[0]) {
 			return nil, fmt.Errorf("unknown suite %q (want eio4, eio3, sio5, sio4, net or all)", strings.ToLower(f))
 		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
+		for _, p := range add {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
 		}
 	}
 	if len(out) == 0 {

@@ -24,6 +24,11 @@ func TestNetSuiteSelection(t *testing.T) {
 	if slices.Contains(ps, NET) {
 		t.Fatalf("all includes the net suite: %v", ps)
 	}
+	for _, v := range []string{"all,net", "net,all"} {
+		if ps, err := ParseSuites(v); err != nil || !slices.Equal(ps, []Proto{EIO4, EIO3, SIO5, SIO4, NET}) {
+			t.Fatalf("ParseSuites(%s) = %v, %v: want the four protocol suites and net", v, ps, err)
+		}
+	}
 	if _, err := ParseSuites("nett"); err == nil || !strings.Contains(err.Error(), "net") {
 		t.Fatalf("unknown suite error = %v", err)
 	}
