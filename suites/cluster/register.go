@@ -16,7 +16,7 @@ import (
 // a dry run (siospec list, the coverage tests), whose specs fail as
 // harness errors if run.
 func Register(s *framework.Suite, c *Config) bool {
-	return Describe("Socket.IO cluster", func() {
+	return Describe("Socket.IO cluster", Label("extended"), func() { // every spec needs the cluster part of the extended contract
 		s.Install()
 		cs := s.WithProto(framework.CLUSTER)
 		Describe("broadcasting across nodes", func() { specBroadcasts(cs, c) })
