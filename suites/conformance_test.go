@@ -82,7 +82,7 @@ func variantKills(vs []variant) map[string][]string {
 	// TestCluster) kill the CLU-* requirements their specs fail.
 	for _, b := range cluster.BrokenAdapters() {
 		for _, id := range b.Fails {
-			out[id] = append(out[id], "adapter-"+b.Name)
+			out[id] = append(out[id], "cluster-"+b.Name)
 		}
 	}
 	for _, names := range out {

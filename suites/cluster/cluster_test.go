@@ -293,11 +293,13 @@ func TestCluster(t *testing.T) {
 			notFault = append(notFault, r.ID)
 		}
 	}
-	clusters = append(clusters, &testCluster{name: "crash-on-redis-loss", kinds: []nodeKind{goKind, goKind, goKind}, ping: brokenPing, crash: true,
-		skipIDs: notFault, want: outcomes(reports.Fail, faultIDs...)})
 	for _, b := range BrokenAdapters() {
+		skip := append(slices.Clone(lbIDs), faultIDs...)
+		if b.CrashOnRedisLoss {
+			skip = notFault
+		}
 		clusters = append(clusters, &testCluster{name: b.Name, kinds: []nodeKind{goKind, goKind, goKind}, fault: b.Fault, ping: brokenPing,
-			skipIDs: append(slices.Clone(lbIDs), faultIDs...), want: outcomes(reports.Fail, b.Fails...)})
+			crash: b.CrashOnRedisLoss, skipIDs: skip, want: outcomes(reports.Fail, b.Fails...)})
 	}
 	if only := os.Getenv("SIOSPEC_TEST_CLUSTERS"); only != "" { // debugging: a subset
 		clusters = slices.DeleteFunc(clusters, func(tc *testCluster) bool { return !slices.Contains(strings.Split(only, ","), tc.name) })
