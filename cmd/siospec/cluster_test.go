@@ -54,6 +54,32 @@ func TestClusterUsage(t *testing.T) {
 	}
 }
 
+// TestClusterExpectFailures: --expect-failures takes "cluster ID reason"
+// lines for a cluster run (the run then ends at the preflight of an
+// unreachable node, exit 3), and rejects a file it cannot parse (exit 4).
+func TestClusterExpectFailures(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.txt"), filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(good, []byte("# known\ncluster CLU-FAULT-01 Node crashes on a PUBLISH racing Redis going away\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("CLU-FAULT-01 no suite\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		code int
+	}{{good, exitPreflight}, {bad, exitUsage}} {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		code := run(ctx, []string{"server", "--cluster", "http://127.0.0.1:1", "--expect-failures", tc.file}, &stdout, &stderr)
+		cancel()
+		if code != tc.code {
+			t.Errorf("--expect-failures %s: exit %d, want %d\n%s%s", filepath.Base(tc.file), code, tc.code, stdout.String(), stderr.String())
+		}
+	}
+}
+
 // clusterChildEnv makes TestClusterChild run `siospec ARGS` with the
 // arguments in the variable (a JSON array). Ginkgo runs once per process,
 // so each cluster run happens in a child of this test binary.

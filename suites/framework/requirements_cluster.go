@@ -37,8 +37,7 @@ var clusterCatalogue = []Requirement{
 }
 
 // CLUSTER is the proto: label of the cluster suite's specs (suites/cluster)
-// and its name in --suite cluster (and, once reports.ExpectationSuites
-// names it, in expected-failure files). The
+// and its name in --suite cluster and in expected-failure files. The
 // requirements they check are Socket.IO v5 rules (Proto SIO5, area
 // "cluster"). Like NET it is not in AllSuites: a cluster run needs the
 // nodes of a cluster (--cluster URLs, or --server-cmd with --nodes).
