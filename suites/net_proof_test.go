@@ -205,6 +205,7 @@ func TestNetBrokenServers(t *testing.T) {
 		{"slow-timeout", []string{"NET-HO-01", "NET-STRIP-02"}},
 		{"slow-ping", []string{"NET-IDLE-01", "NET-RES-02", "NET-STRIP-02"}},
 		{"strip-ok", []string{"NET-STRIP-02", "NET-FW-01"}},
+		{"keeps-cut", []string{"NET-IDLE-03", "NET-STRIP-02"}},
 		{"lossy-polling", []string{"NET-FW-01", "NET-STRIP-01", "NET-STRIP-02"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {

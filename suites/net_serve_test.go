@@ -13,6 +13,7 @@ import (
 
 	"github.com/siospec/siospec/internal/prooftest"
 	sio "github.com/siospec/siospec/protocol/socketio"
+	"github.com/siospec/siospec/reference/eioserver"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reference/sioserver"
 )
@@ -61,6 +62,24 @@ var netBrokenServers = map[string]func() (http.Handler, func()){
 		o.Clock = stretchClock{every: prooftest.PingInterval}
 		fx := fixture.NewSIO5(o)
 		return fx, func() { _ = fx.Close(context.Background()) }
+	},
+	// keeps-cut: the reference fixture that does not notice a polling GET
+	// its client abandoned (the request's context outlives the
+	// connection) and whose heartbeat timers run 100 times as long as
+	// announced, so nothing else ends the session either: a session an
+	// idle timeout cut stays open and its sid keeps working (NET-IDLE-03).
+	"keeps-cut": func() (http.Handler, func()) {
+		o := netRefOptions()
+		o.Clock = heartbeatStretchClock{prooftest.PingInterval, prooftest.PingTimeout}
+		fx := fixture.NewSIO5(o)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if r.Method == http.MethodGet && q.Get("transport") == "polling" && q.Get("sid") != "" {
+				r = r.WithContext(context.WithoutCancel(r.Context()))
+			}
+			fx.ServeHTTP(w, r)
+		})
+		return h, func() { _ = fx.Close(context.Background()) }
 	},
 	// strip-ok: a GET for transport=websocket with a sid but no Upgrade
 	// header is answered 200 (NET-STRIP-02).
@@ -153,3 +172,28 @@ func unknownSIDPollOK(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// heartbeatStretchClock runs timers of the two heartbeat durations 100
+// times as long (a server whose heartbeat never fires within a spec).
+type heartbeatStretchClock [2]time.Duration
+
+func (c heartbeatStretchClock) stretch(d time.Duration) time.Duration {
+	if d == c[0] || d == c[1] {
+		return 100 * d
+	}
+	return d
+}
+
+func (c heartbeatStretchClock) Now() time.Time { return time.Now() }
+
+func (c heartbeatStretchClock) AfterFunc(d time.Duration, f func()) eioserver.Timer {
+	return heartbeatStretchTimer{time.AfterFunc(c.stretch(d), f), c}
+}
+
+type heartbeatStretchTimer struct {
+	t *time.Timer
+	c heartbeatStretchClock
+}
+
+func (t heartbeatStretchTimer) Stop() bool                 { return t.t.Stop() }
+func (t heartbeatStretchTimer) Reset(d time.Duration) bool { return t.t.Reset(t.c.stretch(d)) }

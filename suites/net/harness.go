@@ -390,14 +390,23 @@ func (h *harness) corruptions() []string {
 // rawGet sends one GET to base+path+query directly (not through the proxy)
 // and returns the status and body (at most 4 KiB).
 func rawGet(ctx context.Context, base, path string, q url.Values) (int, string, error) {
+	return rawRequest(ctx, http.MethodGet, base, path, q, "")
+}
+
+// rawRequest sends one request with body to base+path+query directly (not
+// through the proxy) and returns the status and body (at most 4 KiB).
+func rawRequest(ctx context.Context, method, base, path string, q url.Values, body string) (int, string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return 0, "", err
 	}
 	u.Path, u.RawQuery = path, q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 	}
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Do(req)
@@ -407,6 +416,24 @@ func rawGet(ctx context.Context, base, path string, q url.Values) (int, string, 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return resp.StatusCode, string(b), nil
+}
+
+// noopPayload is a polling POST body holding one noop packet in revision
+// eio's payload encoding: a request a live session answers 200 "ok" and
+// a closed one 400, with no effect on either.
+func noopPayload(eio int) string {
+	pkts := []engineio.Packet{{Type: engineio.Noop}}
+	var b []byte
+	var err error
+	if eio == 3 {
+		b, err = engineio.AppendPayloadV3(nil, pkts)
+	} else {
+		b, err = engineio.AppendPayload(nil, pkts)
+	}
+	if err != nil {
+		panic(err) // a noop always encodes
+	}
+	return string(b)
 }
 
 // eioQuery is the query of an Engine.IO request of revision eio.

@@ -3,6 +3,7 @@ package net
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -159,13 +160,16 @@ func specIdle(s *framework.Suite) {
 			Should(BeNumerically(">", 0), "the idle timeout cuts the quiet connection")
 		wait := h.tm.Within(h.tm.PingInterval+h.tm.PingTimeout, "pingInterval + pingTimeout")
 		e.Idle(ctx, wait.Max) // the server's time to notice is the condition
-		status, body, err := rawGet(ctx, e.Cfg.URL, h.path, eioQuery(h.eio, "polling", sid))
+		// A POST with a noop, not a GET: a GET would overlap the long-poll
+		// a server that missed the cut still holds, and get 400 for the
+		// overlap (EIO-POLL-07) instead of for an unknown sid.
+		status, body, err := rawRequest(ctx, http.MethodPost, e.Cfg.URL, h.path, eioQuery(h.eio, "polling", sid), noopPayload(h.eio))
 		if err != nil {
 			Fail(framework.HarnessPrefix + "request with the old sid: " + err.Error())
 		}
 		h.record("idle-timeout-lb", "", 0, 0)
 		e.Budget(wait)
-		e.Observe("%v after the cut, a GET with sid %s got HTTP %d %q", wait.Max.Round(time.Millisecond), sid, status, strings.TrimSpace(body))
+		e.Observe("%v after the cut, a POST of a noop with sid %s got HTTP %d %q", wait.Max.Round(time.Millisecond), sid, status, strings.TrimSpace(body))
 		Expect(status).To(Equal(400), "the cut session is closed and its sid refused")
 	}, timeout(s, 3, 0))
 }
