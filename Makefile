@@ -38,10 +38,15 @@ fuzz:
 	  done; \
 	done
 
-## bench: in-package benchmarks, then the comparison module in bench/.
+## bench: in-package benchmarks, the codec comparison in bench/, the load
+## comparison of the servers (bench/cmd/siobench: reference, Node, zishang520,
+## raw gorilla; about 25 minutes) and the cluster broadcast comparison
+## (bench/cluster). Results and how to read them: bench/README.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=10 ./...
+	cd bench && $(GO) run ./cmd/siobench -rounds 3 -out results/load.md -raw results/load.jsonl
+	cd bench/cluster && $(GO) run .
 
 ## conformance: the main job. Runs the server suites against the built-in
 ## reference server (fixture mode), writing reports to $(REPORT), then the
