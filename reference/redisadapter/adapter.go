@@ -53,6 +53,21 @@ const (
 	// FaultLoseRooms ignores room changes requested by other nodes
 	// (socketsJoin / socketsLeave) and room-targeted broadcasts from them.
 	FaultLoseRooms
+	// FaultIgnoreRemoteDisconnect ignores disconnectSockets requested by
+	// other nodes: only the issuing node disconnects its own sockets.
+	FaultIgnoreRemoteDisconnect
+	// FaultFetchSelectedRoomsOnly answers another node's fetchSockets with
+	// only those rooms of each socket that the selection names (the
+	// socket's other rooms are lost on the way).
+	FaultFetchSelectedRoomsOnly
+	// FaultFetchShortcut does not ask the other nodes in fetchSockets when
+	// no local socket matches the selection (a wrong "nothing here, nothing
+	// anywhere" shortcut).
+	FaultFetchShortcut
+	// FaultSelfServerSideEmit handles the node's own serverSideEmit as if
+	// another node had sent it: the issuing node runs its handler and
+	// answers itself.
+	FaultSelfServerSideEmit
 )
 
 // Options configures a [Cluster]. A nil *Options, and every zero field,

@@ -223,7 +223,7 @@ func (a *Adapter) localFetch(opts sioserver.BroadcastOptions) []sioserver.Socket
 // FetchSockets implements sioserver.ClusterAdapter.
 func (a *Adapter) FetchSockets(ctx context.Context, opts sioserver.BroadcastOptions) ([]sioserver.SocketInfo, error) {
 	local := a.localFetch(opts)
-	if opts.Local {
+	if opts.Local || (a.c.opts.Fault == FaultFetchShortcut && len(local) == 0) {
 		return local, nil
 	}
 	n, err := a.ServerCount(ctx)
@@ -457,6 +457,9 @@ func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
 		}
 		var socks []any
 		for _, s := range a.localFetch(sel()) {
+			if a.c.opts.Fault == FaultFetchSelectedRoomsOnly {
+				s.Rooms = slices.DeleteFunc(slices.Clone(s.Rooms), func(r string) bool { return !contains(sel().Rooms, r) })
+			}
 			socks = append(socks, a.socketObject(s))
 		}
 		if socks == nil {
@@ -467,7 +470,7 @@ func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
 			{Key: "sockets", Value: socks},
 		})
 	case reqServerSideEmit:
-		if getString(req, "uid") == a.uid {
+		if getString(req, "uid") == a.uid && a.c.opts.Fault != FaultSelfServerSideEmit {
 			return
 		}
 		data := getArray(req, "data")
@@ -592,6 +595,9 @@ func (a *Adapter) onRemoteChange(typ int, req socketio.Object, sel func() sioser
 		}
 		a.localLeave(sel(), getStrings(req, "rooms"))
 	default:
+		if a.c.opts.Fault == FaultIgnoreRemoteDisconnect && getString(req, "uid") != a.uid {
+			return
+		}
 		c, _ := req.Get("close")
 		a.localDisconnect(sel(), c == true)
 	}
