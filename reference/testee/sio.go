@@ -395,9 +395,11 @@ func (s *sioRun) carryOut(sc sioCommand) {
 			fail("error", "no socket for namespace "+nsp)
 			return
 		}
+		// The ack goes first: disconnecting the only namespace closes
+		// the Manager, after which no ack can travel.
+		ackOK(sc.ack)
 		so.Disconnect()
 		s.done(c)
-		ackOK(sc.ack)
 	case "close":
 		// No ack can travel after the close: send it first.
 		ackOK(sc.ack)
