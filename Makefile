@@ -48,13 +48,14 @@ bench:
 	cd bench && $(GO) run ./cmd/siobench -rounds 3 -out results/load.md -raw results/load.jsonl
 	cd bench/cluster && $(GO) run .
 
-## conformance: the main job. Runs the server suites against the built-in
-## reference server (fixture mode), writing reports to $(REPORT), then the
-## client suites against the built-in reference client, writing reports to
+## conformance: the main job. Runs the server suites and the net suite's
+## server role against the built-in reference server (fixture mode), writing
+## reports to $(REPORT), then the client suites and the net suite's client
+## role against the built-in reference client, writing reports to
 ## $(REPORT)/client.
 conformance:
-	$(GO) run ./cmd/siospec server --report-dir $(REPORT)
-	$(GO) run ./cmd/siospec client --report-dir $(REPORT)/client
+	$(GO) run ./cmd/siospec server --suite all,net --report-dir $(REPORT)
+	$(GO) run ./cmd/siospec client --suite all,net --report-dir $(REPORT)/client
 
 build:
 	$(GO) build -o bin/siospec ./cmd/siospec
