@@ -280,10 +280,11 @@ func (tc *testCluster) preflight() error {
 // (two Node, one Go) pass every spec against their node URLs (balancer
 // specs and Redis faults included) and, for the mixed cluster, every
 // cross-node spec through one balancer sticky by sid (where the balancer
-// and Redis specs are unsupported, with the reason); Go clusters whose
-// adapters are broken on purpose fail exactly the specs about what they
-// break, and a cluster whose node dies with Redis fails the CLU-FAULT
-// specs; nothing ends as a harness error.
+// and Redis specs are unsupported, with the reason); Go clusters broken on
+// purpose (BrokenAdapters: an adapter Fault or a node front) fail exactly
+// the specs about what they break and pass a control spec run beside them
+// (brokenRun), and a cluster whose node dies with Redis fails the
+// CLU-FAULT specs; nothing ends as a harness error.
 func TestCluster(t *testing.T) {
 	clusters := []*testCluster{
 		{name: "node3", kinds: []nodeKind{nodeJSKind, nodeJSKind, nodeJSKind}, ping: proofPing},
@@ -443,6 +444,47 @@ func brokenRun(b BrokenAdapter) []string {
 		}
 	}
 	return run
+}
+
+// TestBrokenAdapters: every broken cluster names known requirements,
+// sorted, is run with a control spec it does not claim to fail, and has
+// exactly one way of being broken.
+func TestBrokenAdapters(t *testing.T) {
+	known := map[string]bool{}
+	for _, r := range framework.ClusterRequirements() {
+		known[r.ID] = true
+	}
+	names := map[string]bool{}
+	for _, b := range BrokenAdapters() {
+		if names[b.Name] {
+			t.Errorf("%s: name used twice", b.Name)
+		}
+		names[b.Name] = true
+		if len(b.Fails) == 0 || !slices.IsSorted(b.Fails) {
+			t.Errorf("%s: Fails %v empty or not sorted", b.Name, b.Fails)
+		}
+		for _, id := range b.Fails {
+			if !known[id] {
+				t.Errorf("%s: unknown requirement %s", b.Name, id)
+			}
+		}
+		ways := 0
+		for _, on := range []bool{b.Fault != redisadapter.FaultNone, b.Front != nil, b.CrashOnRedisLoss} {
+			if on {
+				ways++
+			}
+		}
+		if ways != 1 {
+			t.Errorf("%s: broken %d ways, want exactly one (Fault, Front or CrashOnRedisLoss)", b.Name, ways)
+		}
+		if b.CrashOnRedisLoss {
+			continue
+		}
+		run := brokenRun(b)
+		if len(run) != len(b.Fails)+1 || slices.Contains(b.Fails, run[len(run)-1]) {
+			t.Errorf("%s: runs %v, want Fails %v and one control outside them", b.Name, run, b.Fails)
+		}
+	}
 }
 
 // quietT lets RunSpecs report failures to TestCluster's checks instead of
