@@ -10,17 +10,18 @@ import (
 	"github.com/siospec/siospec/suites/framework"
 )
 
-// contractAreas are the area: label values of REPORT-CONTRACT.md.
+// contractAreas are the area: label values the reports know
+// (reports/SCHEMA.md, "area"), the net and cluster suites' included.
 var contractAreas = func() map[string]bool {
 	m := map[string]bool{}
-	for _, a := range strings.Fields("handshake polling websocket upgrade heartbeat close limits cors errors connect namespace event ack binary disconnect recovery reconnect url packet") {
+	for _, a := range strings.Fields("handshake polling websocket upgrade heartbeat close limits cors errors connect namespace event ack binary disconnect recovery reconnect url packet net cluster") {
 		m[a] = true
 	}
 	return m
 }()
 
 func TestRegistryEntriesAreWellFormed(t *testing.T) {
-	id := regexp.MustCompile(`^(EIO|SIO|EIO3|SIO4|NODE)(-[A-Z]+)?-\d{2}$`)
+	id := regexp.MustCompile(`^(EIO|SIO|EIO3|SIO4|NODE|NET|CLU)(-[A-Z0-9]+)?-\d{2}$`)
 	levels := map[framework.Level]bool{framework.MUST: true, framework.SHOULD: true, framework.MAY: true, framework.NODE: true, framework.EDGE: true}
 	all := framework.Requirements().All()
 	if len(all) < 150 {
@@ -42,7 +43,13 @@ func TestRegistryEntriesAreWellFormed(t *testing.T) {
 		if strings.TrimSpace(r.Summary) == "" || strings.Trim(r.Source, "PTNI,") != "" || r.Source == "" {
 			t.Errorf("%s: summary %q source %q", r.ID, r.Summary, r.Source)
 		}
-		if strings.Contains(r.ID, "SIO") != r.IsSocketIO() && !strings.HasPrefix(r.ID, "NODE-") {
+		// The protocol rows name their layer; NET and CLU rows run over
+		// Socket.IO whatever their ID says.
+		net := strings.HasPrefix(r.ID, "NET-") || strings.HasPrefix(r.ID, "CLU-")
+		if net && !r.IsSocketIO() && r.Proto != framework.NET {
+			t.Errorf("%s: proto %s, want a Socket.IO revision or NET", r.ID, r.Proto)
+		}
+		if !net && strings.Contains(r.ID, "SIO") != r.IsSocketIO() && !strings.HasPrefix(r.ID, "NODE-") {
 			t.Errorf("%s: proto %s", r.ID, r.Proto)
 		}
 	}
