@@ -173,21 +173,54 @@ type heldGET struct {
 // (the fixture's GET stays pending for the next client GET); with
 // hideAbort, a client that aborts its GET leaves the fixture's GET pending
 // instead of cancelling it. A client GET that overlaps another reaches the
-// fixture as it is.
+// fixture as it is; with hideAbort, only once the other's client has not
+// gone within abortNoticed (a GET that follows an aborted one at once must
+// take over the held fixture GET, not overlap it: the fixture would end
+// the session for the overlap, and EIO-POLL-09 would pass for that).
 type pollHolder struct {
 	next      http.Handler
 	early     time.Duration
 	hideAbort bool
 
 	mu      sync.Mutex
-	pending map[string]*heldGET // sid → fixture GET no client waits for
-	waiting map[string]bool     // sid → a client GET waits
+	pending map[string]*heldGET    // sid → fixture GET no client waits for
+	waiting map[string]*waitingGET // sid → the client GET that waits
 	wg      sync.WaitGroup
+}
+
+// waitingGET is a client GET a pollHolder serves: its request's context,
+// and left, closed once its handler has returned.
+type waitingGET struct {
+	ctx  context.Context
+	left chan struct{}
+}
+
+// abortNoticed bounds how long a pollHolder with hideAbort waits for the
+// client of a waiting GET to turn out gone before it treats a new GET as
+// an overlap.
+const abortNoticed = 500 * time.Millisecond
+
+// gone reports whether the client of w went away and its handler
+// returned within d.
+func (w *waitingGET) gone(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w.ctx.Done():
+	case <-t.C:
+		return false
+	}
+	select {
+	case <-w.left:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func newPollHolder(fx fixture.Fixture, early time.Duration, hideAbort bool) func() (http.Handler, func()) {
 	return func() (http.Handler, func()) {
-		p := &pollHolder{next: fx, early: early, hideAbort: hideAbort, pending: map[string]*heldGET{}, waiting: map[string]bool{}}
+		p := &pollHolder{next: fx, early: early, hideAbort: hideAbort, pending: map[string]*heldGET{}, waiting: map[string]*waitingGET{}}
 		return p, func() {
 			// Closing the fixture answers every GET it holds.
 			_ = fx.Close(context.Background())
@@ -203,12 +236,21 @@ func (p *pollHolder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
-	if p.waiting[sid] {
+	if prev := p.waiting[sid]; prev != nil {
 		p.mu.Unlock()
-		p.next.ServeHTTP(w, r)
-		return
+		if !p.hideAbort || !prev.gone(abortNoticed) {
+			p.next.ServeHTTP(w, r)
+			return
+		}
+		p.mu.Lock()
+		if p.waiting[sid] != nil {
+			p.mu.Unlock()
+			p.next.ServeHTTP(w, r)
+			return
+		}
 	}
-	p.waiting[sid] = true
+	me := &waitingGET{ctx: r.Context(), left: make(chan struct{})}
+	p.waiting[sid] = me
 	g := p.pending[sid]
 	delete(p.pending, sid)
 	p.mu.Unlock()
@@ -216,6 +258,7 @@ func (p *pollHolder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		delete(p.waiting, sid)
 		p.mu.Unlock()
+		close(me.left)
 	}()
 	if g == nil {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
