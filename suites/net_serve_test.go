@@ -1,17 +1,21 @@
 package suites
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/siospec/siospec/internal/prooftest"
+	"github.com/siospec/siospec/protocol/engineio"
 	sio "github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/eioserver"
 	"github.com/siospec/siospec/reference/fixture"
@@ -63,19 +67,34 @@ var netBrokenServers = map[string]func() (http.Handler, func()){
 		fx := fixture.NewSIO5(o)
 		return fx, func() { _ = fx.Close(context.Background()) }
 	},
-	// keeps-cut: the reference fixture that does not notice a polling GET
-	// its client abandoned (the request's context outlives the
-	// connection) and whose heartbeat timers run 100 times as long as
-	// announced, so nothing else ends the session either: a session an
-	// idle timeout cut stays open and its sid keeps working (NET-IDLE-03).
+	// keeps-cut: the reference fixture that never ends a polling session
+	// by itself: it does not notice a polling request its client
+	// abandoned (the request's context outlives the connection; a POST
+	// whose body never arrived whole is dropped), it ignores a client's
+	// close packet, and its heartbeat timers run 100 times as long as
+	// announced. A session an idle timeout cut stays open and its sid
+	// keeps working (NET-IDLE-03).
 	"keeps-cut": func() (http.Handler, func()) {
 		o := netRefOptions()
 		o.Clock = heartbeatStretchClock{prooftest.PingInterval, prooftest.PingTimeout}
 		fx := fixture.NewSIO5(o)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			if r.Method == http.MethodGet && q.Get("transport") == "polling" && q.Get("sid") != "" {
-				r = r.WithContext(context.WithoutCancel(r.Context()))
+			if q.Get("transport") != "polling" || q.Get("sid") == "" {
+				fx.ServeHTTP(w, r)
+				return
+			}
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+			if r.Method == http.MethodPost {
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					return // an aborted POST goes unnoticed
+				}
+				if pkts, err := engineio.DecodePayload(engineio.V4, false, body); err == nil && slices.ContainsFunc(pkts, func(p engineio.Packet) bool { return p.Type == engineio.Close }) {
+					_, _ = io.WriteString(w, "ok") // the close packet is ignored
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
 			}
 			fx.ServeHTTP(w, r)
 		})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
@@ -57,6 +58,16 @@ func (c *Conn) newRequest(ctx context.Context, method, u string, body []byte) (*
 	if err != nil {
 		return nil, err
 	}
+	// A polling request is never replayed by the HTTP transport. net/http
+	// sends a request again on a new connection when a reused one was cut
+	// before the response, if the request has no body or a GetBody: a GET
+	// sent again overlaps the one the server still holds (EIO-POLL-07:
+	// the server ends the session), a POST sent again delivers its packets
+	// twice. A body without GetBody opts out; an empty one sends nothing.
+	if req.Body == nil {
+		req.Body = io.NopCloser(strings.NewReader(""))
+	}
+	req.GetBody = nil
 	for k, v := range c.opts.Header {
 		req.Header[k] = append([]string(nil), v...)
 	}
