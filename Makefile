@@ -4,7 +4,7 @@ FUZZTIME ?= 30s
 REPORT   ?= out/conformance
 GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 
-.PHONY: all test fmt-check vet staticcheck gotest fuzz bench conformance build node-deps
+.PHONY: all test fmt-check vet staticcheck gotest fuzz bench conformance matrix build node-deps
 
 all: test
 
@@ -56,6 +56,12 @@ bench:
 conformance:
 	$(GO) run ./cmd/siospec server --suite all,net --report-dir $(REPORT)
 	$(GO) run ./cmd/siospec client --suite all,net --report-dir $(REPORT)/client
+
+## matrix: the full interop matrix of testees/impls.yaml (every client
+## against every server, directly and through every fault-proxy profile;
+## about 2 minutes), written to out/matrix.
+matrix:
+	$(GO) run ./cmd/siospec matrix --config testees/impls.yaml --profiles all --parallel 2 --report-dir out/matrix
 
 build:
 	$(GO) build -o bin/siospec ./cmd/siospec
