@@ -300,7 +300,18 @@ func watch(ctx context.Context, e *framework.Env, s *Session, nsp string) {
 		switch {
 		case p.ID == id && p.Namespace() == nsp:
 			if probe != 0 {
-				expectAck(next(ctx, e, s, "ack of the probe after ext:watch"), "/", probe)
+				// Now a watcher, the session may be told of other
+				// sessions' disconnects (specs running beside this
+				// one) before the probe's ack: those events are not
+				// about this spec's sockets, which have not left.
+				for {
+					q := next(ctx, e, s, "ack of the probe after ext:watch")
+					if q.Type == sio.Event || q.Type == sio.BinaryEvent {
+						continue
+					}
+					expectAck(q, "/", probe)
+					break
+				}
 			}
 			return
 		case probe != 0 && p.ID == probe:
