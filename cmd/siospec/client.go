@@ -173,15 +173,10 @@ Examples:
 		ExpectedFailures: expected,
 		Command:          append([]string{"siospec", "client"}, args...),
 	})
-	if err := rep.WriteText(stdout); err != nil {
-		fmt.Fprintf(stderr, "siospec client: %v\n", err)
+	if !writeRun("siospec client", rep, &sel, *reportDir, stdout, stderr) {
+		return exitHarness
 	}
-	sel.reportUnmatched("siospec client", rep, stderr)
 	if *reportDir != "" {
-		if err := rep.WriteFiles(*reportDir); err != nil {
-			fmt.Fprintf(stderr, "siospec client: write reports: %v\n", err)
-			return exitHarness
-		}
 		fmt.Fprintf(stdout, "reports written to %s\n", *reportDir)
 	}
 	return rep.ExitCode()

@@ -214,15 +214,8 @@ siospec serve --fixture sio5 --adapter URL.
 		ExpectedFailures: expected,
 		Command:          append([]string{"siospec", "server"}, args...),
 	})
-	if err := rep.WriteText(stdout); err != nil {
-		fmt.Fprintf(stderr, "siospec server: %v\n", err)
-	}
-	sel.reportUnmatched("siospec server", rep, stderr)
-	if *reportDir != "" {
-		if err := rep.WriteFiles(*reportDir); err != nil {
-			fmt.Fprintf(stderr, "siospec server: write reports: %v\n", err)
-			return exitHarness
-		}
+	if !writeRun("siospec server", rep, &sel, *reportDir, stdout, stderr) {
+		return exitHarness
 	}
 	finalLines(stdout, *reportDir, args)
 	return rep.ExitCode()

@@ -226,18 +226,30 @@ listed on stderr and in the reports.
 		ExpectedFailures: expected,
 		Command:          append([]string{"siospec", "server"}, args...),
 	})
-	if err := rep.WriteText(stdout); err != nil {
-		fmt.Fprintf(stderr, "siospec server: %v\n", err)
-	}
-	sel.reportUnmatched("siospec server", rep, stderr)
-	if *reportDir != "" {
-		if err := rep.WriteFiles(*reportDir); err != nil {
-			fmt.Fprintf(stderr, "siospec server: write reports: %v\n", err)
-			return exitHarness
-		}
+	if !writeRun("siospec server", rep, &sel, *reportDir, stdout, stderr) {
+		return exitHarness
 	}
 	finalLines(stdout, *reportDir, args)
 	return rep.ExitCode()
+}
+
+// writeRun prints the text report of a run (cmd is "siospec server" or
+// "siospec client"), says which expected failures matched nothing, and
+// writes the report files to reportDir when it is set. It reports false
+// when the files could not be written (exit code 2).
+func writeRun(cmd string, rep *reports.Report, sel *selection, reportDir string, stdout, stderr io.Writer) bool {
+	if err := rep.WriteText(stdout); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+	}
+	sel.reportUnmatched(cmd, rep, stderr)
+	if reportDir == "" {
+		return true
+	}
+	if err := rep.WriteFiles(reportDir); err != nil {
+		fmt.Fprintf(stderr, "%s: write reports: %v\n", cmd, err)
+		return false
+	}
+	return true
 }
 
 // finalLines ends the output of a run: the report files written (with
