@@ -17,7 +17,6 @@ import (
 	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/protocol/engineio"
 	sio "github.com/siospec/siospec/protocol/socketio"
-	"github.com/siospec/siospec/reference/eioserver"
 	"github.com/siospec/siospec/reference/fixture"
 	"github.com/siospec/siospec/reference/sioserver"
 )
@@ -76,7 +75,7 @@ var netBrokenServers = map[string]func() (http.Handler, func()){
 	// keeps working (NET-IDLE-03).
 	"keeps-cut": func() (http.Handler, func()) {
 		o := netRefOptions()
-		o.Clock = heartbeatStretchClock{prooftest.PingInterval, prooftest.PingTimeout}
+		o.Clock = stretchClock{every: prooftest.PingInterval, also: prooftest.PingTimeout, factor: 100}
 		fx := fixture.NewSIO5(o)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
@@ -191,28 +190,3 @@ func unknownSIDPollOK(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// heartbeatStretchClock runs timers of the two heartbeat durations 100
-// times as long (a server whose heartbeat never fires within a spec).
-type heartbeatStretchClock [2]time.Duration
-
-func (c heartbeatStretchClock) stretch(d time.Duration) time.Duration {
-	if d == c[0] || d == c[1] {
-		return 100 * d
-	}
-	return d
-}
-
-func (c heartbeatStretchClock) Now() time.Time { return time.Now() }
-
-func (c heartbeatStretchClock) AfterFunc(d time.Duration, f func()) eioserver.Timer {
-	return heartbeatStretchTimer{time.AfterFunc(c.stretch(d), f), c}
-}
-
-type heartbeatStretchTimer struct {
-	t *time.Timer
-	c heartbeatStretchClock
-}
-
-func (t heartbeatStretchTimer) Stop() bool                 { return t.t.Stop() }
-func (t heartbeatStretchTimer) Reset(d time.Duration) bool { return t.t.Reset(t.c.stretch(d)) }

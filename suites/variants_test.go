@@ -274,15 +274,22 @@ func closePacketIgnored(next http.Handler) http.Handler {
 }
 
 // stretchClock breaks EIO-HB-01 through the fixture's clock: every timer of
-// pingInterval runs three times as long, so pings come every
-// 3×pingInterval while the open packet still announces pingInterval.
-type stretchClock struct{ every time.Duration }
+// pingInterval (every) runs three times as long, so pings come every
+// 3×pingInterval while the open packet still announces pingInterval. also,
+// when set, is stretched too, and factor, when set, replaces the three.
+type stretchClock struct {
+	every, also time.Duration
+	factor      time.Duration
+}
 
 func (c stretchClock) stretch(d time.Duration) time.Duration {
-	if d == c.every {
-		return 3 * d
+	if d != c.every && (c.also == 0 || d != c.also) {
+		return d
 	}
-	return d
+	if c.factor > 0 {
+		return c.factor * d
+	}
+	return 3 * d
 }
 
 func (c stretchClock) Now() time.Time { return time.Now() }
