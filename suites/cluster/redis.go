@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -30,18 +31,40 @@ type RedisOptions struct {
 }
 
 // StartRedis starts redis-server on a free loopback port and waits until
-// it accepts connections.
+// it says it is ready. Readiness is the server's own "Ready to accept
+// connections" line, not a TCP connect: another server may have taken the
+// same free port in the meantime (FreePort cannot reserve it), and a
+// connect would then reach that one while ours exits on its failed bind.
+// Such a start is tried again on another port, up to three times.
 func StartRedis(ctx context.Context, o *RedisOptions) (*Redis, error) {
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoRedisServer
 	}
+	var errs []error
+	for range 3 {
+		r, err := startRedisOnce(ctx, path, o)
+		if err == nil {
+			return r, nil
+		}
+		errs = append(errs, err)
+		var ee *process.ExitedError
+		if !errors.As(err, &ee) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("cluster: start redis-server: %w", errors.Join(errs...))
+}
+
+// redisReady is the line redis-server prints once it listens.
+var redisReady = regexp.MustCompile(`Ready to accept connections`)
+
+func startRedisOnce(ctx context.Context, path string, o *RedisOptions) (*Redis, error) {
 	port, err := process.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	po := &process.Options{Ready: process.ReadyCheck{TCP: addr}, ReadyTimeout: 10 * time.Second, StopTimeout: 2 * time.Second}
+	po := &process.Options{Ready: process.ReadyCheck{StdoutLine: redisReady}, ReadyTimeout: 10 * time.Second, StopTimeout: 2 * time.Second}
 	if o != nil && o.Stderr != nil {
 		po.Stdout, po.Stderr = o.Stderr, o.Stderr
 	}
@@ -51,12 +74,11 @@ func StartRedis(ctx context.Context, o *RedisOptions) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{p: p, port: port}
 	if err := p.Start(ctx); err != nil {
 		_ = p.Close()
-		return nil, fmt.Errorf("cluster: start redis-server: %w", err)
+		return nil, err
 	}
-	return r, nil
+	return &Redis{p: p, port: port}, nil
 }
 
 // URL returns redis://127.0.0.1:PORT.
