@@ -9,7 +9,7 @@ GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 all: test
 
 ## test: gofmt check, go vet, staticcheck, then every package's tests with -race
-## (the suites and cmd/siospec packages last, together).
+## (the suites and cmd/siospec packages last, one after the other).
 test: fmt-check vet staticcheck gotest
 
 fmt-check:
@@ -22,12 +22,13 @@ staticcheck:
 	$(GO) tool staticcheck ./...
 
 # The two packages whose proofs run whole suites against real peers (suites
-# and cmd/siospec) run after the rest, together: alone, each keeps one of the
-# two cores busy on average (most of their time is waiting on heartbeats
-# and peers), and their proofs retry once with the load logged.
+# and cmd/siospec) run one after the other, after the rest: run together,
+# the load they make turned heartbeat-bound proofs (the docs/ci example
+# against socket.io 2.5.1) into flakes in two clean-clone runs of six.
 gotest:
 	$(GO) test -race -shuffle=on -timeout 20m $$($(GO) list ./... | grep -v -x -e '$(shell $(GO) list -m)/suites' -e '$(shell $(GO) list -m)/cmd/siospec')
-	$(GO) test -race -shuffle=on -timeout 25m ./suites ./cmd/siospec
+	$(GO) test -race -shuffle=on -timeout 20m ./suites
+	$(GO) test -race -shuffle=on -timeout 20m ./cmd/siospec
 
 ## fuzz: run every fuzz target of the main module for FUZZTIME each, one at a time.
 fuzz:
