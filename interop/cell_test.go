@@ -27,6 +27,10 @@ impls:
     client: {exec: "{siospec} testee-crash", protocols: [sio5]}
   - name: skips-pongs
     client: {exec: "{siospec} testee-nopong", protocols: [sio5]}
+  - name: unknown-sid-500
+    server: {cmd: "{siospec} serve-badsid {port}", ready: "^listening ", protocols: [sio5]}
+  - name: polls-anyway
+    client: {exec: "{siospec} testee-polling", protocols: [sio5]}
 `
 
 func loadTestConfig(t *testing.T) *Config {

@@ -46,7 +46,13 @@ func TestMain(m *testing.M) {
 //   - testee-crash: the same, exiting with status 3 when it sends up event 5
 //     of the workload: a crashing client;
 //   - testee-nopong: the reference client behind a fault layer that drops
-//     every pong it sends: a broken client.
+//     every pong it sends: a broken client;
+//   - serve-badsid PORT: the sio5 reference fixture answering a polling
+//     request with an unknown sid with HTTP 500 instead of 400 (NET-LB-01):
+//     a broken server;
+//   - testee-polling: the reference client ignoring SIOSPEC_TRANSPORTS=
+//     websocket (it polls first, then upgrades): a broken client behind a
+//     non-sticky balancer (NET-LB-02).
 func peerMain(role string, args []string) (int, bool) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -57,7 +63,12 @@ func peerMain(role string, args []string) (int, bool) {
 		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, false), true
 	case "serve-crash":
 		return serveFixture(ctx, "sio5", args[0], exitAtSeq5(), false), true
+	case "serve-badsid":
+		return serveFixtureWith(ctx, "sio5", args[0], nil, false, unknownSIDIs500), true
 	case "testee":
+		return runRefTestee(ctx, ""), true
+	case "testee-polling":
+		_ = os.Setenv("SIOSPEC_TRANSPORTS", "polling,websocket")
 		return runRefTestee(ctx, ""), true
 	case "testee-crash", "testee-nopong":
 		u, err := url.Parse(os.Getenv("SIOSPEC_URL"))
@@ -110,6 +121,38 @@ func runRefTestee(ctx context.Context, urlOverride string) int {
 }
 
 func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Fault, strict bool) int {
+	return serveFixtureWith(ctx, proto, port, fault, strict, nil)
+}
+
+// unknownSIDIs500 breaks NET-LB-01: a polling request with a sid that the
+// fixture refuses with 400 gets 500 instead.
+func unknownSIDIs500(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("transport") != "polling" || q.Get("sid") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&statusRewriter{ResponseWriter: w}, r)
+	})
+}
+
+type statusRewriter struct{ http.ResponseWriter }
+
+func (s *statusRewriter) WriteHeader(code int) {
+	if code == http.StatusBadRequest {
+		code = http.StatusInternalServerError
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRewriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func serveFixtureWith(ctx context.Context, proto, port string, fault faultproxy.Fault, strict bool, wrap func(http.Handler) http.Handler) int {
 	opts := fixture.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 2 * time.Second}
 	if strict {
 		opts = fixture.Options{}
@@ -129,7 +172,11 @@ func serveFixture(ctx context.Context, proto, port string, fault faultproxy.Faul
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	hs := &http.Server{Handler: fx, ReadHeaderTimeout: 5 * time.Second}
+	var h http.Handler = fx
+	if wrap != nil {
+		h = wrap(fx)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -46,11 +46,12 @@ var deliveryID = map[string]string{
 	"ws-stripping-proxy":  "NET-STRIP-01",
 	"antivirus-buffering": "NET-AV-01",
 	"idle-timeout-lb":     "NET-IDLE-01",
+	ProfileNonStickyLB:    "NET-LB-02",
 }
 
 // strictHeartbeat: profiles under which no packet is held or lost, so every
 // ping must be answered.
-var strictHeartbeat = map[string]bool{ProfileNone: true, "corporate-firewall": true, "ws-stripping-proxy": true}
+var strictHeartbeat = map[string]bool{ProfileNone: true, "corporate-firewall": true, "ws-stripping-proxy": true, ProfileNonStickyLB: true}
 
 // Workload is the sequenced workload of a cell.
 type Workload struct {
@@ -207,33 +208,31 @@ func (c *cell) run(ctx context.Context) {
 	if path == "" {
 		path = "/socket.io/"
 	}
-	// 1. The server.
-	srv, host, err := StartServer(ctx, sv, c.cfg.DirOf(p.Server), &o)
-	if srv != nil {
-		defer func() {
-			_ = srv.Close()
-			out := srv.Output()
-			c.res.ServerOut = clip(string(out.Stdout)+string(out.Stderr), outputLimit)
-		}()
-	}
+	// 1. The server: one instance, or two behind the balancer under
+	// non-sticky-lb (lb.go).
+	srvs, hosts, err := c.startServers(ctx, sv)
+	defer c.closeServers(srvs)
 	if err != nil {
 		c.fail(IDStart, SideServer, "%v", err)
 		return
 	}
-	// live ends when the server exits (not under server-crash, which
-	// restarts it): the workload's waits end with it instead of timing out.
+	srv, host := srvs[0], hosts[0]
+	// live ends when a server instance exits (not under server-crash,
+	// which restarts it): the workload's waits end with it instead of
+	// timing out.
 	live, liveCancel := context.WithCancel(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		if p.Profile == "server-crash" {
-			<-live.Done()
-			return
-		}
-		_, _ = srv.Wait(live)
-		liveCancel()
-	}()
-	defer func() { liveCancel(); <-watched }()
+	var watched sync.WaitGroup
+	for _, s := range srvs {
+		watched.Go(func() {
+			if p.Profile == "server-crash" {
+				<-live.Done()
+				return
+			}
+			_, _ = s.Wait(live)
+			liveCancel()
+		})
+	}
+	defer func() { liveCancel(); watched.Wait() }()
 	// 2. The proxy with the tap, and the profile.
 	rec := newWireRecorder()
 	px, err := faultproxy.New(host, &faultproxy.Options{Seed: p.Seed, Tap: true})
@@ -261,11 +260,11 @@ func (c *cell) run(ctx context.Context) {
 		return
 	}
 	if p.Profile != ProfileNone {
-		if p.Profile == "non-sticky-lb" {
-			c.res.Outcome, c.res.Reason = Unsupported, "non-sticky-lb needs two server instances behind the balancer; the matrix runs one"
-			return
+		popts := &faultproxy.ProfileOptions{Process: srv, After: o.scale(300 * time.Millisecond), Downtime: o.scale(time.Second)}
+		if p.Profile == ProfileNonStickyLB {
+			popts.Backends = hosts
 		}
-		pr, err := faultproxy.NewProfile(p.Profile, &faultproxy.ProfileOptions{Process: srv, After: o.scale(300 * time.Millisecond), Downtime: o.scale(time.Second)})
+		pr, err := faultproxy.NewProfile(p.Profile, popts)
 		if err != nil {
 			c.harness("profile %s: %v", p.Profile, err)
 			return
@@ -285,43 +284,68 @@ func (c *cell) run(ctx context.Context) {
 			c.res.Transcript = append(c.res.Transcript, w.String())
 		}
 	}()
-	// 3. The driver, connected to the server directly.
+	// 3. The driver, connected to every server instance directly (one
+	// driver per instance: without an adapter a broadcast reaches only the
+	// sockets of its own instance).
 	run := fmt.Sprintf("iop-%d", p.Seed)
+	var drvs drivers
+	for _, h := range hosts {
+		drv, closeDrv, ok := c.connectDriver(ctx, h, path, run)
+		defer closeDrv()
+		if !ok {
+			return
+		}
+		drvs = append(drvs, drv)
+	}
+	if p.Profile == ProfileNonStickyLB {
+		c.probeUnknownSID(ctx, hosts, path)
+	}
+	// 4. The client testee, through the proxy.
+	t, ok := c.startTestee(live, px.Addr(), path, run)
+	if !ok {
+		if crashed := c.crashedServer(srvs); crashed != "" && p.Profile != "server-crash" {
+			c.res.Failures = nil // the crash explains the rest
+			c.fail(IDCrash, SideServer, "the server %s exited before the client connected", crashed)
+		} else if p.Profile == ProfileNonStickyLB {
+			c.checkWebSocketOnly(rec.packets(), true)
+		}
+		return
+	}
+	defer t.stop(2 * time.Second)
+	c.workload(live, drvs, t, srvs, rec)
+}
+
+// connectDriver connects the reference driver to the server instance at
+// host and checks the extended contract. ok is false when the cell ends
+// here (the failure or the reason recorded); closeDrv is always safe to
+// call.
+func (c *cell) connectDriver(ctx context.Context, host, path, run string) (drv *sioclient.Socket, closeDrv func(), ok bool) {
+	o := c.o
 	v := socketio.V5
 	eopts := &eioclient.Options{}
-	if p.Protocol == ProtoSIO4 {
+	if c.p.Protocol == ProtoSIO4 {
 		v = socketio.V4
 		eopts.Query = url.Values{"netRun": {run}}
 	}
 	mgr, err := sioclient.NewManager("http://"+host, &sioclient.ManagerOptions{Path: path, Version: v, Engine: eopts})
 	if err != nil {
 		c.harness("driver: %v", err)
-		return
+		return nil, func() {}, false
 	}
-	defer func() { _ = mgr.Close() }()
-	drv := mgr.Socket("/", &sioclient.SocketOptions{Auth: map[string]any{"netRun": run}})
+	closeDrv = func() { _ = mgr.Close() }
+	drv = mgr.Socket("/", &sioclient.SocketOptions{Auth: map[string]any{"netRun": run}})
 	cctx, ccancel := context.WithTimeout(ctx, o.scale(10*time.Second))
 	err = drv.Connect(cctx)
 	ccancel()
 	if err != nil {
 		c.fail(IDStart, SideServer, "the reference driver could not connect to the server at %s: %v", host, err)
-		return
+		return nil, closeDrv, false
 	}
 	if _, err := drv.Timeout(o.scale(2*time.Second)).EmitWithAck(ctx, "ext:hello"); err != nil {
 		c.res.Outcome, c.res.Reason = Unsupported, "the server does not implement the extended contract (ext:hello unanswered): testees/node/CONTRACT.md"
-		return
+		return nil, closeDrv, false
 	}
-	// 4. The client testee, through the proxy.
-	t, ok := c.startTestee(live, px.Addr(), path, run)
-	if !ok {
-		if !srv.Running() && p.Profile != "server-crash" {
-			c.res.Failures = nil // the crash explains the rest
-			c.fail(IDCrash, SideServer, "the server exited before the client connected")
-		}
-		return
-	}
-	defer t.stop(2 * time.Second)
-	c.workload(live, drv, t, srv, rec)
+	return drv, closeDrv, true
 }
 
 func (c *cell) startTestee(ctx context.Context, proxyAddr, path, run string) (*testeeRun, bool) {
@@ -337,6 +361,11 @@ func (c *cell) startTestee(ctx context.Context, proxyAddr, path, run string) (*t
 	tr := cl.Transports
 	if tr == "" {
 		tr = "polling,websocket"
+	}
+	if c.p.Profile == ProfileNonStickyLB {
+		// NET-LB-02: behind a balancer without stickiness only a
+		// WebSocket-only client can hold a session.
+		tr = "websocket"
 	}
 	dir, err := os.MkdirTemp("", "siospec-interop-")
 	if err != nil {
@@ -385,15 +414,12 @@ func (c *cell) startTestee(ctx context.Context, proxyAddr, path, run string) (*t
 	return nil, false
 }
 
-func (c *cell) workload(ctx context.Context, drv *sioclient.Socket, t *testeeRun, srv *process.Process, rec *wireRecorder) {
+func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*process.Process, rec *wireRecorder) {
 	o, w := c.o, c.o.Workload
 	// A phase lasts the stream plus a grace: what has not arrived by then
 	// is judged lost.
 	phase := o.scale(time.Duration(w.Count*w.IntervalMS)*time.Millisecond + 2*time.Second)
-	relay := func(cmd map[string]any) error {
-		_, err := drv.Timeout(o.scale(3*time.Second)).EmitWithAck(ctx, "ext:broadcast", map[string]any{}, "siospec", cmd)
-		return err
-	}
+	relay := func(cmd map[string]any) error { return drv.relay(ctx, o.scale(3*time.Second), cmd) }
 	nAcks := w.Count / w.AckEvery
 	// Up: the testee streams net:seq to the server.
 	if err := relay(map[string]any{"cmd": "stream", "count": w.Count, "interval_ms": w.IntervalMS, "ack_every": w.AckEvery, "binary_every": w.BinaryEvery, "tag": "up"}); err != nil {
@@ -435,10 +461,9 @@ func (c *cell) workload(ctx context.Context, drv *sioclient.Socket, t *testeeRun
 	pctx, cancel = context.WithTimeout(ctx, o.scale(3*time.Second))
 	tick := time.NewTicker(50 * time.Millisecond)
 	for {
-		msg, err := drv.Timeout(o.scale(2*time.Second)).EmitWithAck(pctx, "ext:tally")
+		got, err := drv.tally(pctx, o.scale(2*time.Second))
 		if err == nil {
-			tally = tally[:0]
-			_ = msg.Unmarshal(0, &tally)
+			tally = got
 			if len(tally) >= w.Count {
 				break
 			}
@@ -456,8 +481,11 @@ func (c *cell) workload(ctx context.Context, drv *sioclient.Socket, t *testeeRun
 	if done, code := t.exited(); done {
 		c.fail(IDCrash, SideClient, "the client testee exited (status %d) before the cell ended", code)
 	}
-	if !srv.Running() && c.p.Profile != "server-crash" {
-		c.fail(IDCrash, SideServer, "the server exited before the cell ended")
+	if crashed := c.crashedServer(srvs); crashed != "" && c.p.Profile != "server-crash" {
+		c.fail(IDCrash, SideServer, "the server %s exited before the cell ended", crashed)
+	}
+	if c.p.Profile == ProfileNonStickyLB {
+		c.checkWebSocketOnly(rec.packets(), false)
 	}
 	t.stop(2 * time.Second)
 	c.res.TesteeOut, c.res.TesteeErr = t.stdout.String(), t.stderr.String()
