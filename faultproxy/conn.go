@@ -43,6 +43,7 @@ type conn struct {
 	tags     atomic.Pointer[ConnInfo] // set once the tap has seen the first request
 	hold     atomic.Bool              // the upstream side was cut on purpose: never close the client for it
 	ws       atomic.Bool              // the server answered the first request with 101
+	wsSIDv   atomic.Pointer[string]   // a WebSocket-only session's sid, learned from its open packet
 
 	mu     sync.Mutex
 	server *net.TCPConn

@@ -116,8 +116,13 @@ func packetMeta(name string, d Direction, s Scope) faultMeta {
 // it returns nil; otherwise the new message as a chunk that still carries a
 // message unit, so later stages see it. A payload left empty becomes one noop
 // packet (an empty payload is not valid, EIO-POLL-12).
+//
+// v3 payloads are left alone (nil): the payload faults act on v4 only.
 func editPayload(in *instance, ck chunk, edit func(p engineio.Packet, seg []byte) [][]byte) *chunk {
 	u := ck.u
+	if u.eio != nil && u.eio.v3 {
+		return nil
+	}
 	head, body := ck.data[:u.bodyAt], ck.data[u.bodyAt:]
 	segs := bytes.Split(body, []byte{engineio.RecordSeparator})
 	out := make([][]byte, 0, len(segs)+1)
@@ -145,7 +150,7 @@ func editPayload(in *instance, ck chunk, edit func(p engineio.Packet, seg []byte
 	msg := setContentLength(head, len(newBody))
 	bodyAt := len(msg)
 	msg = append(msg, newBody...)
-	return &chunk{data: msg, at: ck.at, u: &unit{kind: unitHTTPMessage, bodyAt: bodyAt}}
+	return &chunk{data: msg, at: ck.at, u: &unit{kind: unitHTTPMessage, bodyAt: bodyAt, eio: u.eio}}
 }
 
 // setContentLength returns a copy of head with its Content-Length set to n.

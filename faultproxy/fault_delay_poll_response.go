@@ -41,7 +41,9 @@ type delayPollB struct {
 }
 
 func (b *delayPollB) process(in *instance, ck chunk, next emitFunc) error {
-	if ck.u == nil || ck.u.kind != unitHTTPMessage {
+	if ck.u == nil || ck.u.kind != unitHTTPMessage || (ck.u.eio != nil && ck.u.eio.v3) {
+		// v3 responses have been held whole only for observers since
+		// they were first tapped; this fault keeps acting on v4 ones.
 		return next(ck)
 	}
 	b.seen++

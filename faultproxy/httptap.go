@@ -51,6 +51,34 @@ type unit struct {
 	ord      int              // requests: per-session ordinal of a polling request with a sid (0 otherwise)
 	status   int              // unitHTTPResponseHead: the status code
 	bodyLen  int64            // unitHTTPResponseHead: body bytes that follow the head
+	eio      *eioMeta         // the Engine.IO session and transport the unit belongs to, when known
+}
+
+// eioMeta says which Engine.IO exchange a unit belongs to, for observers
+// (see [EIOObserve]): the request's sid, transport and protocol revision
+// (for a response, those of the request it answers).
+type eioMeta struct {
+	sid       string
+	transport string // "polling" or "websocket" (the request's transport parameter)
+	v3        bool   // EIO=3
+	binary    bool   // a v3 polling body in the XHR2 binary form (application/octet-stream)
+	pollGET   bool   // responses: the answer to a polling GET (its body is a payload)
+	pollPOST  bool   // requests: a polling POST (its body is a payload)
+}
+
+// metaOfRequest returns the Engine.IO metadata of a request.
+func metaOfRequest(req *http.Request, upgrade bool) *eioMeta {
+	q := req.URL.Query()
+	m := &eioMeta{sid: q.Get("sid"), transport: q.Get("transport"), v3: q.Get("EIO") == "3"}
+	m.pollPOST = req.Method == http.MethodPost && m.transport == "polling"
+	m.pollGET = req.Method == http.MethodGet && m.transport == "polling" && !upgrade
+	m.binary = isOctetStream(req.Header)
+	return m
+}
+
+func isOctetStream(h http.Header) bool {
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "application/octet-stream")
 }
 
 // tapMode is the state of an httpTap.
@@ -200,6 +228,7 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 			return t.goOpaque(ck, emit)
 		}
 		u := &unit{kind: unitHTTPRequestHead, req: req, upgrade: isUpgrade(req.Header)}
+		u.eio = metaOfRequest(req, u.upgrade)
 		q := req.URL.Query()
 		transport := q.Get("transport")
 		if sid := q.Get("sid"); transport == "polling" && sid != "" {
@@ -212,11 +241,14 @@ func (t *httpTap) drainHeads(ck chunk, emit emitFunc) error {
 			ord:     u.ord,
 			upgrade: u.upgrade,
 			pollGET: req.Method == http.MethodGet && transport == "polling" && !u.upgrade,
+			eio:     u.eio,
 		})
 		// Hold a polling POST until its payload is complete, unless the client
-		// waits for "100 Continue" before sending it.
+		// waits for "100 Continue" before sending it. v3 payloads are held
+		// too, for observers; the payload faults leave them alone (see
+		// editPayload).
 		if req.Method == http.MethodPost && transport == "polling" && len(req.TransferEncoding) == 0 &&
-			req.ContentLength > 0 && req.ContentLength <= maxFrame && t.c.eioV4() &&
+			req.ContentLength > 0 && req.ContentLength <= maxFrame &&
 			!strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
 			u.kind = unitHTTPMessage
 			u.bodyAt = end + 4

@@ -67,6 +67,7 @@ var faultKinds = [...]faultKind{
 	sioDropPacketKind,
 	lbRoundRobinKind,
 	eioDropIfKind,
+	eioObserveKind,
 }
 
 // kindOf returns the descriptor of fault type typ, or nil.

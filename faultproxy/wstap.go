@@ -34,6 +34,7 @@ type respTap struct {
 	bodyLeft int64
 	msgLen   int
 	headLen  int
+	msgMeta  *eioMeta // the held message's metadata (tapMsg)
 	ws       *wsFramer
 }
 
@@ -55,6 +56,7 @@ type reqRecord struct {
 	ord     int // per-session ordinal of a polling request (see RequestMatch)
 	upgrade bool
 	pollGET bool
+	eio     *eioMeta // the request's Engine.IO metadata (responses carry it)
 }
 
 // reqChangedLocked wakes everyone waiting for reqQ to change (c.mu held).
@@ -133,7 +135,7 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 			if len(t.acc) < t.msgLen {
 				return nil
 			}
-			u := &unit{kind: unitHTTPMessage, bodyAt: t.headLen}
+			u := &unit{kind: unitHTTPMessage, bodyAt: t.headLen, eio: t.msgMeta}
 			t.mode = tapHead
 			t.c.learnOpen(t.acc[t.headLen:t.msgLen])
 			if err := emit(chunk{data: t.acc[:t.msgLen], at: ck.at, u: u}); err != nil {
@@ -191,14 +193,16 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 		default:
 			n = resp.ContentLength
 		}
-		if rec.pollGET && resp.StatusCode == http.StatusOK && n > 0 && n <= maxFrame && t.c.eioV4() {
+		meta := respMeta(rec, resp)
+		if rec.pollGET && resp.StatusCode == http.StatusOK && n > 0 && n <= maxFrame {
 			t.mode = tapMsg
+			t.msgMeta = meta
 			t.headLen = end + 4
 			t.msgLen = end + 4 + int(n)
 			continue
 		}
 		rest := t.acc[end+4:]
-		if err := emit(chunk{data: head, at: ck.at, u: &unit{kind: unitHTTPResponseHead, status: resp.StatusCode, bodyLen: n}}); err != nil {
+		if err := emit(chunk{data: head, at: ck.at, u: &unit{kind: unitHTTPResponseHead, status: resp.StatusCode, bodyLen: n, eio: meta}}); err != nil {
 			return err
 		}
 		t.acc = append(t.acc[:0], rest...)
@@ -213,6 +217,19 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 		}
 	}
 	return nil
+}
+
+// respMeta is the Engine.IO metadata of a response: its request's, with the
+// body's form.
+func respMeta(rec reqRecord, resp *http.Response) *eioMeta {
+	if rec.eio == nil {
+		return nil
+	}
+	m := *rec.eio
+	m.pollPOST = false
+	m.pollGET = m.pollGET && resp.StatusCode == http.StatusOK
+	m.binary = isOctetStream(resp.Header)
+	return &m
 }
 
 func (t *respTap) opaque(ck chunk, emit emitFunc) error {
