@@ -89,6 +89,9 @@ type Cell struct {
 	TesteeOut string `json:"testee_stdout,omitempty"`
 	TesteeErr string `json:"testee_stderr,omitempty"`
 	ServerOut string `json:"server_output,omitempty"`
+
+	// Visibility is how much of the traffic the tap decoded, per session.
+	Visibility *Visibility `json:"visibility,omitempty"`
 }
 
 // Failure is one broken requirement in a cell.

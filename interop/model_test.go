@@ -187,11 +187,11 @@ func pk(ms int, up bool, s string) wirePacket {
 	if err != nil {
 		panic(err)
 	}
-	return wirePacket{At: time.Duration(ms) * time.Millisecond, Up: up, Type: p.Type, Data: p.Data}
+	return wirePacket{At: time.Duration(ms) * time.Millisecond, Up: up, Conn: 1, Transport: "websocket", EIO: 4, SID: "x", Type: p.Type, Data: p.Data}
 }
 
 func bin(ms int, up bool) wirePacket {
-	return wirePacket{At: time.Duration(ms) * time.Millisecond, Up: up, Type: engineio.Message, Binary: true, Data: []byte{0, 0, 0, 1}}
+	return wirePacket{At: time.Duration(ms) * time.Millisecond, Up: up, Conn: 1, Transport: "websocket", EIO: 4, SID: "x", Type: engineio.Message, Binary: true, Data: []byte{0, 0, 0, 1}}
 }
 
 // TestWireJudge: each wire rule passes a clean exchange and fails a broken

@@ -194,6 +194,8 @@ Rows are clients, columns servers; click a cell for its failures, transcript and
 <p>Protocol {{.Protocol}}, seed {{.Seed}}, {{.DurationMS}} ms.{{if .Reason}} {{.Reason}}{{end}}</p>
 {{if .Failures}}<ul>{{range .Failures}}<li><b>{{.ID}}</b> ({{.Side}} side): {{.Detail}}</li>{{end}}</ul>{{end}}
 {{if .Delivery}}<p>Delivery: up {{.Delivery.UpSent}} sent, {{.Delivery.UpTallied}} tallied by the server, {{.Delivery.UpAcked}}/{{.Delivery.UpAcks}} acks; down {{.Delivery.DownSent}} on the wire, {{.Delivery.DownRecved}} received.</p>{{end}}
+{{with .Visibility}}<p>Visibility: {{.String}}.{{if .Partial}} Partially visible (rules that conclude from absence were not applied to these, and delivery losses there are charged to the pair):{{end}}</p>
+{{if .Partial}}<ul>{{range .Partial}}<li>{{if .SID}}session <code>{{.SID}}</code>{{else}}traffic of no known session{{end}}: {{.Undecoded}} unit(s), {{.Bytes}} bytes not decoded; {{join .Why "; "}}</li>{{end}}</ul>{{end}}{{end}}
 <h4>Transcript (the proxy's tap, both directions)</h4><pre>{{lines .Transcript}}</pre>
 <h4>Decision log</h4><pre>{{lines .Decisions}}</pre>
 <h4>Client testee stdout</h4><pre>{{.TesteeOut}}</pre>

@@ -489,8 +489,9 @@ func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*
 	}
 	t.stop(2 * time.Second)
 	c.res.TesteeOut, c.res.TesteeErr = t.stdout.String(), t.stderr.String()
-	j := &wireJudge{proto: c.p.Protocol, strictHB: strictHeartbeat[c.p.Profile], blind: c.p.Protocol == ProtoSIO4}
+	j := &wireJudge{proto: c.p.Protocol, strictHB: strictHeartbeat[c.p.Profile]}
 	j.run(rec.packets(), time.Since(rec.start))
+	c.res.Visibility = &j.vis
 	c.res.Failures = append(c.res.Failures, j.fails...)
 	// The first broken rule explains what follows: a crashed peer or a
 	// wire violation loses events as a consequence, so the ledger is
@@ -534,7 +535,7 @@ func (c *cell) delivery(rs []report, tally []int, j *wireJudge, judge bool) {
 		onWire := j.up.events[seq]
 		switch {
 		case n == 0 && onWire == 0 && j.blind:
-			c.fail(id, SidePair, "up event %d is missing from the server's tally (the tap cannot read v3 polling to tell the side)", seq)
+			c.fail(id, SidePair, "up event %d is missing from the server's tally (the side cannot be told: %s)", seq, j.blindWhy)
 		case n == 0 && onWire == 0:
 			c.fail(id, SideClient, "up event %d never reached the wire (the client reported %d sent)", seq, len(sent))
 		case n == 0:
@@ -560,7 +561,7 @@ func (c *cell) delivery(rs []report, tally []int, j *wireJudge, judge bool) {
 		n := count(acked, seq)
 		switch {
 		case n == 0 && j.blind:
-			c.fail("SIO-ACK-01", SidePair, "the ack of up event %d never surfaced (the tap cannot read v3 polling to tell the side)", seq)
+			c.fail("SIO-ACK-01", SidePair, "the ack of up event %d never surfaced (the side cannot be told: %s)", seq, j.blindWhy)
 		case n == 0 && j.up.events[seq] == 0:
 			// The event itself never reached the wire: judged above.
 		case n == 0 && j.up.acks[seq] == 0:
@@ -583,7 +584,7 @@ func (c *cell) delivery(rs []report, tally []int, j *wireJudge, judge bool) {
 		onWire := j.down.events[seq]
 		switch {
 		case n == 0 && onWire == 0 && j.blind:
-			c.fail(id, SidePair, "down event %d never surfaced (the tap cannot read v3 polling to tell the side)", seq)
+			c.fail(id, SidePair, "down event %d never surfaced (the side cannot be told: %s)", seq, j.blindWhy)
 		case n == 0 && onWire == 0:
 			c.fail(id, SideServer, "down event %d never reached the wire", seq)
 		case n == 0:

@@ -19,13 +19,22 @@ const maxWire = 20000
 // transcriptLines bounds the transcript kept in matrix.json per cell.
 const transcriptLines = 400
 
-// wirePacket is one Engine.IO packet the proxy's tap saw.
+// wirePacket is one Engine.IO packet the proxy's tap saw, or (Why set) one
+// unit of Engine.IO data it could not decode.
 type wirePacket struct {
-	At     time.Duration
-	Up     bool // client → server
-	Type   engineio.PacketType
-	Binary bool
-	Data   []byte
+	At        time.Duration
+	Up        bool   // client → server
+	Conn      uint64 // the proxy connection
+	Transport string // polling or websocket ("" unknown)
+	EIO       int    // 3 or 4 (0 unknown)
+	SID       string // the Engine.IO session ("" when the tap cannot tell)
+	Type      engineio.PacketType
+	Binary    bool
+	Data      []byte
+	// Undecoded units: Why says what the tap could not decode, Undecoded
+	// how many bytes (0 when unknown).
+	Undecoded int
+	Why       string
 }
 
 func (w wirePacket) side() string {
@@ -35,26 +44,47 @@ func (w wirePacket) side() string {
 	return SideServer
 }
 
+// undecoded reports whether w is a unit the tap could not decode.
+func (w wirePacket) undecoded() bool { return w.Why != "" }
+
 func (w wirePacket) String() string {
 	arrow := "S→C"
 	if w.Up {
 		arrow = "C→S"
 	}
 	var body string
-	if w.Binary {
+	switch {
+	case w.undecoded():
+		body = fmt.Sprintf("<not decoded: %d bytes: %s>", w.Undecoded, w.Why)
+	case w.Binary:
 		body = fmt.Sprintf("<binary %d bytes>", len(w.Data))
-	} else {
+	default:
 		d := w.Data
 		if len(d) > 200 {
 			d = append(d[:200:200], "…"...)
 		}
 		body = strconv.Itoa(int(w.Type)) + string(d)
 	}
-	return fmt.Sprintf("%8.3fs %s %s", w.At.Seconds(), arrow, body)
+	tr := w.Transport
+	if tr == "" {
+		tr = "?"
+	}
+	return fmt.Sprintf("%8.3fs %s c%d %s %s %s", w.At.Seconds(), arrow, w.Conn, tr, shortSID(w.SID), body)
 }
 
-// wireRecorder records the Engine.IO packets of both directions through an
-// EIODropIf observer that never drops.
+// shortSID abbreviates a sid for the transcript ("-" when unknown).
+func shortSID(sid string) string {
+	switch {
+	case sid == "":
+		return "sid:-"
+	case len(sid) > 8:
+		return "sid:" + sid[:8]
+	}
+	return "sid:" + sid
+}
+
+// wireRecorder records the Engine.IO packets of both directions, and the
+// units the tap could not decode, through an EIOObserve observer.
 type wireRecorder struct {
 	mu    sync.Mutex
 	start time.Time
@@ -66,22 +96,38 @@ func newWireRecorder() *wireRecorder { return &wireRecorder{start: time.Now()} }
 
 // fault returns the observer to add to the proxy.
 func (r *wireRecorder) fault() faultproxy.Fault {
-	return faultproxy.EIODropIf{Name: "interop_tap", Direction: faultproxy.Both, DropIf: func(d faultproxy.Direction, p engineio.Packet) bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if len(r.pkts) >= maxWire {
-			r.lost++
-			return false
-		}
-		r.pkts = append(r.pkts, wirePacket{At: time.Since(r.start), Up: d == faultproxy.Upstream, Type: p.Type, Binary: p.Binary, Data: append([]byte(nil), p.Data...)})
-		return false
-	}}
+	return faultproxy.EIOObserve{Name: "interop_tap", Direction: faultproxy.Both, Observe: r.observe}
 }
 
+func (r *wireRecorder) observe(o faultproxy.EIOObservation) {
+	w := wirePacket{At: time.Since(r.start), Up: o.Direction == faultproxy.Upstream, Conn: o.Conn, Transport: o.Transport, EIO: o.EIO, SID: o.SID}
+	if p := o.Packet; p != nil {
+		w.Type, w.Binary, w.Data = p.Type, p.Binary, append([]byte(nil), p.Data...)
+	} else {
+		w.Undecoded, w.Why = o.Undecoded, o.Why
+		if w.Why == "" {
+			w.Why = "not decoded"
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pkts) >= maxWire {
+		r.lost++
+		return
+	}
+	r.pkts = append(r.pkts, w)
+}
+
+// packets returns what was recorded; past maxWire, one undecoded unit says
+// how many more were lost to the recorder.
 func (r *wireRecorder) packets() []wirePacket {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]wirePacket(nil), r.pkts...)
+	out := append([]wirePacket(nil), r.pkts...)
+	if r.lost > 0 {
+		out = append(out, wirePacket{At: time.Since(r.start), Why: fmt.Sprintf("%d more units past the recorder's limit of %d", r.lost, maxWire)})
+	}
+	return out
 }
 
 // seqSeen is what the tap saw of the workload in one direction.
@@ -93,6 +139,15 @@ type seqSeen struct {
 
 // wireJudge checks the recorded packets against the wire rules, both
 // directions, and extracts what the workload put on the wire.
+//
+// It judges each Engine.IO session on its own (the packets carrying its sid,
+// on whichever connections and transports): heartbeat, binary attachments
+// and ack ids are per-session state, so packets of different sessions
+// never meet in one rule. A session is partially visible when a unit of it
+// was not decoded, its open packet was not seen, or traffic the tap could
+// not attribute may be its; rules that conclude from absence (attachments
+// missing, a ping unanswered, no ping at all) are not applied to it, rules
+// that conclude from presence still are (see wire_visibility.go).
 type wireJudge struct {
 	proto    string // sio5 or sio4
 	strictHB bool   // judge the heartbeat (no fault can hold packets)
@@ -100,9 +155,14 @@ type wireJudge struct {
 	up, down seqSeen
 	// streamAsked: the client's ext:stream request passed the proxy.
 	streamAsked bool
-	// blind: part of the traffic passes the tap undecoded (Engine.IO v3
-	// polling payloads), so "not seen on the wire" proves nothing.
-	blind bool
+	// blind is set by run when part of the traffic is not visible (a
+	// partially visible session, or traffic of no known session), so "not
+	// seen on the wire" proves nothing; blindWhy says why. A value set
+	// before run is replaced.
+	blind    bool
+	blindWhy string
+	// vis is what run could see, per session.
+	vis Visibility
 }
 
 func (j *wireJudge) fail(id, side, format string, a ...any) {
@@ -121,7 +181,8 @@ type dirState struct {
 	answered   map[string]bool // acks answered (by the other direction)
 	lastHeader socketio.Packet // the binary header being completed
 	seqOf      map[string]int  // "nsp id" → seq of a net:seq event asking for an ack
-	_          struct{}
+	partial    bool            // the session is partially visible: no absence-based verdicts
+	sid        string          // the session, for details
 }
 
 func newDirState() *dirState {
@@ -132,12 +193,28 @@ func newDirState() *dirState {
 func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 	j.up = seqSeen{events: map[int]int{}, acks: map[int]int{}}
 	j.down = seqSeen{events: map[int]int{}, acks: map[int]int{}}
+	sessions, vis := splitSessions(pkts)
+	j.vis = vis
+	j.blind, j.blindWhy = vis.partial(), vis.why()
+	for _, s := range sessions {
+		j.session(s, end)
+	}
+}
+
+// session judges the packets of one Engine.IO session.
+func (j *wireJudge) session(s *session, end time.Duration) {
 	v4 := j.proto == ProtoSIO5
 	dec := socketio.Decoder{Version: socketio.V5}
 	if !v4 {
 		dec.Version = socketio.V4
 	}
+	partial := s.partial()
+	// Heartbeat verdicts from absence need the whole session.
+	strictHB := j.strictHB && !partial
 	st := map[bool]*dirState{true: newDirState(), false: newDirState()}
+	for _, d := range st {
+		d.partial, d.sid = partial, s.sid
+	}
 	pending := 0 // v4: server pings not yet answered; v3: client pings
 	var pingAt time.Duration
 	var pingInterval, pingTimeout time.Duration
@@ -145,19 +222,21 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 	// answered when the peer had pingTimeout (plus a grace) to do it.
 	closed := false // a close packet ended the session: no more heartbeat duty
 	unanswered := func(now time.Duration, why string) {
-		if pending == 0 || closed || !j.strictHB || now-pingAt < pingTimeout+250*time.Millisecond {
+		if pending == 0 || closed || !strictHB || now-pingAt < pingTimeout+250*time.Millisecond {
 			return
 		}
 		if v4 {
-			j.fail("EIO-HB-02", SideClient, "the ping at %.3fs was never answered with a pong (%s)", pingAt.Seconds(), why)
+			j.fail("EIO-HB-02", SideClient, "session %s: the ping at %.3fs was never answered with a pong (%s)", s.sid, pingAt.Seconds(), why)
 		} else {
-			j.fail("EIO3-02", SideServer, "the client ping at %.3fs was never answered with a pong (%s)", pingAt.Seconds(), why)
+			j.fail("EIO3-02", SideServer, "session %s: the client ping at %.3fs was never answered with a pong (%s)", s.sid, pingAt.Seconds(), why)
 		}
 	}
-	var opened time.Duration
-	var lastAt time.Duration
+	var opened, lastAt time.Duration
 	pings := 0
-	for _, p := range pkts {
+	for _, p := range s.pkts {
+		if p.undecoded() {
+			continue
+		}
 		lastAt = p.At
 		side := p.side()
 		probe := string(p.Data) == "probe"
@@ -167,7 +246,6 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 				j.fail("EIO-PKT-04", SideClient, "%s: the client sent an open packet", p)
 				continue
 			}
-			unanswered(p.At, "a new session opened")
 			var o struct {
 				PingInterval int `json:"pingInterval"`
 				PingTimeout  int `json:"pingTimeout"`
@@ -175,8 +253,7 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 			_ = json.Unmarshal(p.Data, &o)
 			pingInterval = time.Duration(o.PingInterval) * time.Millisecond
 			pingTimeout = time.Duration(o.PingTimeout) * time.Millisecond
-			opened, pings, pending, closed = p.At, 0, 0, false
-			st[true], st[false] = newDirState(), newDirState()
+			opened = p.At
 		case engineio.Ping:
 			switch {
 			case probe && !p.Up:
@@ -190,7 +267,7 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 				if v4 && len(p.Data) > 0 {
 					j.fail("EIO-HB-07", side, "%s: a v4 ping carries data", p)
 				}
-				if pending > 0 && j.strictHB {
+				if pending > 0 && strictHB {
 					if v4 {
 						j.fail("EIO-HB-02", SideClient, "%s: the previous ping was never answered with a pong", p)
 					} else {
@@ -231,11 +308,11 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 		}
 	}
 	unanswered(end, "by the end of the cell")
-	if j.strictHB && pingInterval > 0 && pings == 0 && lastAt-opened > 2*pingInterval+500*time.Millisecond {
+	if strictHB && pingInterval > 0 && pings == 0 && lastAt-opened > 2*pingInterval+500*time.Millisecond {
 		if v4 {
-			j.fail("EIO-HB-01", SideServer, "no ping in %v of session (pingInterval %v)", (lastAt - opened).Round(time.Millisecond), pingInterval)
+			j.fail("EIO-HB-01", SideServer, "session %s: no ping in %v of session (pingInterval %v)", s.sid, (lastAt - opened).Round(time.Millisecond), pingInterval)
 		} else {
-			j.fail("EIO3-02", SideClient, "no client ping in %v of session (pingInterval %v)", (lastAt - opened).Round(time.Millisecond), pingInterval)
+			j.fail("EIO3-02", SideClient, "session %s: no client ping in %v of session (pingInterval %v)", s.sid, (lastAt - opened).Round(time.Millisecond), pingInterval)
 		}
 	}
 }
@@ -244,14 +321,22 @@ func (j *wireJudge) message(dec socketio.Decoder, me, other *dirState, p wirePac
 	side := p.side()
 	if p.Binary {
 		if me.pendingAtt == 0 {
-			j.fail("SIO-BIN-02", side, "%s: a binary message with no binary header pending", p)
+			// On a partially visible session the header may be what
+			// was not decoded.
+			if !me.partial {
+				j.fail("SIO-BIN-02", side, "%s: a binary message with no binary header pending", p)
+			}
 			return
 		}
 		me.pendingAtt--
 		return
 	}
 	if me.pendingAtt > 0 {
-		j.fail("SIO-BIN-02", side, "%s: %d attachment(s) of %s still missing when a text packet came", p, me.pendingAtt, me.lastHeader.Type)
+		// Absence: on a partially visible session the attachments may be
+		// in what was not decoded.
+		if !me.partial {
+			j.fail("SIO-BIN-02", side, "%s: %d attachment(s) of %s still missing when a text packet came", p, me.pendingAtt, me.lastHeader.Type)
+		}
 		me.pendingAtt = 0
 	}
 	sp, err := dec.Decode(p.Data)
