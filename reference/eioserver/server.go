@@ -52,9 +52,20 @@ func NewServer(opts *Options) *Server {
 		// An idle WebSocket holds no write buffer: gorilla takes one
 		// from the pool for each message and returns it.
 		WriteBufferPool: &sync.Pool{},
+		// A small read buffer (gorilla's default, 4 KiB, was a third of
+		// an idle session's memory): while messages arrive, batchConn
+		// reads ahead into a pooled buffer, so the buffer's size
+		// decides how many frame headers one fill covers, not how many
+		// read system calls there are; payloads larger than it are read
+		// directly into the message buffer.
+		ReadBufferSize: wsReadBufferSize,
 	}
 	return srv
 }
+
+// wsReadBufferSize is the size of gorilla's read buffer of each
+// WebSocket; it must hold a control frame (125 bytes of payload).
+const wsReadBufferSize = 512
 
 // maxPooledBuf is the largest buffer returned to srv.bufs.
 const maxPooledBuf = 64 << 10

@@ -83,8 +83,13 @@ type Session struct {
 }
 
 func newSession(srv *Server, v engineio.Version, r *http.Request) *Session {
-	req := r.Clone(context.WithoutCancel(r.Context()))
+	// A shallow copy: the header map, URL and strings are the request's
+	// own, which net/http allocates per request and never reuses, so the
+	// session keeps them instead of deep copies (Request.Clone cost about
+	// 1 KB per session: the header map and its values, the URL).
+	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
+	req.GetBody = nil
 	return &Session{
 		srv:     srv,
 		id:      newID(),
@@ -101,7 +106,9 @@ func (s *Session) ID() string { return s.id }
 func (s *Session) Version() engineio.Version { return s.version }
 
 // Request returns a copy of the handshake request (query, headers, remote
-// address); its body is empty and its context is never cancelled.
+// address); its body is empty and its context is never cancelled. The copy
+// shares the header map and URL of the original request: treat them as
+// read-only.
 func (s *Session) Request() *http.Request { return s.req }
 
 // Done returns a channel closed once the session is closed. The OnClose

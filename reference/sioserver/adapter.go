@@ -84,7 +84,16 @@ const shardCount = 32
 
 type roomShard struct {
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{}
+	rooms map[string]room // a room is present while it has members
+}
+
+// room holds the members of one room. Most rooms are a socket's own id
+// room, with one member for its whole life: that member is held in one,
+// and the set m is made only for a second member (a map per socket was a
+// tenth of an idle Socket.IO session's heap).
+type room struct {
+	one string              // the only member, when m is nil
+	m   map[string]struct{} // the members, once there were two
 }
 
 type sidShard struct {
@@ -105,7 +114,7 @@ type memoryAdapter struct {
 func NewMemoryAdapter(host AdapterHost) Adapter {
 	a := &memoryAdapter{host: host, seed: maphash.MakeSeed()}
 	for i := range a.rooms {
-		a.rooms[i].rooms = make(map[string]map[string]struct{})
+		a.rooms[i].rooms = make(map[string]room)
 		a.sids[i].sids = make(map[string][]string)
 	}
 	return a
@@ -129,12 +138,15 @@ func (a *memoryAdapter) AddAll(id string, rooms []string) {
 		cur = append(cur, r)
 		rs := &a.rooms[a.shard(r)]
 		rs.mu.Lock()
-		m := rs.rooms[r]
-		if m == nil {
-			m = make(map[string]struct{})
-			rs.rooms[r] = m
+		rm, ok := rs.rooms[r]
+		switch {
+		case !ok:
+			rs.rooms[r] = room{one: id}
+		case rm.m != nil:
+			rm.m[id] = struct{}{}
+		case rm.one != id:
+			rs.rooms[r] = room{m: map[string]struct{}{rm.one: {}, id: {}}}
 		}
-		m[id] = struct{}{}
 		rs.mu.Unlock()
 	}
 	ss.sids[id] = cur
@@ -161,10 +173,16 @@ func (a *memoryAdapter) Del(id, room string) {
 func (a *memoryAdapter) delRoom(id, room string) {
 	rs := &a.rooms[a.shard(room)]
 	rs.mu.Lock()
-	if m := rs.rooms[room]; m != nil {
-		delete(m, id)
-		if len(m) == 0 {
-			delete(rs.rooms, room)
+	if rm, ok := rs.rooms[room]; ok {
+		if rm.m == nil {
+			if rm.one == id {
+				delete(rs.rooms, room)
+			}
+		} else {
+			delete(rm.m, id)
+			if len(rm.m) == 0 {
+				delete(rs.rooms, room)
+			}
 		}
 	}
 	rs.mu.Unlock()
@@ -212,17 +230,25 @@ func (a *memoryAdapter) collect(rooms []string, dst []string) []string {
 	if len(rooms) > 1 {
 		seen = make(map[string]struct{})
 	}
+	add := func(id string) {
+		if seen != nil {
+			if _, dup := seen[id]; dup {
+				return
+			}
+			seen[id] = struct{}{}
+		}
+		dst = append(dst, id)
+	}
 	for _, r := range rooms {
 		rs := &a.rooms[a.shard(r)]
 		rs.mu.RLock()
-		for id := range rs.rooms[r] {
-			if seen != nil {
-				if _, dup := seen[id]; dup {
-					continue
-				}
-				seen[id] = struct{}{}
+		if rm, ok := rs.rooms[r]; ok {
+			if rm.m == nil {
+				add(rm.one)
 			}
-			dst = append(dst, id)
+			for id := range rm.m {
+				add(id)
+			}
 		}
 		rs.mu.RUnlock()
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -28,9 +29,11 @@ type client struct {
 	// engine calls serially.
 	reasm socketio.Reassembler
 
-	mu            sync.Mutex
-	nsps          map[string]*Socket
-	order         []string
+	mu sync.Mutex
+	// socks are the connected sockets, one per namespace, in join order:
+	// a client has one or a few, so a slice searched by name is smaller
+	// than a map (an idle session pays for it).
+	socks         []*Socket
 	closed        bool
 	everConnected bool
 	connectTimer  stopper
@@ -43,7 +46,7 @@ type client struct {
 // attach creates the client of a new engine session. It runs before any
 // message of the session is delivered.
 func (r *registry) attach(conn engineSession) *client {
-	c := &client{reg: r, conn: conn, version: socketio.V5, nsps: make(map[string]*Socket)}
+	c := &client{reg: r, conn: conn, version: socketio.V5}
 	if conn.Protocol() == engineio.V3 {
 		c.version = socketio.V4
 	}
@@ -113,7 +116,7 @@ func (c *client) onMessage(p engineio.Packet) {
 func (c *client) dispatch(pkt socketio.Packet) {
 	name := pkt.Namespace()
 	c.mu.Lock()
-	s := c.nsps[name]
+	s := c.socketLocked(name)
 	c.mu.Unlock()
 	switch {
 	case s == nil && pkt.Type == socketio.Connect:
@@ -268,11 +271,11 @@ func (c *client) add(s *Socket) bool {
 	if c.closed {
 		return false
 	}
-	name := s.nsp.name
-	if _, dup := c.nsps[name]; !dup {
-		c.order = append(c.order, name)
+	if i := c.indexLocked(s.nsp.name); i >= 0 {
+		c.socks[i] = s
+	} else {
+		c.socks = append(c.socks, s)
 	}
-	c.nsps[name] = s
 	c.everConnected = true
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
@@ -285,25 +288,38 @@ func (c *client) add(s *Socket) bool {
 func (c *client) remove(s *Socket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.nsps[s.nsp.name] == s {
-		delete(c.nsps, s.nsp.name)
-		for i, n := range c.order {
-			if n == s.nsp.name {
-				c.order = append(c.order[:i:i], c.order[i+1:]...)
-				break
-			}
+	if i := c.indexLocked(s.nsp.name); i >= 0 && c.socks[i] == s {
+		c.socks = append(c.socks[:i:i], c.socks[i+1:]...)
+		if len(c.socks) == 0 {
+			c.socks = nil
 		}
 	}
 }
 
+// indexLocked returns the index in c.socks of the socket of namespace
+// name, or -1.
+func (c *client) indexLocked(name string) int {
+	for i, s := range c.socks {
+		if s.nsp.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// socketLocked returns the socket of namespace name, or nil.
+func (c *client) socketLocked(name string) *Socket {
+	if i := c.indexLocked(name); i >= 0 {
+		return c.socks[i]
+	}
+	return nil
+}
+
+// sockets returns the connected sockets in join order.
 func (c *client) sockets() []*Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*Socket, 0, len(c.order))
-	for _, n := range c.order {
-		out = append(out, c.nsps[n])
-	}
-	return out
+	return slices.Clone(c.socks)
 }
 
 // connectError refuses a CONNECT (SIO-CONN-05, SIO-CONN-06, SIO4-05).

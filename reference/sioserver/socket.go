@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,12 @@ func (e *Event) Ack(args ...any) error {
 	return e.Socket.sendPacket(p, false)
 }
 
+// handlerEntry is one Socket.On registration.
+type handlerEntry struct {
+	event string
+	h     EventHandler
+}
+
 type pendingAck struct {
 	cb    AckCallback
 	timer stopper
@@ -97,10 +104,14 @@ type Socket struct {
 	handshake Handshake
 	recovered bool
 
-	mu            sync.Mutex
-	connected     bool
-	closed        bool
-	handlers      map[string][]EventHandler
+	mu        sync.Mutex
+	connected bool
+	closed    bool
+	// handlers are the On registrations in order, one entry each: a
+	// socket has a few, and a slice is a fraction of a map's size. It
+	// is only appended to, so a copy of the slice header taken under mu
+	// can be read without it.
+	handlers      []handlerEntry
 	anyHandlers   []EventHandler
 	onDisconnect  []func(reason string)
 	onDisconnectg []func(reason string)
@@ -157,10 +168,7 @@ func (s *Socket) SetData(v any) {
 // On registers a handler for event.
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]EventHandler)
-	}
-	s.handlers[event] = append(s.handlers[event], h)
+	s.handlers = append(s.handlers, handlerEntry{event: event, h: h})
 	s.mu.Unlock()
 }
 
@@ -371,17 +379,19 @@ func (s *Socket) onEvent(p socketio.Packet) {
 		return
 	}
 	anyHs := s.anyHandlers
-	hs := s.handlers[name]
+	hs := s.handlers
 	s.mu.Unlock()
-	if len(anyHs) == 0 && len(hs) == 0 {
+	if len(anyHs) == 0 && !slices.ContainsFunc(hs, func(he handlerEntry) bool { return he.event == name }) {
 		return
 	}
 	e := &Event{Socket: s, Name: name, Args: args, Packet: p}
 	for _, h := range anyHs {
 		s.call(h, e)
 	}
-	for _, h := range hs {
-		s.call(h, e)
+	for _, he := range hs {
+		if he.event == name {
+			s.call(he.h, e)
+		}
 	}
 }
 

@@ -16,7 +16,9 @@
 // with its arguments, "join" joins room "r" and acks, "bcast" emits "tick"
 // with its arguments to room "r". GET /_bench/mem collects garbage and
 // answers {"heap": HeapAlloc, "stack": StackInuse, "goroutines": n};
-// /debug/pprof/ serves the profiles.
+// /debug/pprof/ serves the profiles. BENCHSRV_MEMPROFILERATE, if set, is
+// runtime.MemProfileRate (1 records every allocation: exact heap profiles
+// of idle sessions).
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -44,6 +47,9 @@ func main() {
 	kind := flag.String("kind", "eio", "eio, sio, zeio, zsio or gorilla")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	flag.Parse()
+	if v, err := strconv.Atoi(os.Getenv("BENCHSRV_MEMPROFILERATE")); err == nil && v > 0 {
+		runtime.MemProfileRate = v
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_bench/mem", mem)

@@ -139,19 +139,19 @@ func (p *proc) rss() int64 {
 	return 0
 }
 
-// heap asks the server for its heap in use after a collection.
-func (p *proc) heap() int64 {
+// heap asks the server for its heap and stack in use after a collection.
+func (p *proc) heap() (heap, stack int64) {
 	c := &http.Client{Timeout: 30 * time.Second}
 	r, err := c.Get("http://" + p.addr + "/_bench/mem")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer r.Body.Close()
 	var m map[string]int64
 	if json.NewDecoder(r.Body).Decode(&m) != nil {
-		return 0
+		return 0, 0
 	}
-	return m["heap"] + m["stack"]
+	return m["heap"], m["stack"]
 }
 
 // profDir, if set (-pprof), receives profiles of Go servers: a heap

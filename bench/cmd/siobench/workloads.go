@@ -243,7 +243,8 @@ func idle(ctx context.Context, p *proc, im impl, transport string, n int) sample
 		c.close()
 	}
 	sleepCtx(ctx, 500*time.Millisecond)
-	heap0, rss0 := p.heap(), p.rss()
+	heap0, stack0 := p.heap()
+	rss0 := p.rss()
 	conns, failed := dialAll(ctx, n, dialer4(transport, p.addr, im))
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -259,13 +260,15 @@ func idle(ctx context.Context, p *proc, im impl, transport string, n int) sample
 		}()
 	}
 	sleepCtx(ctx, 2*time.Second) // let parked GETs arrive and the server settle
-	heap1, rss1 := p.heap(), p.rss()
+	heap1, stack1 := p.heap()
+	rss1 := p.rss()
 	p.profile("idle-"+transport, im, "heap", "heap")
 	p.profile("idle-"+transport, im, "goroutine", "goroutine")
 	k := float64(len(conns))
 	s.Ops = int64(len(conns))
 	s.Errors = failed
-	s.Extra["heap_per_session"] = float64(heap1-heap0) / k
+	s.Extra["heap_per_session"] = float64(heap1+stack1-heap0-stack0) / k
+	s.Extra["stack_per_session"] = float64(stack1-stack0) / k
 	s.Extra["rss_per_session"] = float64(rss1-rss0) / k
 	cancel()
 	var cw sync.WaitGroup
