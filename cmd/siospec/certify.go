@@ -31,8 +31,31 @@ const (
 	bundleOutcome  = "outcome.txt"
 	bundleDesc     = "descriptor.yaml"
 	bundleMatrix   = "matrix"
-	peerLabel      = "Node socket.io 4.8.4"
 )
+
+// defaultPeers is the implementation of testees/impls.yaml a protocol is
+// certified against when --peer is not given.
+var defaultPeers = map[string]string{interop.ProtoSIO5: "node-4.8.4", interop.ProtoSIO4: "node-2.5"}
+
+// peerLabel names the peer in the outcome line, from its library and
+// version in the implementations file: the first library named (before
+// " / "), without a version of its own, then the version ("Node socket.io /
+// socket.io-client", "4.8.4" gives "Node socket.io 4.8.4"). Without a
+// library, the implementation's name.
+func peerLabel(name, library, version string) string {
+	lib, _, _ := strings.Cut(library, " / ")
+	f := strings.Fields(lib)
+	if len(f) == 0 {
+		f = []string{name}
+	}
+	if n := len(f); n > 1 && version != "" && f[n-1][0] >= '0' && f[n-1][0] <= '9' {
+		f = f[:n-1]
+	}
+	if version != "" {
+		f = append(f, version)
+	}
+	return strings.Join(f, " ")
+}
 
 // certification is certify.json: what was certified, how, and the verdict.
 type certification struct {
@@ -71,9 +94,9 @@ func runCertify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		clientExec  = fs.String("client-exec", "", "certify a client: its testee command (testees/CLIENT-CONTRACT.md)")
 		name        = fs.String("name", "candidate", "the implementation's name")
 		version     = fs.String("version", "", "the implementation's version")
-		protocol    = fs.String("protocol", interop.ProtoSIO5, "the protocol certified: sio5 (socket.io 3/4, Node 4.8.4 peers)")
+		protocol    = fs.String("protocol", interop.ProtoSIO5, "the protocol certified: sio5 (socket.io 3/4) or sio4 (socket.io 2)")
 		config      = fs.String("config", defaultImpls, "the implementations file holding the Node peer")
-		peer        = fs.String("peer", "node-4.8.4", "the implementation in --config to interoperate with")
+		peer        = fs.String("peer", "", "the implementation in --config to interoperate with (default: node-4.8.4 for sio5, node-2.5 for sio4)")
 		bundle      = fs.String("report-dir", "", "the bundle directory (default certify-NAME)")
 		seed        = fs.Int64("seed", 0, "root seed (default: from the clock)")
 		timeScale   = fs.Float64("time-scale", 1, "multiply every budget by this factor")
@@ -81,11 +104,12 @@ func runCertify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		profiles    = fs.String("profiles", interop.ProfileNone, "network profiles of the matrix excerpt")
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: siospec certify --server-cmd CMD [--server-ready R] | --client-exec CMD  [--name N --version V] [--report-dir DIR]")
+		fmt.Fprintln(stderr, "usage: siospec certify --server-cmd CMD [--server-ready R] | --client-exec CMD  [--protocol sio5|sio4] [--name N --version V] [--report-dir DIR]")
 		fmt.Fprintln(stderr, "       siospec certify verify BUNDLE")
 		fmt.Fprint(stderr, `
-Runs the role's conformance suites (sio5 and the net tier), then the matrix column (a server) or row
-(a client) against the Node socket.io 4.8.4 peers, and writes a bundle: report.json, junit.xml,
+Runs the role's conformance suites (the protocol's, sio5 or sio4, and the net tier), then the matrix
+column (a server) or row (a client) against the peer (--peer: by default the Node socket.io 4.8.4
+peers for sio5, the socket.io 2.5.x ones for sio4), and writes a bundle: report.json, junit.xml,
 index.html, summary.md, matrix/ (the excerpt), descriptor.yaml, certify.json (harness version, seed,
 exact command, verdict), outcome.txt and MANIFEST.sha256 (SHA-256 of every file). The last line
 printed is the outcome. Exit 0 when it interoperates, 1 when not, 2 on a harness error.
@@ -114,8 +138,11 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 	if *serverReady != "" && *serverCmd == "" {
 		return usage("--server-ready needs --server-cmd")
 	}
-	if *protocol != interop.ProtoSIO5 {
-		return usage("--protocol %s: certification against %s covers sio5 only", *protocol, peerLabel)
+	if _, ok := defaultPeers[*protocol]; !ok {
+		return usage("--protocol %q: want sio5 or sio4", *protocol)
+	}
+	if *peer == "" {
+		*peer = defaultPeers[*protocol]
 	}
 	cfg, err := interop.LoadConfig(*config)
 	if err != nil {
@@ -137,14 +164,14 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 	role := "server"
 	if *serverCmd != "" {
 		cand.Server = &interop.ServerSpec{Cmd: *serverCmd, Ready: *serverReady, Protocols: []string{*protocol}}
-		if peerImpl.Client == nil {
-			return usage("the peer %s has no client", *peer)
+		if peerImpl.Client == nil || !slices.Contains(peerImpl.Client.Protocols, *protocol) {
+			return usage("the peer %s has no %s client", *peer, *protocol)
 		}
 	} else {
 		role = "client"
 		cand.Client = &interop.ClientSpec{Exec: *clientExec, Protocols: []string{*protocol}}
-		if peerImpl.Server == nil {
-			return usage("the peer %s has no server", *peer)
+		if peerImpl.Server == nil || !slices.Contains(peerImpl.Server.Protocols, *protocol) {
+			return usage("the peer %s has no %s server", *peer, *protocol)
 		}
 	}
 	// The candidate joins the peer in a two-implementation file, so that
@@ -247,7 +274,7 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 	}
 
 	// 3. The verdict, the outcome line and the manifest.
-	v, err := deriveVerdict(dir)
+	v, err := deriveVerdict(dir, *peer)
 	if err != nil {
 		fmt.Fprintf(stderr, "siospec certify: %v\n", err)
 		return exitHarness
@@ -271,8 +298,10 @@ matrix/matrix.json: exit 0 when the bundle is intact and its verdict stands, 1 o
 
 // deriveVerdict reads report.json (reports.Load recomputes its derived
 // fields) and matrix/matrix.json and counts the MUST failures: failed MUST
-// specs and the failures of the matrix cells, each an ID.
-func deriveVerdict(dir string) (verdict, error) {
+// specs and the failures of the matrix cells, each an ID. The outcome line
+// names the peer (an implementation of matrix.json) by its library and
+// version (peerLabel).
+func deriveVerdict(dir, peer string) (verdict, error) {
 	rep, err := reports.Load(filepath.Join(dir, "report.json"))
 	if err != nil {
 		return verdict{}, fmt.Errorf("report.json: %w", err)
@@ -280,6 +309,15 @@ func deriveVerdict(dir string) (verdict, error) {
 	m, err := interop.Load(filepath.Join(dir, bundleMatrix, interop.FileJSON))
 	if err != nil {
 		return verdict{}, err
+	}
+	label := ""
+	for _, im := range m.Impls {
+		if im.Name == peer {
+			label = peerLabel(im.Name, im.Library, im.Version)
+		}
+	}
+	if label == "" {
+		return verdict{}, fmt.Errorf("matrix.json lists no peer %q", peer)
 	}
 	var v verdict
 	for _, s := range rep.Specs {
@@ -303,9 +341,9 @@ func deriveVerdict(dir string) (verdict, error) {
 	v.IDs = slices.Compact(v.IDs)
 	v.Interoperates = v.MustFailures == 0
 	if v.Interoperates {
-		v.Line = "interoperates with " + peerLabel + ": yes"
+		v.Line = "interoperates with " + label + ": yes"
 	} else {
-		v.Line = fmt.Sprintf("interoperates with %s: no: %d MUST failures (%s)", peerLabel, v.MustFailures, strings.Join(v.IDs, ", "))
+		v.Line = fmt.Sprintf("interoperates with %s: no: %d MUST failures (%s)", label, v.MustFailures, strings.Join(v.IDs, ", "))
 	}
 	return v, nil
 }
@@ -401,10 +439,6 @@ func verifyBundle(dir string) (verdict, error) {
 			return verdict{}, fmt.Errorf("%s is missing from the bundle", need)
 		}
 	}
-	v, err := deriveVerdict(dir)
-	if err != nil {
-		return verdict{}, err
-	}
 	b, err := os.ReadFile(filepath.Join(dir, bundleCertify))
 	if err != nil {
 		return verdict{}, err
@@ -412,6 +446,10 @@ func verifyBundle(dir string) (verdict, error) {
 	var cert certification
 	if err := json.Unmarshal(b, &cert); err != nil || cert.Schema != certifySchema {
 		return verdict{}, fmt.Errorf("%s: not a %s file (%v)", bundleCertify, certifySchema, err)
+	}
+	v, err := deriveVerdict(dir, cert.Peer)
+	if err != nil {
+		return verdict{}, err
 	}
 	line, _ := os.ReadFile(filepath.Join(dir, bundleOutcome))
 	if cert.Verdict.Line != v.Line || strings.TrimSpace(string(line)) != v.Line {

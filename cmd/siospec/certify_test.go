@@ -2,22 +2,106 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/interop"
+	"github.com/siospec/siospec/reference/fixture"
 )
+
+// envTestAsSiospec makes this test binary play a server for the certify
+// proofs (init runs before TestMain): "1" runs `siospec ARGS...` (the
+// reference fixture through `siospec serve`), "badsid" a broken sio4
+// server (serveBadSID ARGS: its port).
+const envTestAsSiospec = "SIOSPEC_TEST_AS_SIOSPEC"
+
+func init() {
+	switch os.Getenv(envTestAsSiospec) {
+	case "":
+	case "badsid":
+		os.Exit(serveBadSID(os.Args[1]))
+	default:
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+// serveBadSID is the Go reference sio4 fixture (pingTimeout 2 s) breaking
+// NET-LB-01: a polling request whose sid it refuses with 400 gets 500.
+func serveBadSID(port string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	fx := fixture.NewSIO4(&fixture.SIOOptions{Options: fixture.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 2 * time.Second}})
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); q.Get("transport") == "polling" && q.Get("sid") != "" {
+			w = &badSIDWriter{w}
+		}
+		fx.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	fmt.Printf("listening http://%s\n", ln.Addr())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = fx.Close(sctx)
+	_ = hs.Shutdown(sctx)
+	return 0
+}
+
+type badSIDWriter struct{ http.ResponseWriter }
+
+func (b *badSIDWriter) WriteHeader(code int) {
+	if code == http.StatusBadRequest {
+		code = http.StatusInternalServerError
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *badSIDWriter) Flush() {
+	if f, ok := b.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// TestPeerLabel: the outcome line names the peer from impls.yaml's
+// library and version.
+func TestPeerLabel(t *testing.T) {
+	for _, c := range []struct{ name, lib, ver, want string }{
+		{"node-4.8.4", "Node socket.io / socket.io-client", "4.8.4", "Node socket.io 4.8.4"},
+		{"node-2.5", "Node socket.io 2.5.1 / socket.io-client 2.5.0", "2.5.x", "Node socket.io 2.5.x"},
+		{"x", "", "", "x"},
+		{"x", "", "1.0", "x 1.0"},
+	} {
+		if got := peerLabel(c.name, c.lib, c.ver); got != c.want {
+			t.Errorf("peerLabel(%q, %q, %q) = %q, want %q", c.name, c.lib, c.ver, got, c.want)
+		}
+	}
+}
 
 func TestCertifyUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"certify"},
 		{"certify", "--server-cmd", "x {port}", "--client-exec", "y"},
 		{"certify", "--client-exec", "y", "--server-ready", "^l"},
-		{"certify", "--client-exec", "y", "--protocol", "sio4"},
+		{"certify", "--client-exec", "y", "--protocol", "sio3"},
+		{"certify", "--client-exec", "y", "--protocol", "sio4", "--config", shippedImpls, "--peer", "node-4.8.4"},
 		{"certify", "--client-exec", "y", "--config", shippedImpls, "--peer", "nobody"},
 		{"certify", "--server-cmd", "no port here", "--config", shippedImpls},
 		{"certify", "verify"},
@@ -127,5 +211,62 @@ func TestCertifyClientRow(t *testing.T) {
 	var o, e bytes.Buffer
 	if c := run(t.Context(), []string{"certify", "verify", dir}, &o, &e); c != exitOK {
 		t.Errorf("verify: exit %d\n%s%s", c, o.String(), e.String())
+	}
+}
+
+// TestCertifySIO4Server certifies sio4 servers against the socket.io 2.5.x
+// peer that --protocol sio4 picks by default: the Go reference v4 fixture
+// (`siospec serve --fixture sio4`, played by this test binary; one sio4
+// spec) interoperates; a server that answers a sid of another instance
+// with 500 does not, and the outcome names NET-LB-01 from the net suite
+// and from the matrix column's non-sticky-lb cell (server side). Both
+// bundles verify.
+func TestCertifySIO4Server(t *testing.T) {
+	nodepeer.Require(t, "socket.io-client-v2")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := relaxedImpls(t)
+	for _, tc := range []struct {
+		name, cmd, focus, profiles string
+		code                       int
+		want                       []string
+	}{
+		{"go-reference-v4", "GORACE=atexit_sleep_ms=0 " + envTestAsSiospec + "=1 " + shellQuote(exe) + " serve --fixture sio4 --ping-timeout 2s --addr 127.0.0.1:{port}",
+			`\[SIO-ACK-01\]`, "none", exitOK, []string{"interoperates with Node socket.io 2.5.x: yes"}},
+		{"unknown-sid-500", "GORACE=atexit_sleep_ms=0 " + envTestAsSiospec + "=badsid " + shellQuote(exe) + " {port}",
+			`\[NET-LB-01\]`, "none,non-sticky-lb", exitFailures, []string{"interoperates with Node socket.io 2.5.x: no: 2 MUST failures (", "NET-LB-01,", "NET-LB-01@node-2.5/unknown-sid-500/non-sticky-lb(server)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "bundle")
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), []string{"certify", "--protocol", "sio4", "--config", cfg, "--server-cmd", tc.cmd, "--server-ready", "^listening ",
+				"--name", tc.name, "--seed", "13", "--focus", tc.focus, "--profiles", tc.profiles, "--report-dir", dir}, &stdout, &stderr)
+			out := stdout.String()
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			last := lines[len(lines)-1]
+			t.Log(last)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(last, w) {
+					t.Errorf("outcome %q lacks %q\n%s", last, w, out)
+				}
+			}
+			var cert certification
+			b, _ := os.ReadFile(filepath.Join(dir, bundleCertify))
+			if err := json.Unmarshal(b, &cert); err != nil || cert.Peer != "node-2.5" || cert.Suites != "sio4,net (partial: --focus "+tc.focus+")" {
+				t.Errorf("certify.json: %v peer %q suites %q", err, cert.Peer, cert.Suites)
+			}
+			var o, e bytes.Buffer
+			if c := run(t.Context(), []string{"certify", "verify", dir}, &o, &e); c != exitOK || !strings.Contains(o.String(), "verified: "+last) {
+				t.Errorf("verify: exit %d\n%s%s", c, o.String(), e.String())
+			}
+			if tc.code == exitFailures && !slices.Contains(cert.Verdict.IDs, "NET-LB-01") {
+				t.Errorf("verdict IDs %v lack the net suite's NET-LB-01", cert.Verdict.IDs)
+			}
+		})
 	}
 }

@@ -15,8 +15,8 @@ import (
 // shippedImpls is testees/impls.yaml from this package's directory.
 var shippedImpls = filepath.Join("..", "..", "testees", "impls.yaml")
 
-// relaxedImpls writes an implementations file with the Node 4.8.4 peers of
-// testees/impls.yaml, the server with a 2 s pingTimeout so that a loaded
+// relaxedImpls writes an implementations file with the Node 4.8.4 and
+// 2.5.x peers of testees/impls.yaml, the servers with a 2 s pingTimeout so that a loaded
 // test machine cannot turn a late pong into a finding.
 func relaxedImpls(t *testing.T) string {
 	t.Helper()
@@ -27,8 +27,15 @@ func relaxedImpls(t *testing.T) string {
 	p := filepath.Join(t.TempDir(), "impls.yaml")
 	yaml := "version: 1\nroot: " + root + "\nimpls:\n" +
 		"  - name: node-4.8.4\n" +
+		"    library: Node socket.io / socket.io-client\n" +
+		"    version: 4.8.4\n" +
 		"    server: {cmd: 'node testees/node/fixtures/sio5.js --port {port} --ping-timeout 2000', ready: '^listening ', protocols: [sio5]}\n" +
-		"    client: {exec: node testees/node/testee/sio.js, protocols: [sio5]}\n"
+		"    client: {exec: node testees/node/testee/sio.js, protocols: [sio5]}\n" +
+		"  - name: node-2.5\n" +
+		"    library: Node socket.io 2.5.1 / socket.io-client 2.5.0\n" +
+		"    version: 2.5.x\n" +
+		"    server: {cmd: 'node testees/node/fixtures/sio4.js --port {port} --ping-timeout 2000', ready: '^listening ', protocols: [sio4]}\n" +
+		"    client: {exec: node testees/node/testee/sio-v2.js, protocols: [sio4]}\n"
 	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
