@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/interop"
+	"github.com/siospec/siospec/suites/framework"
 )
 
 // shippedImpls is testees/impls.yaml from this package's directory.
@@ -121,5 +124,66 @@ func TestMatrixNodeCell(t *testing.T) {
 	var m interop.Matrix
 	if err := json.Unmarshal(b, &m); err != nil || len(m.Cells) != 1 || m.Cells[0].Outcome != interop.Pass || len(m.Cells[0].Transcript) == 0 {
 		t.Fatalf("matrix.json: %v %+v", err, m.Cells)
+	}
+}
+
+// checkMatrixIDs returns one error line per requirement the matrix can
+// emit that is missing from the registry or whose binding does not cover
+// a side it is charged to (a pair failure needs a rule binding both).
+func checkMatrixIDs(lookup func(string) (framework.Requirement, bool), emitted []interop.Emitted) []string {
+	var errs []string
+	for _, e := range emitted {
+		r, ok := lookup(e.ID)
+		if !ok {
+			errs = append(errs, e.ID+": not in the requirement registry")
+			continue
+		}
+		for _, side := range e.Sides {
+			var covered bool
+			switch side {
+			case interop.SideServer:
+				covered = r.Bind.BindsServer()
+			case interop.SideClient:
+				covered = r.Bind.BindsClient()
+			case interop.SidePair:
+				covered = r.Bind == framework.BindBoth
+			}
+			if !covered {
+				errs = append(errs, fmt.Sprintf("%s: charged to the %s, but it binds %s", e.ID, side, r.Bind))
+			}
+		}
+	}
+	return errs
+}
+
+// TestMatrixIDsAreRegistered: every requirement ID a matrix cell can fail
+// (interop.RequirementIDs) is in the registry with a binding that covers
+// the sides it is charged to. The check itself fails on an ID missing from
+// the registry and on a binding that does not cover a side.
+func TestMatrixIDsAreRegistered(t *testing.T) {
+	reg := framework.Requirements()
+	for _, e := range checkMatrixIDs(reg.Lookup, interop.RequirementIDs()) {
+		t.Error(e)
+	}
+	for _, r := range reg.Interop() {
+		if !slices.ContainsFunc(interop.RequirementIDs(), func(e interop.Emitted) bool { return e.ID == r.ID }) {
+			t.Errorf("the registry's %s is never emitted by the matrix", r.ID)
+		}
+	}
+	// The check can fail: an unknown ID, and a server-only rule charged to
+	// the client.
+	broken := []interop.Emitted{{ID: "IOP-NOPE-01", Sides: []string{interop.SideServer}}, {ID: "NET-LB-01", Sides: []string{interop.SideClient}}}
+	if errs := checkMatrixIDs(reg.Lookup, broken); len(errs) != 2 || !strings.Contains(errs[0], "IOP-NOPE-01: not in") || !strings.Contains(errs[1], "NET-LB-01: charged to the client") {
+		t.Errorf("the check missed a broken list: %q", errs)
+	}
+	// Without the IOP rows in the registry, the check names them.
+	without := func(id string) (framework.Requirement, bool) {
+		if strings.HasPrefix(id, "IOP-") {
+			return framework.Requirement{}, false
+		}
+		return reg.Lookup(id)
+	}
+	if errs := checkMatrixIDs(without, interop.RequirementIDs()); len(errs) != 3 {
+		t.Errorf("with the IOP rows removed the check reports %q, want the three IOP IDs", errs)
 	}
 }

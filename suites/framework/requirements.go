@@ -97,8 +97,9 @@ func (r Requirement) IsSocketIO() bool { return r.Proto == SIO5 || r.Proto == SI
 
 // Registry is the frozen set of requirements, indexed by ID.
 type Registry struct {
-	byID  map[string]Requirement
-	order []string
+	byID    map[string]Requirement
+	order   []string // the suites' requirements (All)
+	interop []string // the interop matrix's own (Interop)
 }
 
 // Lookup returns the requirement with the given ID.
@@ -107,10 +108,21 @@ func (g *Registry) Lookup(id string) (Requirement, bool) {
 	return r, ok
 }
 
-// All returns every requirement in registry order.
+// All returns every requirement the suites check, in registry order; the
+// interop matrix's own rows (IOP-*) are left out: see Interop.
 func (g *Registry) All() []Requirement {
 	out := make([]Requirement, 0, len(g.order))
 	for _, id := range g.order {
+		out = append(out, g.byID[id])
+	}
+	return out
+}
+
+// Interop returns the interop matrix's own requirements (proto IOP,
+// requirements_interop.go), which no suite checks. Lookup finds them too.
+func (g *Registry) Interop() []Requirement {
+	out := make([]Requirement, 0, len(g.interop))
+	for _, id := range g.interop {
 		out = append(out, g.byID[id])
 	}
 	return out
@@ -121,13 +133,17 @@ func (g *Registry) All() []Requirement {
 // behaviour; docs/requirements.md). Each call builds a fresh value;
 // callers may keep it.
 func Requirements() *Registry {
-	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue)+len(netCatalogue)+len(clusterCatalogue))}
-	for _, r := range slices.Concat(catalogue, clientCatalogue, netCatalogue, clusterCatalogue) {
+	g := &Registry{byID: make(map[string]Requirement, len(catalogue)+len(clientCatalogue)+len(netCatalogue)+len(clusterCatalogue)+len(interopCatalogue))}
+	for _, r := range slices.Concat(catalogue, clientCatalogue, netCatalogue, clusterCatalogue, interopCatalogue) {
 		if _, dup := g.byID[r.ID]; dup {
 			panic(fmt.Sprintf("framework: duplicate requirement %s", r.ID))
 		}
 		g.byID[r.ID] = r
-		g.order = append(g.order, r.ID)
+		if r.Proto == IOP {
+			g.interop = append(g.interop, r.ID)
+		} else {
+			g.order = append(g.order, r.ID)
+		}
 	}
 	return g
 }
