@@ -53,7 +53,10 @@ type Impl struct {
 	// Name identifies the implementation in cells ("node-4.8.4"); letters,
 	// digits, '.', '_' and '-'.
 	Name string `yaml:"name" json:"name"`
-	// Library and Version describe it for people ("socket.io", "4.8.4").
+	// Library and Version describe it for people ("Node socket.io /
+	// socket.io-client", "4.8.4"); `siospec certify` names its peer by
+	// them: the first library (before " / ") without its own version, then
+	// Version ("Node socket.io 4.8.4").
 	Library string `yaml:"library,omitempty" json:"library,omitempty"`
 	Version string `yaml:"version,omitempty" json:"version,omitempty"`
 	// Server, if set, is how to start it as a server.
