@@ -1,8 +1,10 @@
 package interop
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -133,8 +135,31 @@ func (r *wireRecorder) packets() []wirePacket {
 // seqSeen is what the tap saw of the workload in one direction.
 type seqSeen struct {
 	events map[int]int // seq → times seen
-	order  []int
+	order  []int       // in the order the tap saw them, across sessions
+	at     []time.Duration
 	acks   map[int]int // seq → ack packets carrying [seq] the other way
+}
+
+// add records seq seen at at.
+func (s *seqSeen) add(seq int, at time.Duration) {
+	s.events[seq]++
+	s.order = append(s.order, seq)
+	s.at = append(s.at, at)
+}
+
+// sortOrder puts order in the tap's time order (sessions are judged one
+// after the other, but may overlap in time).
+func (s *seqSeen) sortOrder() {
+	idx := make([]int, len(s.order))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(s.at[a], s.at[b]) })
+	order, at := make([]int, len(idx)), make([]time.Duration, len(idx))
+	for k, i := range idx {
+		order[k], at[k] = s.order[i], s.at[i]
+	}
+	s.order, s.at = order, at
 }
 
 // wireJudge checks the recorded packets against the wire rules, both
@@ -199,6 +224,8 @@ func (j *wireJudge) run(pkts []wirePacket, end time.Duration) {
 	for _, s := range sessions {
 		j.session(s, end)
 	}
+	j.up.sortOrder()
+	j.down.sortOrder()
 }
 
 // session judges the packets of one Engine.IO session.
@@ -376,8 +403,7 @@ func (j *wireJudge) message(dec socketio.Decoder, me, other *dirState, p wirePac
 		if json.Unmarshal(args[1], &s) != nil || s.Seq == nil {
 			return
 		}
-		seen.events[*s.Seq]++
-		seen.order = append(seen.order, *s.Seq)
+		seen.add(*s.Seq, p.At)
 		if sp.HasID {
 			me.seqOf[key] = *s.Seq
 		}

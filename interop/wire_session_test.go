@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,14 @@ func TestWireJudgePerSession(t *testing.T) {
 	}
 	if j := judge(ProtoSIO5, hb); !failed(j, "EIO-HB-02", SideClient) || !strings.Contains(j.fails[0].Detail, "session A") {
 		t.Errorf("A's ping answered only on B: failures %+v, want EIO-HB-02 (client) naming session A", j.fails)
+	}
+	// The workload's order is the tap's time order across sessions.
+	seqs := []wirePacket{
+		in(pk(0, S, openOf("A")), "A", 1), in(pk(1, S, openOf("B")), "B", 2),
+		in(pk(10, C, `42["net:seq",{"seq":0}]`), "A", 1), in(pk(20, C, `42["net:seq",{"seq":1}]`), "B", 2), in(pk(30, C, `42["net:seq",{"seq":2}]`), "A", 1),
+	}
+	if j := judge(ProtoSIO5, seqs); !slices.Equal(j.up.order, []int{0, 1, 2}) {
+		t.Errorf("up order %v, want [0 1 2] (time order across sessions)", j.up.order)
 	}
 	// Ack ids are per session: the same id asked and answered in two
 	// sessions is no duplicate.
