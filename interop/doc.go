@@ -17,7 +17,8 @@
 //
 // # A cell
 //
-// RunCell starts the server, puts a faultproxy.Proxy with its protocol tap
+// RunCell starts the server (two instances behind the balancer under
+// non-sticky-lb, see ProfileNonStickyLB), puts a faultproxy.Proxy with its protocol tap
 // in front of it (plus the profile's faults), starts the client testee on
 // the proxy's address with the case "interop", and drives the workload
 // through the server's extended contract: a driver (the reference client,

@@ -203,5 +203,11 @@ suites' specs (` + "`siospec server`" + `), "Checked on clients by" the client s
 			}
 		}
 	}
+	if rows := framework.Requirements().Interop(); len(rows) > 0 {
+		w.WriteString("\n## Interop matrix\n\nJudged by `siospec matrix` and `siospec certify` on a client and a server together, not by a suite\n(docs/matrix.md): each failure is charged to the side that broke the rule, or to the pair.\n")
+		for _, r := range rows {
+			fmt.Fprintf(&w, "\n<a id=\"%s\"></a>\n**%s** · %s · interop matrix · %s\n\n%s\n", r.ID, r.ID, r.Level, sideText(r.Bind), r.Summary)
+		}
+	}
 	return w.Bytes()
 }

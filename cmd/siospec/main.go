@@ -49,7 +49,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"client":  {"run the client conformance suites against a client under test (--exec CMD, testees/CLIENT-CONTRACT.md)", runClient},
-		"certify": {"certify one implementation against Node socket.io 4.8.4: a bundle with its evidence (--server-cmd CMD | --client-exec CMD; certify verify BUNDLE)", runCertify},
+		"certify": {"certify one implementation against Node socket.io (4.8.4 for sio5, 2.5.x for sio4): a bundle with its evidence (--server-cmd CMD | --client-exec CMD; certify verify BUNDLE)", runCertify},
 		"list":    {"list the requirements and the specs that cover them", runList},
 		"matrix":  {"run the interop matrix: clients × servers × network profiles (--config testees/impls.yaml; matrix merge)", runMatrix},
 		"proxy":   {"run the fault-injecting proxy with its control API", runProxy},
