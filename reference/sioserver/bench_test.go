@@ -46,3 +46,35 @@ type benchSession struct {
 
 func (s *benchSession) ID() string                         { return s.id }
 func (s *benchSession) Send(pkts ...engineio.Packet) error { return nil }
+
+// BenchmarkEchoEvent measures one received event echoed back by its
+// handler, as bench/cmd/benchsrv's "echo" does: decoding, dispatch and the
+// emit, on an in-memory engine session that accepts every packet.
+func BenchmarkEchoEvent(b *testing.B) {
+	srv := NewServer(nil)
+	b.Cleanup(func() {
+		ctx, cancel := testCtx()
+		defer cancel()
+		_ = srv.Close(ctx)
+	})
+	var echoed int
+	srv.Sockets().OnConnection(func(s *Socket) {
+		s.On("echo", func(e *Event) {
+			if s.Emit("echo", e.Args...) == nil {
+				echoed++
+			}
+		})
+	})
+	c := srv.reg.attach(&benchSession{id: "e"})
+	c.onMessage(engineio.Packet{Type: engineio.Message, Data: []byte("0")})
+	msg := []byte(`2["echo","hello"]`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c.onMessage(engineio.Packet{Type: engineio.Message, Data: msg})
+	}
+	b.StopTimer()
+	if echoed != b.N {
+		b.Fatalf("%d of %d events echoed", echoed, b.N)
+	}
+}

@@ -42,8 +42,8 @@ func TestMemoryAdapterSingletonRooms(t *testing.T) {
 	a.DelAll("c")
 	check("all rooms left", sockets("r"), nil)
 	check("own rooms", sockets("a", "b", "c"), []string{"a", "b"})
-	for _, rs := range a.rooms {
-		for name, rm := range rs.rooms {
+	for i := range a.rooms {
+		for name, rm := range a.rooms[i].rooms {
 			if name == "a" || name == "b" {
 				if rm.m != nil || rm.one != name {
 					t.Fatalf("own room %q: %+v, want a single member without a set", name, rm)

@@ -369,10 +369,6 @@ func (s *Socket) onEvent(p socketio.Packet) {
 	if err != nil {
 		return
 	}
-	args, err := p.Args()
-	if err != nil {
-		return
-	}
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()
@@ -382,6 +378,10 @@ func (s *Socket) onEvent(p socketio.Packet) {
 	hs := s.handlers
 	s.mu.Unlock()
 	if len(anyHs) == 0 && !slices.ContainsFunc(hs, func(he handlerEntry) bool { return he.event == name }) {
+		return // nobody listens: the arguments are not decoded
+	}
+	args, err := p.Args()
+	if err != nil {
 		return
 	}
 	e := &Event{Socket: s, Name: name, Args: args, Packet: p}

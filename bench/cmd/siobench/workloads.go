@@ -380,6 +380,11 @@ func latency(ctx context.Context, p *proc, im impl, n int, interval, dur time.Du
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(dur)
 	w := snap(p, &count)
+	if secs := int(dur/time.Second) - 2; secs > 0 {
+		// CPU and allocations of the window (-pprof).
+		go p.profile("latency", im, fmt.Sprintf("profile?seconds=%d", secs), "cpu")
+		go p.profile("latency", im, fmt.Sprintf("allocs?seconds=%d", secs), "allocs")
+	}
 	for _, c := range conns {
 		wg.Add(1)
 		go func() {
