@@ -44,6 +44,9 @@ type conn struct {
 	hold     atomic.Bool              // the upstream side was cut on purpose: never close the client for it
 	ws       atomic.Bool              // the server answered the first request with 101
 	wsSIDv   atomic.Pointer[string]   // a WebSocket-only session's sid, learned from its open packet
+	// respOpaque: the response whose body the downstream tap stopped
+	// following (chunked or read-until-close); what follows is opaque.
+	respOpaque atomic.Pointer[opaqueResp]
 
 	mu     sync.Mutex
 	server *net.TCPConn

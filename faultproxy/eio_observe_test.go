@@ -382,3 +382,48 @@ func TestEIOObserveUndecoded(t *testing.T) {
 		}
 	}
 }
+
+// TestEIOObserveChunkedResponses: a chunked response that carries no
+// Engine.IO payload (an error) is no undecoded unit; a chunked polling
+// payload is, with its request's sid.
+func TestEIOObserveChunkedResponses(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("transport") == "websocket" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		_, _ = io.WriteString(w, "4hello")
+		w.(http.Flusher).Flush() // no Content-Length: chunked
+	}))
+	t.Cleanup(srv.Close)
+	p := startProxy(t, strings.TrimPrefix(srv.URL, "http://"), &Options{Tap: true})
+	var l obsLog
+	if _, err := p.Add(l.fault()); err != nil {
+		t.Fatal(err)
+	}
+	cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, q := range []string{"EIO=4&transport=websocket&sid=err", "EIO=4&transport=polling&sid=pay"} {
+		resp, err := cl.Get("http://" + p.Addr() + "/engine.io/?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.TransferEncoding) == 0 {
+			t.Fatalf("%s: the response is not chunked", q)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	obs := l.waitObs(t, "the chunked payload reported undecoded", func(obs []EIOObservation) bool {
+		for _, o := range obs {
+			if o.SID == "pay" && o.Packet == nil && strings.Contains(o.Why, "chunked") {
+				return true
+			}
+		}
+		return false
+	})
+	for _, o := range obs {
+		if o.SID != "pay" {
+			t.Errorf("unexpected observation:\n%s", dumpObs([]EIOObservation{o}))
+		}
+	}
+}

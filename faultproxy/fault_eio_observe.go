@@ -153,7 +153,32 @@ func (b *eioObserveB) plain(in *instance, n int) {
 		b.emit(in, m, in.c.wsSID(), nil, n, "WebSocket bytes not cut into whole messages")
 		return
 	}
+	if o := in.c.respOpaque.Load(); o != nil && in.dir == Downstream {
+		in.c.mu.Lock()
+		last := in.c.reqSeq
+		in.c.mu.Unlock()
+		switch {
+		case last != o.seq:
+			// Later requests on the connection: their responses are in
+			// the opaque stream too.
+			b.emit(in, nil, "", nil, n, "responses after a chunked or unbounded one (not followed)")
+		case o.payload && o.meta != nil:
+			b.emit(in, o.meta, o.meta.sid, nil, n, "chunked or unbounded polling response (not followed)")
+		case o.payload:
+			b.emit(in, nil, "", nil, n, "chunked or unbounded polling response (not followed)")
+		}
+		// else: the body of a response that carries no Engine.IO payload
+		// (an error, a POST's "ok").
+		return
+	}
 	b.emit(in, nil, "", nil, n, "bytes the tap could not parse as HTTP (forwarded opaquely)")
+}
+
+// opaqueResp is the response the downstream tap stopped following.
+type opaqueResp struct {
+	seq     uint64   // its request's reqRecord.seq
+	meta    *eioMeta // its metadata (nil when unknown)
+	payload bool     // its body is an Engine.IO payload (a polling GET's 200)
 }
 
 // message decodes a polling payload held whole.

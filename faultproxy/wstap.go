@@ -189,7 +189,10 @@ func (t *respTap) drain(ck chunk, emit emitFunc) error {
 		switch {
 		case rec.method == http.MethodHead || resp.StatusCode/100 == 1 || resp.StatusCode == 204 || resp.StatusCode == 304:
 		case len(resp.TransferEncoding) > 0 || resp.ContentLength < 0:
-			return t.opaque(ck, emit) // chunked or read-until-close bodies are not followed
+			// Chunked or read-until-close bodies are not followed; observers
+			// learn which response the opaque bytes begin with.
+			t.c.respOpaque.Store(&opaqueResp{seq: rec.seq, meta: respMeta(rec, resp), payload: rec.pollGET && resp.StatusCode == http.StatusOK})
+			return t.opaque(ck, emit)
 		default:
 			n = resp.ContentLength
 		}
