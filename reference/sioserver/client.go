@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func (c *client) dispatch(pkt socketio.Packet) {
 	c.mu.Unlock()
 	switch {
 	case s == nil && pkt.Type == socketio.Connect:
-		c.connect(name, pkt)
+		c.connectOnFreshStack(name, pkt)
 	case s != nil && pkt.Type != socketio.Connect && pkt.Type != socketio.ConnectError:
 		s.onPacket(pkt)
 	case c.version == socketio.V4 && pkt.Type == socketio.Connect:
@@ -129,7 +130,7 @@ func (c *client) dispatch(pkt socketio.Packet) {
 		// same id (the old one is dropped without a disconnect event).
 		s.drop()
 		c.remove(s)
-		c.connect(name, pkt)
+		c.connectOnFreshStack(name, pkt)
 	case c.version == socketio.V4:
 		// socket.io 2.x ignores packets for namespaces it has no socket
 		// for and client ERROR packets.
@@ -142,6 +143,39 @@ func (c *client) dispatch(pkt socketio.Packet) {
 	default:
 		// SIO-CONN-17.
 		c.fail(ReasonForcedServerClose, stateError("CONNECT_ERROR sent by the client"))
+	}
+}
+
+// connectOnFreshStack runs connect on a short-lived goroutine and waits
+// for it to return, so that its stack, however deep, is released with it.
+//
+// A CONNECT's handling (auth decoding, middlewares, the CONNECT reply's
+// encoding, the user's connection handlers) runs once per socket and needs
+// several KiB of stack, where the session's reader (eioserver's WebSocket
+// read loop, which calls onMessage) needs less than 4 KiB for the rest of
+// its life. Run on the reader, it would grow the reader's stack to 8 KiB,
+// which the collector never shrinks back: parked in its read, the reader
+// uses more than a quarter of it. The caller does nothing until connect
+// has returned, so packets and events keep the order they would have if
+// it ran on the caller, and a panic that connect does not recover is
+// raised again, with the same value, on the caller (where it would have
+// happened; net/http recovers a polling request's), after its stack has
+// been logged.
+func (c *client) connectOnFreshStack(name string, pkt socketio.Packet) {
+	done := make(chan any, 1)
+	go func() {
+		var p any
+		defer func() { done <- p }() // also on runtime.Goexit
+		defer func() {
+			if r := recover(); r != nil {
+				p = r
+				c.reg.cfg.logger.Error("sioserver: CONNECT handling panicked", "nsp", name, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		c.connect(name, pkt)
+	}()
+	if p := <-done; p != nil {
+		panic(p)
 	}
 }
 

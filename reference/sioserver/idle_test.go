@@ -1,10 +1,14 @@
 package sioserver
 
 import (
+	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/protocol/socketio"
 )
 
@@ -113,5 +117,87 @@ func TestClientSocketsInJoinOrder(t *testing.T) {
 	}
 	if c.socketLocked("/a") != nil {
 		t.Fatal("/a still found")
+	}
+}
+
+// A packet that follows a CONNECT is handled after the CONNECT's handling
+// (which runs on a goroutine of its own, connectOnFreshStack) is complete:
+// the connection handler has returned, so the handler it registered last
+// sees the event that arrived with the CONNECT, in the same polling payload
+// or right behind it on the WebSocket.
+func TestPacketAfterConnectWaitsForConnectionHandler(t *testing.T) {
+	transports(t, func(t *testing.T, tr string) {
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		doRelease := sync.OnceFunc(func() { close(release) })
+		t.Cleanup(doRelease) // before the server's close, if the test stops early
+		var returned atomic.Bool
+		_, base := newTestServer(t, nil, func(srv *Server) {
+			srv.Sockets().OnConnection(func(s *Socket) {
+				_ = s.Emit("hello")
+				close(entered)
+				select {
+				case <-release:
+				case <-time.After(waitBudget):
+					t.Error("connection handler not released")
+				}
+				s.On("e", func(*Event) {
+					_ = s.Emit("got", returned.Load())
+				})
+				returned.Store(true)
+			})
+		})
+		p := dial(t, base, tr, engineio.V4)
+		// On polling the POST is answered once its payload is handled.
+		sent := make(chan error, 1)
+		go func() {
+			p.sendMu.Lock()
+			defer p.sendMu.Unlock()
+			sent <- p.sendRaw(engineio.TextPacket(engineio.Message, "0"), engineio.TextPacket(engineio.Message, `2["e"]`))
+		}()
+		p.expectPrefix(`0{"sid":`)
+		p.expectText(`2["hello"]`)
+		select {
+		case <-entered:
+		case <-time.After(waitBudget):
+			t.Fatal("connection handler not entered")
+		}
+		// The event was sent before the handler could register for it: a
+		// reader that went on while the handler ran would have handled
+		// it by now (the peer has received "hello" since), for a socket
+		// not joined yet or with no handler.
+		doRelease()
+		p.expectText(`2["got",true]`)
+		select {
+		case err := <-sent:
+			if err != nil {
+				t.Fatalf("send: %v", err)
+			}
+		case <-time.After(waitBudget):
+			t.Fatal("send not done")
+		}
+	})
+}
+
+// A panic that the CONNECT's handling does not recover (here a dynamic
+// namespace's match function) reaches the caller of onMessage with its
+// value, as it did when the handling ran on the caller's goroutine.
+func TestConnectPanicReachesCaller(t *testing.T) {
+	errBoom := errors.New("boom")
+	srv := NewServer(nil)
+	t.Cleanup(func() {
+		ctx, cancel := testCtx()
+		defer cancel()
+		_ = srv.Close(ctx)
+	})
+	srv.OfFunc(func(string, any) bool { panic(errBoom) })
+	c := srv.reg.attach(&fakeSession{proto: engineio.V4})
+	got := func() (r any) {
+		defer func() { r = recover() }()
+		c.onMessage(engineio.TextPacket(engineio.Message, "0/dyn"))
+		return nil
+	}()
+	if err, ok := got.(error); !ok || !errors.Is(err, errBoom) {
+		t.Fatalf("recovered %v (%T), want %v", got, got, errBoom)
 	}
 }
