@@ -1,7 +1,9 @@
 package interop
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,8 @@ impls:
     server: {cmd: "{siospec} serve-badsid {port}", ready: "^listening ", protocols: [sio5]}
   - name: polls-anyway
     client: {exec: "{siospec} testee-polling", protocols: [sio5]}
+  - name: no-reconnect
+    client: {exec: "{siospec} testee", protocols: [sio5], options: {reconnection: false}}
 `
 
 func loadTestConfig(t *testing.T) *Config {
@@ -146,5 +150,72 @@ func TestMatrixDeterministic(t *testing.T) {
 	}
 	if runs[0][0].Outcome != Fail || runs[0][1].Outcome != Pass {
 		t.Errorf("verdicts %q, %q: want a failing and a passing cell", runs[0][0].Short(), runs[0][1].Short())
+	}
+}
+
+// TestMatrixStrikeProfiles: under server-crash and half-open the profile
+// strikes mid-stream, after the testee's first connect and about half of
+// its up events (the recorded strike point), and reference × reference
+// passes with the client's reconnection measured; a client that never
+// reconnects (reconnection: false) fails NET-CRASH-01 / NET-HO-02 on the
+// client side, and nothing on the server side.
+func TestMatrixStrikeProfiles(t *testing.T) {
+	cfg := loadTestConfig(t)
+	plan := pick(Plan(cfg, []string{"server-crash", "half-open"}, 11),
+		"ref/ref/server-crash", "ref/ref/half-open", "no-reconnect/ref/server-crash", "no-reconnect/ref/half-open")
+	if len(plan) != 4 {
+		t.Fatalf("plan has %d cells, want 4", len(plan))
+	}
+	cells := RunMatrix(t.Context(), cfg, plan, &Options{Parallel: 2})
+	strikeRE := regexp.MustCompile(`cell strike: \S+ applied \(After 0\) after up seq (\d+)`)
+	for _, c := range cells {
+		t.Logf("%-34s %s %d ms", c.Key(), c.Short(), c.DurationMS)
+		for _, f := range c.Failures {
+			t.Logf("    %s %s: %s", f.ID, f.Side, f.Detail)
+		}
+		for _, d := range c.Decisions {
+			if strings.Contains(d, " cell ") {
+				t.Logf("    %s", d)
+			}
+		}
+		// The strike point: after the first connect and half the up events.
+		var m []string
+		for _, d := range c.Decisions {
+			if m = strikeRE.FindStringSubmatch(d); m != nil {
+				break
+			}
+		}
+		if m == nil {
+			t.Errorf("%s: no strike recorded in %q", c.Key(), c.Decisions)
+			continue
+		}
+		seq, _ := strconv.Atoi(m[1])
+		if seq < 24/2-1 {
+			t.Errorf("%s: struck after up seq %d, want at least %d", c.Key(), seq, 24/2-1)
+		}
+		if first, sent := strings.Index(c.TesteeOut, `"ev":"connect"`), strings.Index(c.TesteeOut, `"ev":"net_sent"`); first < 0 || sent < first {
+			t.Errorf("%s: the testee's first connect (at %d) is not before its first net_sent (at %d)", c.Key(), first, sent)
+		}
+		reconnected := slices.ContainsFunc(c.Decisions, func(d string) bool { return strings.Contains(d, "cell reconnect: ") })
+		switch c.Client {
+		case "ref":
+			if c.Outcome != Pass {
+				t.Errorf("%s: %s, want pass", c.Key(), c.Short())
+			}
+			if !reconnected {
+				t.Errorf("%s: no reconnection recorded", c.Key())
+			}
+		case "no-reconnect":
+			want := IDCrashReconnect
+			if c.Profile == "half-open" {
+				want = IDHalfOpenReconnect
+			}
+			if c.Outcome != Fail || !slices.Equal(c.Sides(), []string{SideClient}) || !slices.Contains(c.IDs(), want) {
+				t.Errorf("%s: %s (IDs %v, sides %v), want a client failure of %s only", c.Key(), c.Short(), c.IDs(), c.Sides(), want)
+			}
+			if reconnected {
+				t.Errorf("%s: a reconnection recorded for a client that does not reconnect", c.Key())
+			}
+		}
 	}
 }

@@ -22,6 +22,8 @@ func RequirementIDs() []Emitted {
 		{IDStart, all},
 		{IDCrash, both},
 		{"NET-LB-01", []string{SideServer}},
+		{IDCrashReconnect, []string{SideClient}},
+		{IDHalfOpenReconnect, []string{SideClient}},
 		{"SIO-ACK-01", all},
 		{"EIO-HB-01", []string{SideServer}},
 		{"EIO-HB-02", []string{SideClient}},

@@ -158,6 +158,13 @@ type cell struct {
 	p     Planned
 	res   Cell
 	start time.Time
+	// px and srv are the proxy and the (first) server, for a strike
+	// profile applied mid-stream (strike.go).
+	px  *faultproxy.Proxy
+	srv *process.Process
+	// notes are the cell's own decisions (the strike, the reconnection),
+	// on the cell's clock; they lead the proxy's decisions.
+	notes []string
 }
 
 func (c *cell) fail(id, side, format string, a ...any) {
@@ -202,7 +209,7 @@ func (c *cell) harness(format string, a ...any) {
 }
 
 func (c *cell) run(ctx context.Context) {
-	o, p := c.o, c.p
+	p := c.p
 	sv := p.Server.Server
 	path := sv.Path
 	if path == "" {
@@ -247,6 +254,7 @@ func (c *cell) run(ctx context.Context) {
 	defer func() {
 		_ = px.Close()
 		ds, _ := px.Decisions()
+		c.res.Decisions = append(c.res.Decisions, c.notes...)
 		for _, d := range ds {
 			if len(c.res.Decisions) >= transcriptLines {
 				c.res.Decisions = append(c.res.Decisions, fmt.Sprintf("… %d more", len(ds)-transcriptLines))
@@ -259,12 +267,11 @@ func (c *cell) run(ctx context.Context) {
 		c.harness("tap: %v", err)
 		return
 	}
-	if p.Profile != ProfileNone {
-		popts := &faultproxy.ProfileOptions{Process: srv, After: o.scale(300 * time.Millisecond), Downtime: o.scale(time.Second)}
-		if p.Profile == ProfileNonStickyLB {
-			popts.Backends = hosts
-		}
-		pr, err := faultproxy.NewProfile(p.Profile, popts)
+	c.px, c.srv = px, srv
+	// A strike profile (server-crash, half-open) is applied mid-stream by
+	// the workload (strike.go); the others are in place from the handshake.
+	if _, strikes := strikeID[p.Profile]; p.Profile != ProfileNone && !strikes {
+		pr, err := faultproxy.NewProfile(p.Profile, c.profileOptions(srv, hosts))
 		if err != nil {
 			c.harness("profile %s: %v", p.Profile, err)
 			return
@@ -327,7 +334,10 @@ func (c *cell) connectDriver(ctx context.Context, host, path, run string) (drv *
 		v = socketio.V4
 		eopts.Query = url.Values{"netRun": {run}}
 	}
-	mgr, err := sioclient.NewManager("http://"+host, &sioclient.ManagerOptions{Path: path, Version: v, Engine: eopts})
+	// Short reconnection delays: under server-crash the driver's session
+	// dies with the server, and the driver must be back soon after it.
+	mgr, err := sioclient.NewManager("http://"+host, &sioclient.ManagerOptions{Path: path, Version: v, Engine: eopts,
+		ReconnectionDelay: o.scale(100 * time.Millisecond), ReconnectionDelayMax: o.scale(500 * time.Millisecond)})
 	if err != nil {
 		c.harness("driver: %v", err)
 		return nil, func() {}, false
@@ -427,6 +437,19 @@ func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*
 			c.fail(IDStart, SideServer, "ext:broadcast of the stream command was not acknowledged: %v", err)
 		}
 	}
+	// A strike profile strikes mid-stream, at the testee's progress, and
+	// the client must come back (strike.go).
+	var st *strike
+	reconnected := true
+	if _, strikes := strikeID[c.p.Profile]; strikes && len(c.res.Failures) == 0 {
+		st = c.strikeMidStream(ctx, t, phase)
+		reconnected = st != nil && c.awaitReconnect(ctx, drv, t, st, rec)
+		if st != nil && c.p.Profile == "server-crash" {
+			relay = func(cmd map[string]any) error {
+				return c.retry(ctx, st, func(ctx context.Context, timeout time.Duration) error { return drv.relay(ctx, timeout, cmd) })
+			}
+		}
+	}
 	pctx, cancel := context.WithTimeout(ctx, phase)
 	t.waitFor(pctx, func(rs []report) bool {
 		done, acks := false, 0
@@ -439,23 +462,31 @@ func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*
 		return done && acks >= nAcks
 	})
 	cancel()
-	// Down: the testee asks the server for a stream.
-	if err := relay(map[string]any{"cmd": "emit", "event": "ext:stream", "args": []any{map[string]any{"count": w.Count, "intervalMs": w.IntervalMS, "binaryEvery": w.BinaryEvery + 1}}, "ack": true, "tag": "down"}); err != nil {
-		if ctx.Err() == nil {
-			c.fail(IDStart, SideServer, "ext:broadcast of the emit command was not acknowledged: %v", err)
-		}
-	}
-	pctx, cancel = context.WithTimeout(ctx, phase)
-	t.waitFor(pctx, func(rs []report) bool {
-		n := 0
-		for _, r := range rs {
-			if r.Ev == "net_recv" {
-				n++
+	// Down: the testee asks the server for a stream (after a strike, only
+	// once the client is connected again: else nobody receives the
+	// command).
+	if reconnected {
+		if err := relay(map[string]any{"cmd": "emit", "event": "ext:stream", "args": []any{map[string]any{"count": w.Count, "intervalMs": w.IntervalMS, "binaryEvery": w.BinaryEvery + 1}}, "ack": true, "tag": "down"}); err != nil {
+			if ctx.Err() == nil {
+				if st != nil && c.p.Profile == "server-crash" {
+					c.fail(IDStart, SideServer, "the server did not come back after the crash within %v: ext:broadcast of the emit command: %v", o.scale(crashDowntime+comeBack), err)
+				} else {
+					c.fail(IDStart, SideServer, "ext:broadcast of the emit command was not acknowledged: %v", err)
+				}
 			}
 		}
-		return n >= w.Count
-	})
-	cancel()
+		pctx, cancel = context.WithTimeout(ctx, phase)
+		t.waitFor(pctx, func(rs []report) bool {
+			n := 0
+			for _, r := range rs {
+				if r.Ev == "net_recv" {
+					n++
+				}
+			}
+			return n >= w.Count
+		})
+		cancel()
+	}
 	// The server's tally of the up stream.
 	var tally []int
 	pctx, cancel = context.WithTimeout(ctx, o.scale(3*time.Second))

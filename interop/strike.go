@@ -1,0 +1,230 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/siospec/siospec/faultproxy"
+	"github.com/siospec/siospec/faultproxy/process"
+	"github.com/siospec/siospec/protocol/engineio"
+)
+
+// Requirement IDs the strike profiles judge on the client side.
+const (
+	// IDCrashReconnect: under server-crash the client reconnects with a new
+	// handshake and the application sees connect again.
+	IDCrashReconnect = "NET-CRASH-01"
+	// IDHalfOpenReconnect: under half-open the client detects the loss by
+	// ping timeout and reconnects with a new handshake (SHOULD).
+	IDHalfOpenReconnect = "NET-HO-02"
+)
+
+// strikeID names the profiles that strike at a defined point of the
+// workload instead of being in place from the handshake, with the
+// requirement the client's reconnection is judged under.
+var strikeID = map[string]string{
+	"server-crash": IDCrashReconnect,
+	"half-open":    IDHalfOpenReconnect,
+}
+
+// The allowances of a strike's reconnection budget.
+const (
+	// backoffAllowance covers two reconnection attempts of Node's default
+	// backoff at its full jitter (1 s · 1.5, then 2 s · 1.5): under
+	// server-crash the first attempt may meet the server still down.
+	backoffAllowance = 4500 * time.Millisecond
+	// strikeGrace covers scheduling, and under server-crash the restarted
+	// server's start until it is ready.
+	strikeGrace = 2 * time.Second
+	// crashDowntime is how long server-crash keeps the server down.
+	crashDowntime = time.Second
+	// comeBack is how long the restarted server has, beyond its Downtime,
+	// to answer the driver again.
+	comeBack = 5 * time.Second
+)
+
+// strike is where a strike profile struck, on the cell's clock.
+type strike struct {
+	at       time.Time
+	afterSeq int // the highest up seq the testee had reported sent
+	sent     int // how many up events it had reported sent
+	handle   *faultproxy.ProfileHandle
+}
+
+// note records a line of the cell's own decisions (the strike, the
+// reconnection); they lead the proxy's decision log in matrix.json.
+func (c *cell) note(format string, a ...any) {
+	c.notes = append(c.notes, fmt.Sprintf("%8.3fs cell %s", time.Since(c.start).Seconds(), fmt.Sprintf(format, a...)))
+}
+
+// profileOptions are the options a cell applies its profile with: a strike
+// profile strikes at once (After 0) when it is applied.
+func (c *cell) profileOptions(srv *process.Process, hosts []string) *faultproxy.ProfileOptions {
+	popts := &faultproxy.ProfileOptions{Process: srv, Downtime: c.o.scale(crashDowntime)}
+	if c.p.Profile == ProfileNonStickyLB {
+		popts.Backends = hosts
+	}
+	return popts
+}
+
+// strikeMidStream waits (bounded by phase) until the testee has reported
+// half of the up events sent, then applies the strike profile with After 0.
+// It returns nil when the strike did not happen (the reason recorded).
+func (c *cell) strikeMidStream(ctx context.Context, t *testeeRun, phase time.Duration) *strike {
+	half := max(c.o.Workload.Count/2, 1)
+	pctx, cancel := context.WithTimeout(ctx, phase)
+	defer cancel()
+	ok := t.waitFor(pctx, func(rs []report) bool { return len(upSent(rs)) >= half })
+	sent := upSent(t.snapshot())
+	if !ok {
+		if done, _ := t.exited(); done || ctx.Err() != nil {
+			return nil // the crash or the end of the cell is judged elsewhere
+		}
+		c.note("no strike: the client reported %d of the %d up events the strike waits for within %v", len(sent), half, phase)
+		c.fail(IDStart, SideClient, "the client did not carry the workload: it reported %d of %d up events sent within %v of the stream command", len(sent), c.o.Workload.Count, phase)
+		return nil
+	}
+	pr, err := faultproxy.NewProfile(c.p.Profile, c.profileOptions(c.srv, nil))
+	if err != nil {
+		c.harness("profile %s: %v", c.p.Profile, err)
+		return nil
+	}
+	st := &strike{at: time.Now(), afterSeq: slices.Max(sent), sent: len(sent)}
+	h, err := c.px.ApplyProfile(pr)
+	if err != nil {
+		c.harness("profile %s: %v", c.p.Profile, err)
+		return nil
+	}
+	st.handle = h
+	c.note("strike: %s applied (After 0) after up seq %d (%d of %d up events reported sent)", c.p.Profile, st.afterSeq, st.sent, c.o.Workload.Count)
+	return st
+}
+
+// upSent lists the seqs of the up events the testee reported sent.
+func upSent(rs []report) []int {
+	var out []int
+	for _, r := range rs {
+		if r.Ev == "net_sent" && r.Seq != nil {
+			out = append(out, *r.Seq)
+		}
+	}
+	return out
+}
+
+// heartbeat returns the pingInterval and pingTimeout the server advertised
+// in the last open packet the tap saw (ok false when none was seen).
+func heartbeat(pkts []wirePacket) (interval, timeout time.Duration, ok bool) {
+	for _, w := range slices.Backward(pkts) {
+		if w.Up || w.undecoded() || w.Type != engineio.Open {
+			continue
+		}
+		var hs struct {
+			PingInterval int64 `json:"pingInterval"`
+			PingTimeout  int64 `json:"pingTimeout"`
+		}
+		if json.Unmarshal(w.Data, &hs) != nil || hs.PingInterval <= 0 || hs.PingTimeout <= 0 {
+			continue
+		}
+		return time.Duration(hs.PingInterval) * time.Millisecond, time.Duration(hs.PingTimeout) * time.Millisecond, true
+	}
+	return 0, 0, false
+}
+
+// reconnectBudget is how long after the strike the client has to report a
+// new connect: the advertised heartbeat (a client that misses the close
+// detects the loss by ping timeout), plus under server-crash the Downtime,
+// plus the backoff allowance and a grace.
+func (c *cell) reconnectBudget(pkts []wirePacket) (time.Duration, string) {
+	iv, to, ok := heartbeat(pkts)
+	hb := "pingInterval %v + pingTimeout %v"
+	if !ok {
+		iv, to = 25*time.Second, 20*time.Second
+		hb = "pingInterval %v + pingTimeout %v (defaults: no open packet seen)"
+	}
+	b := iv + to + c.o.scale(backoffAllowance+strikeGrace)
+	why := fmt.Sprintf(hb, iv, to)
+	if c.p.Profile == "server-crash" {
+		b += c.o.scale(crashDowntime)
+		why += fmt.Sprintf(" + downtime %v", c.o.scale(crashDowntime))
+	}
+	return b, why + fmt.Sprintf(" + backoff allowance %v + grace %v", c.o.scale(backoffAllowance), c.o.scale(strikeGrace))
+}
+
+// awaitReconnect waits (bounded) for the testee's first connect to "/"
+// after the strike and judges it: a client that does not reconnect within
+// the budget fails the profile's requirement, unless the server is to
+// blame (under server-crash, a restarted server that does not answer is
+// the server's IOP-RUN-01). It reports whether the client reconnected.
+func (c *cell) awaitReconnect(ctx context.Context, drv drivers, t *testeeRun, st *strike, rec *wireRecorder) bool {
+	budget, why := c.reconnectBudget(rec.packets())
+	wctx, cancel := context.WithDeadline(ctx, st.at.Add(budget))
+	defer cancel()
+	var at time.Time
+	t.waitFor(wctx, func(rs []report) bool {
+		for _, r := range rs {
+			if r.Ev == "connect" && (r.Nsp == "/" || r.Nsp == "") && r.at.After(st.at) {
+				at = r.at
+				return true
+			}
+		}
+		return false
+	})
+	if !at.IsZero() {
+		c.note("reconnect: the client reported connect %.3fs after the strike (budget %v: %s)", at.Sub(st.at).Seconds(), budget, why)
+		return true
+	}
+	if done, _ := t.exited(); done || ctx.Err() != nil {
+		return false // the client's crash or the end of the cell is judged elsewhere
+	}
+	// Is the server to blame? The driver must reach it again.
+	if err := c.serverBack(ctx, drv, st); err != nil {
+		c.note("no reconnect: the server did not answer the driver: %v", err)
+		c.fail(IDStart, SideServer, "the server did not come back after the %s within %v: %v", c.p.Profile, c.o.scale(crashDowntime+comeBack), err)
+		return false
+	}
+	c.note("no reconnect: the client reported no connect within %v of the strike (%s)", budget, why)
+	c.fail(strikeID[c.p.Profile], SideClient, "the client reported no new connect within %v of the %s (after up seq %d; budget %s)", budget, c.p.Profile, st.afterSeq, why)
+	return false
+}
+
+// serverBack checks, bounded by Downtime plus comeBack from the strike
+// (at least a few seconds from now), that the server answers the driver's
+// ext:hello.
+func (c *cell) serverBack(ctx context.Context, drv drivers, st *strike) error {
+	return c.retry(ctx, st, func(ctx context.Context, timeout time.Duration) error {
+		for _, s := range drv {
+			if _, err := s.Timeout(timeout).EmitWithAck(ctx, "ext:hello"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// retry calls f until it succeeds or the strike's come-back bound passes:
+// the driver's own session dies with a crashed server and reconnects by
+// itself, and a relay that met it disconnected is tried again.
+func (c *cell) retry(ctx context.Context, st *strike, f func(context.Context, time.Duration) error) error {
+	deadline := st.at.Add(c.o.scale(crashDowntime + comeBack))
+	if floor := time.Now().Add(c.o.scale(3 * time.Second)); deadline.Before(floor) {
+		deadline = floor
+	}
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := f(rctx, c.o.scale(time.Second))
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-rctx.Done():
+			return err
+		case <-tick.C:
+		}
+	}
+}
