@@ -429,7 +429,9 @@ func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*
 	// A phase lasts the stream plus a grace: what has not arrived by then
 	// is judged lost.
 	phase := o.scale(time.Duration(w.Count*w.IntervalMS)*time.Millisecond + 2*time.Second)
-	relay := func(cmd map[string]any) error { return drv.relay(ctx, o.scale(3*time.Second), cmd) }
+	relay := func(cmd map[string]any) error {
+		return c.relayCmd(ctx, drv, t, time.Now().Add(o.scale(relayBound)), cmd)
+	}
 	nAcks := w.Count / w.AckEvery
 	// Up: the testee streams net:seq to the server.
 	if err := relay(map[string]any{"cmd": "stream", "count": w.Count, "interval_ms": w.IntervalMS, "ack_every": w.AckEvery, "binary_every": w.BinaryEvery, "tag": "up"}); err != nil {
@@ -446,7 +448,7 @@ func (c *cell) workload(ctx context.Context, drv drivers, t *testeeRun, srvs []*
 		reconnected = st != nil && c.awaitReconnect(ctx, drv, t, st, rec)
 		if st != nil && c.p.Profile == "server-crash" {
 			relay = func(cmd map[string]any) error {
-				return c.retry(ctx, st, func(ctx context.Context, timeout time.Duration) error { return drv.relay(ctx, timeout, cmd) })
+				return c.relayCmd(ctx, drv, t, st.comeBack(o), cmd)
 			}
 		}
 	}

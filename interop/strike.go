@@ -54,6 +54,17 @@ type strike struct {
 	handle   *faultproxy.ProfileHandle
 }
 
+// comeBack is when the server must answer again after the strike:
+// Downtime plus comeBack from the strike, and at least a few seconds from
+// now.
+func (st *strike) comeBack(o Options) time.Time {
+	deadline := st.at.Add(o.scale(crashDowntime + comeBack))
+	if floor := time.Now().Add(o.scale(3 * time.Second)); deadline.Before(floor) {
+		deadline = floor
+	}
+	return deadline
+}
+
 // note records a line of the cell's own decisions (the strike, the
 // reconnection); they lead the proxy's decision log in matrix.json.
 func (c *cell) note(format string, a ...any) {
@@ -208,11 +219,7 @@ func (c *cell) serverBack(ctx context.Context, drv drivers, st *strike) error {
 // the driver's own session dies with a crashed server and reconnects by
 // itself, and a relay that met it disconnected is tried again.
 func (c *cell) retry(ctx context.Context, st *strike, f func(context.Context, time.Duration) error) error {
-	deadline := st.at.Add(c.o.scale(crashDowntime + comeBack))
-	if floor := time.Now().Add(c.o.scale(3 * time.Second)); deadline.Before(floor) {
-		deadline = floor
-	}
-	rctx, cancel := context.WithDeadline(ctx, deadline)
+	rctx, cancel := context.WithDeadline(ctx, st.comeBack(c.o))
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -226,5 +233,47 @@ func (c *cell) retry(ctx context.Context, st *strike, f func(context.Context, ti
 			return err
 		case <-tick.C:
 		}
+	}
+}
+
+// relayBound is how long a relay is tried when the driver's own session
+// drops (on a loaded machine a 200 ms pingTimeout can end it): the driver
+// reconnects by itself with short delays.
+const relayBound = 5 * time.Second
+
+// relayCmd relays cmd to the testee through the drivers until the server
+// acknowledges it or the testee reports the command done (the evidence that
+// it got through although the ack was lost), bounded by until. A failed
+// relay that never reached the testee is tried again, so that a relay is
+// never sent twice to a testee that got it.
+func (c *cell) relayCmd(ctx context.Context, drv drivers, t *testeeRun, until time.Time, cmd map[string]any) error {
+	name, _ := cmd["cmd"].(string)
+	tag, _ := cmd["tag"].(string)
+	got := func(rs []report) bool {
+		return slices.ContainsFunc(rs, func(r report) bool { return r.Ev == "done" && r.Cmd == name && r.Tag == tag })
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := drv.relay(ctx, c.o.scale(3*time.Second), cmd)
+		if err == nil {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, c.o.scale(500*time.Millisecond))
+		ok := t.waitFor(wctx, got)
+		cancel()
+		if ok {
+			c.note("relay: %s %s reached the testee although the server's ack was lost: %v", name, tag, err)
+			return nil
+		}
+		if ctx.Err() != nil || !time.Now().Before(until) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-tick.C:
+		}
+		c.note("relay: %s %s tried again after: %v", name, tag, err)
 	}
 }
