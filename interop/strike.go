@@ -32,10 +32,14 @@ var strikeID = map[string]string{
 
 // The allowances of a strike's reconnection budget.
 const (
-	// backoffAllowance covers two reconnection attempts of Node's default
-	// backoff at its full jitter (1 s · 1.5, then 2 s · 1.5): under
-	// server-crash the first attempt may meet the server still down.
+	// backoffAllowance (half-open) covers two reconnection attempts of
+	// Node's default backoff at its full jitter (1 s · 1.5, then 2 s · 1.5).
 	backoffAllowance = 4500 * time.Millisecond
+	// crashBackoffAllowance (server-crash, counted from the moment the
+	// restarted server is ready): attempts made while the server was down
+	// failed, and the next one may come up to one capped delay later
+	// (reconnectionDelayMax 5 s · 1.5).
+	crashBackoffAllowance = 7500 * time.Millisecond
 	// strikeGrace covers scheduling, and under server-crash the restarted
 	// server's start until it is ready.
 	strikeGrace = 2 * time.Second
@@ -156,12 +160,53 @@ func (c *cell) reconnectBudget(pkts []wirePacket) (time.Duration, string) {
 		hb = "pingInterval %v + pingTimeout %v (defaults: no open packet seen)"
 	}
 	b := iv + to + c.o.scale(backoffAllowance+strikeGrace)
-	why := fmt.Sprintf(hb, iv, to)
-	if c.p.Profile == "server-crash" {
-		b += c.o.scale(crashDowntime)
-		why += fmt.Sprintf(" + downtime %v", c.o.scale(crashDowntime))
+	why := fmt.Sprintf(hb, iv, to) + fmt.Sprintf(" + backoff allowance %v + grace %v", c.o.scale(backoffAllowance), c.o.scale(strikeGrace))
+	return b, why
+}
+
+// crashBudget is reconnectBudget under server-crash: the server's measured
+// downtime (from the strike until the restarted server was ready), the
+// advertised heartbeat, the backoff allowance after the restart and a
+// grace.
+func (c *cell) crashBudget(pkts []wirePacket, down time.Duration) (time.Duration, string) {
+	iv, to, ok := heartbeat(pkts)
+	hb := "pingInterval %v + pingTimeout %v"
+	if !ok {
+		iv, to = 25*time.Second, 20*time.Second
+		hb = "pingInterval %v + pingTimeout %v (defaults: no open packet seen)"
 	}
-	return b, why + fmt.Sprintf(" + backoff allowance %v + grace %v", c.o.scale(backoffAllowance), c.o.scale(strikeGrace))
+	b := down + iv + to + c.o.scale(crashBackoffAllowance+strikeGrace)
+	return b, fmt.Sprintf("server down (crash until restarted and ready) %v + "+hb+" + backoff allowance %v + grace %v",
+		down.Round(time.Millisecond), iv, to, c.o.scale(crashBackoffAllowance), c.o.scale(strikeGrace))
+}
+
+// crashUp waits (bounded by the strike's come-back time) for the proxy's
+// decision that the crashed server was restarted and is ready, and returns
+// its time; ok is false when the restart failed or did not end in time.
+func (c *cell) crashUp(ctx context.Context, st *strike) (up time.Time, detail string, ok bool) {
+	wctx, cancel := context.WithDeadline(ctx, st.comeBack(c.o))
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ds, _ := c.px.Decisions()
+		for _, d := range ds {
+			if d.Fault != c.p.Profile || d.Time.Before(st.at) {
+				continue
+			}
+			switch d.Action {
+			case "up":
+				return d.Time, d.Detail, true
+			case "error":
+				return time.Time{}, d.Detail, false
+			}
+		}
+		select {
+		case <-wctx.Done():
+			return time.Time{}, "the proxy logged no restart of the server", false
+		case <-tick.C:
+		}
+	}
 }
 
 // awaitReconnect waits (bounded) for the testee's first connect to "/"
@@ -171,6 +216,19 @@ func (c *cell) reconnectBudget(pkts []wirePacket) (time.Duration, string) {
 // the server's IOP-RUN-01). It reports whether the client reconnected.
 func (c *cell) awaitReconnect(ctx context.Context, drv drivers, t *testeeRun, st *strike, rec *wireRecorder) bool {
 	budget, why := c.reconnectBudget(rec.packets())
+	if c.p.Profile == "server-crash" {
+		up, detail, ok := c.crashUp(ctx, st)
+		if !ok {
+			if ctx.Err() != nil {
+				return false
+			}
+			c.note("no restart: %s", detail)
+			c.fail(IDStart, SideServer, "the server did not come back after the crash within %v: %s", c.o.scale(crashDowntime+comeBack), detail)
+			return false
+		}
+		c.note("restarted: the server was ready again %.3fs after the strike (%s)", up.Sub(st.at).Seconds(), detail)
+		budget, why = c.crashBudget(rec.packets(), up.Sub(st.at))
+	}
 	wctx, cancel := context.WithDeadline(ctx, st.at.Add(budget))
 	defer cancel()
 	var at time.Time
@@ -184,7 +242,7 @@ func (c *cell) awaitReconnect(ctx context.Context, drv drivers, t *testeeRun, st
 		return false
 	})
 	if !at.IsZero() {
-		c.note("reconnect: the client reported connect %.3fs after the strike (budget %v: %s)", at.Sub(st.at).Seconds(), budget, why)
+		c.note("reconnect: the client reported connect %.3fs after the strike (budget %v: %s)", at.Sub(st.at).Seconds(), budget.Round(time.Millisecond), why)
 		return true
 	}
 	if done, _ := t.exited(); done || ctx.Err() != nil {
@@ -196,8 +254,8 @@ func (c *cell) awaitReconnect(ctx context.Context, drv drivers, t *testeeRun, st
 		c.fail(IDStart, SideServer, "the server did not come back after the %s within %v: %v", c.p.Profile, c.o.scale(crashDowntime+comeBack), err)
 		return false
 	}
-	c.note("no reconnect: the client reported no connect within %v of the strike (%s)", budget, why)
-	c.fail(strikeID[c.p.Profile], SideClient, "the client reported no new connect within %v of the %s (after up seq %d; budget %s)", budget, c.p.Profile, st.afterSeq, why)
+	c.note("no reconnect: the client reported no connect within %v of the strike (%s)", budget.Round(time.Millisecond), why)
+	c.fail(strikeID[c.p.Profile], SideClient, "the client reported no new connect within %v of the %s (after up seq %d; budget %s)", budget.Round(time.Millisecond), c.p.Profile, st.afterSeq, why)
 	return false
 }
 
