@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -217,5 +218,30 @@ func TestMatrixStrikeProfiles(t *testing.T) {
 				t.Errorf("%s: a reconnection recorded for a client that does not reconnect", c.Key())
 			}
 		}
+	}
+}
+
+// TestMatrixCrashedServerNotBack: a server that does not come back after
+// server-crash fails IOP-RUN-01 on the server side, and the client that
+// could not reconnect to it is not charged.
+func TestMatrixCrashedServerNotBack(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "started")
+	cfg, err := ParseConfig([]byte(testConfig+`  - name: once
+    server: {cmd: "{siospec} serve-once {port} `+marker+`", ready: "^listening ", protocols: [sio5]}
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := RunMatrix(t.Context(), cfg, pick(Plan(cfg, []string{"server-crash"}, 5), "ref/once/server-crash"), nil)
+	if len(cells) != 1 {
+		t.Fatalf("%d cells, want 1", len(cells))
+	}
+	c := cells[0]
+	for _, f := range c.Failures {
+		t.Logf("    %s %s: %s", f.ID, f.Side, f.Detail)
+	}
+	if c.Outcome != Fail || !slices.Equal(c.Sides(), []string{SideServer}) || !slices.Equal(c.IDs(), []string{IDStart}) ||
+		!strings.Contains(c.Failures[0].Detail, "did not come back") {
+		t.Errorf("%s: %s (IDs %v, sides %v), want only the server's IOP-RUN-01 (did not come back)", c.Key(), c.Short(), c.IDs(), c.Sides())
 	}
 }

@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 //     drops the 3rd net:seq event it sends: a broken server;
 //   - serve-crash PORT: the sio5 reference fixture that exits with status 3
 //     when up event 5 of the workload reaches it: a crashing server;
+//   - serve-once PORT MARKER: the sio5 reference fixture that refuses to
+//     start a second time (MARKER exists): a server that does not come
+//     back after server-crash;
 //   - testee: the reference client as a testee;
 //   - testee-crash: the same, exiting with status 3 when it sends up event 5
 //     of the workload: a crashing client;
@@ -63,6 +66,18 @@ func peerMain(role string, args []string) (int, bool) {
 		return serveFixture(ctx, "sio5", args[0], faultproxy.SIODropPacket{Types: []socketio.PacketType{socketio.Event, socketio.BinaryEvent}, Event: "net:seq", Nth: 3}, false), true
 	case "serve-crash":
 		return serveFixture(ctx, "sio5", args[0], exitAtSeq5(), false), true
+	case "serve-once":
+		// A server that does not come back after a crash: its second
+		// start (the marker file exists) fails.
+		if _, err := os.Stat(args[1]); err == nil {
+			fmt.Fprintln(os.Stderr, "serve-once: started before, refusing to start again")
+			return 2, true
+		}
+		if err := os.WriteFile(args[1], nil, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2, true
+		}
+		return serveFixture(ctx, "sio5", args[0], nil, false), true
 	case "serve-badsid":
 		return serveFixtureWith(ctx, "sio5", args[0], nil, false, unknownSIDIs500), true
 	case "testee":
