@@ -44,21 +44,8 @@ const readAhead = 64 << 10
 
 // Read reads directly into p while the connection is quiet (an idle
 // session holds no read-ahead buffer) and through the read-ahead buffer
-// while it is busy. The direct read, where an idle session's reader is
-// parked, is in this small frame and the rest in readBuffered (see
-// wsTransport.readLoop: the parked reader's stack use is kept low).
+// while it is busy.
 func (c *batchConn) Read(p []byte) (int, error) {
-	if c.ra == nil && !c.busy {
-		n, err := c.Conn.Read(p)
-		c.busy = n == len(p) && len(p) < readAhead
-		return n, err
-	}
-	return c.readBuffered(p)
-}
-
-// readBuffered is Read through the read-ahead buffer, or directly once
-// the buffer is drained and the connection quiet.
-func (c *batchConn) readBuffered(p []byte) (int, error) {
 	if c.ra != nil {
 		if c.raPos < len(*c.ra) {
 			n := copy(p, (*c.ra)[c.raPos:])

@@ -200,10 +200,14 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	return nil
 }
 
-// readMessage reads the message r (of type mt, from NextReader) into a
-// pooled buffer and copies it once into a slice of its exact size (instead
-// of io.ReadAll's repeated growth).
-func (t *wsTransport) readMessage(r io.Reader) ([]byte, error) {
+// readMessage is the connection's ReadMessage, reading into a pooled
+// buffer and copying the message once into a slice of its exact size
+// (instead of io.ReadAll's repeated growth).
+func (t *wsTransport) readMessage() (int, []byte, error) {
+	mt, r, err := t.conn.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
 	bp := t.s.srv.getBuf()
 	defer t.s.srv.putBuf(bp)
 	buf := (*bp)[:0]
@@ -218,85 +222,50 @@ func (t *wsTransport) readMessage(r io.Reader) ([]byte, error) {
 		}
 		if err != nil {
 			*bp = buf
-			return nil, err
+			return mt, nil, err
 		}
 	}
 	*bp = buf
-	return append(make([]byte, 0, len(buf)), buf...), nil
+	return mt, append(make([]byte, 0, len(buf)), buf...), nil
 }
 
 // readLoop reads messages until the connection fails or closes, then
-// stops the writer, closes the connection and leaves the server's wait
-// group (srv.exit), which its starter entered. It runs on a goroutine of
-// its own, so that the upgrade request's handler returns: the net/http
-// connection state it holds (its 4 KiB write buffer, the request and
-// response, a stack grown by the request's handling) is released while
-// the session lives. gorilla keeps the connection's read buffer.
-//
-// An idle session's reader is parked under NextReader, at the bottom of
-// this frame, for most of its life, so the frame holds no more than the
-// wait needs and everything else happens in onFrame, which returns
-// before the next wait. That keeps the parked reader's stack use under a
-// quarter of 8 KiB, so that a stack grown to 8 KiB by a message's handling
-// (a Socket.IO event with its handler and reply) is halved by the next
-// garbage collection while the session is idle; runtime.shrinkstack
-// shrinks only a stack less than a quarter used.
+// stops the writer and closes the connection.
 func (t *wsTransport) readLoop() {
-	t.conn.SetReadLimit(t.s.srv.opts.MaxHTTPBufferSize)
+	s := t.s
+	t.conn.SetReadLimit(s.srv.opts.MaxHTTPBufferSize)
 	for {
-		mt, r, err := t.conn.NextReader()
-		if !t.onFrame(mt, r, err) {
+		mt, data, err := t.readMessage()
+		if err == nil && mt == websocket.TextMessage && !utf8.Valid(data) {
+			// EIO-WS-11: the ws library closes with 1007.
+			_ = t.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, ""), time.Now().Add(t.writeTimeout))
+			err = &TransportError{Msg: "invalid UTF-8 sequence"}
+		}
+		if err != nil {
+			t.readFailed(err)
 			break
 		}
+		p, perr := engineio.ParseFrame(t.version, mt == websocket.BinaryMessage, data)
+		s.mu.Lock()
+		switch {
+		case s.probe == t:
+			s.onProbePacketLocked(t, p, perr)
+		case s.transport != t:
+			// Discarded or closed: ignore.
+		case perr != nil:
+			s.closeLocked(ReasonParseError, perr)
+		case p.Type == engineio.Close:
+			// Node ignores "1" on a WebSocket and relies on the ping
+			// timeout (EIO-CLOSE-03); closing at once is what the
+			// protocol asks for and the suite accepts.
+			s.closeLocked(ReasonTransportClose, nil)
+		default:
+			s.onPacketLocked(p)
+		}
+		s.mu.Unlock()
+		s.runEvents()
 	}
-	t.readEnded()
-	t.s.srv.exit()
-}
-
-// onFrame handles what NextReader returned: it reads and handles the
-// message, or ends the read side (false).
-func (t *wsTransport) onFrame(mt int, r io.Reader, err error) bool {
-	s := t.s
-	var data []byte
-	if err == nil {
-		data, err = t.readMessage(r)
-	}
-	if err == nil && mt == websocket.TextMessage && !utf8.Valid(data) {
-		// EIO-WS-11: the ws library closes with 1007.
-		_ = t.conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, ""), time.Now().Add(t.writeTimeout))
-		err = &TransportError{Msg: "invalid UTF-8 sequence"}
-	}
-	if err != nil {
-		t.readFailed(err)
-		return false
-	}
-	p, perr := engineio.ParseFrame(t.version, mt == websocket.BinaryMessage, data)
-	s.mu.Lock()
-	switch {
-	case s.probe == t:
-		s.onProbePacketLocked(t, p, perr)
-	case s.transport != t:
-		// Discarded or closed: ignore.
-	case perr != nil:
-		s.closeLocked(ReasonParseError, perr)
-	case p.Type == engineio.Close:
-		// Node ignores "1" on a WebSocket and relies on the ping
-		// timeout (EIO-CLOSE-03); closing at once is what the
-		// protocol asks for and the suite accepts.
-		s.closeLocked(ReasonTransportClose, nil)
-	default:
-		s.onPacketLocked(p)
-	}
-	s.mu.Unlock()
-	s.runEvents()
-	return true
-}
-
-// readEnded stops the writer, closes the connection and waits for the
-// writer once the read side has ended.
-func (t *wsTransport) readEnded() {
-	s := t.s
 	s.mu.Lock()
 	t.stopped = true
 	s.mu.Unlock()
@@ -421,8 +390,18 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.
 		srv.opts.OnSession(s)
 	}
 	s.runEvents()
-	srv.wg.Add(1)   // safe: this ServeHTTP call holds the group above zero
-	go t.readLoop() // ends with srv.exit()
+	srv.wg.Add(1) // safe: this ServeHTTP call holds the group above zero
+	go srv.readLoop(t)
+}
+
+// readLoop runs t's read loop on a goroutine of its own, counted in the
+// server's wait group, so that the upgrade request's handler returns: the
+// net/http connection state it holds (its 4 KiB write buffer, the request
+// and response, a stack grown by the request's handling) is released
+// while the session lives. gorilla keeps the connection's read buffer.
+func (srv *Server) readLoop(t *wsTransport) {
+	defer srv.exit()
+	t.readLoop()
 }
 
 // probe runs a WebSocket that asks to upgrade session s (EIO-UPG).
@@ -446,7 +425,7 @@ func (srv *Server) probe(s *Session, conn *websocket.Conn, bc *batchConn, q url.
 	gen := s.upgradeGen
 	s.upgradeTimer = srv.clock.AfterFunc(srv.opts.UpgradeTimeout, func() { s.onUpgradeTimeout(gen) })
 	s.mu.Unlock()
-	go t.readLoop() // takes over the enter above
+	go srv.readLoop(t) // takes over the enter above
 }
 
 // onProbePacketLocked handles a packet received on the probe WebSocket.
