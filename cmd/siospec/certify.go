@@ -22,6 +22,7 @@ import (
 
 	"github.com/siospec/siospec/interop"
 	"github.com/siospec/siospec/reports"
+	"github.com/siospec/siospec/suites/framework"
 )
 
 // Files of a certification bundle.
@@ -326,17 +327,12 @@ func deriveVerdict(dir, peer string) (verdict, error) {
 			v.IDs = append(v.IDs, s.ID)
 		}
 	}
-	for _, c := range m.Cells {
-		switch c.Outcome {
-		case interop.Fail:
-			v.MustFailures += len(c.Failures)
-			for _, f := range c.Failures {
-				v.IDs = append(v.IDs, f.ID+"@"+c.Key()+"("+f.Side+")")
-			}
-		case interop.HarnessError:
-			return verdict{}, fmt.Errorf("matrix cell %s: harness error: %s", c.Key(), c.Reason)
-		}
+	n, ids, err := cellMustFailures(m.Cells)
+	if err != nil {
+		return verdict{}, err
 	}
+	v.MustFailures += n
+	v.IDs = append(v.IDs, ids...)
 	slices.Sort(v.IDs)
 	v.IDs = slices.Compact(v.IDs)
 	v.Interoperates = v.MustFailures == 0
@@ -346,6 +342,28 @@ func deriveVerdict(dir, peer string) (verdict, error) {
 		v.Line = fmt.Sprintf("interoperates with %s: no: %d MUST failures (%s)", label, v.MustFailures, strings.Join(v.IDs, ", "))
 	}
 	return v, nil
+}
+
+// cellMustFailures counts the failures of the matrix cells that count
+// against a certification: those of a MUST requirement (an ID the registry
+// does not know counts too). A SHOULD failure (NET-HO-02 under half-open)
+// stays in matrix.json but not in the verdict. Each is named ID@CELL(side).
+func cellMustFailures(cells []interop.Cell) (n int, ids []string, err error) {
+	for _, c := range cells {
+		switch c.Outcome {
+		case interop.Fail:
+			for _, f := range c.Failures {
+				if r, ok := framework.Requirements().Lookup(f.ID); ok && r.Level != framework.MUST {
+					continue
+				}
+				n++
+				ids = append(ids, f.ID+"@"+c.Key()+"("+f.Side+")")
+			}
+		case interop.HarnessError:
+			return 0, nil, fmt.Errorf("matrix cell %s: harness error: %s", c.Key(), c.Reason)
+		}
+	}
+	return n, ids, nil
 }
 
 // bundleFiles lists the bundle's files (slash paths, sorted), the manifest

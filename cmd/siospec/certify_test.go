@@ -270,3 +270,31 @@ func TestCertifySIO4Server(t *testing.T) {
 		})
 	}
 }
+
+// TestCertifyCountsOnlyMustCellFailures: a matrix cell's failure counts
+// against the certification when its requirement is a MUST or unknown; a
+// SHOULD (NET-HO-02) stays out of the verdict.
+func TestCertifyCountsOnlyMustCellFailures(t *testing.T) {
+	cell := func(fs ...interop.Failure) interop.Cell {
+		return interop.Cell{Client: "c", Server: "s", Profile: "half-open", Outcome: interop.Fail, Failures: fs}
+	}
+	for _, tc := range []struct {
+		name  string
+		cells []interop.Cell
+		want  int
+	}{
+		{"should only", []interop.Cell{cell(interop.Failure{ID: "NET-HO-02", Side: interop.SideClient})}, 0},
+		{"must", []interop.Cell{cell(interop.Failure{ID: "NET-CRASH-01", Side: interop.SideClient})}, 1},
+		{"unknown counts", []interop.Cell{cell(interop.Failure{ID: "XYZ-01", Side: interop.SideServer})}, 1},
+		{"mixed", []interop.Cell{cell(interop.Failure{ID: "NET-HO-02", Side: interop.SideClient}, interop.Failure{ID: "IOP-RUN-02", Side: interop.SideServer})}, 1},
+		{"passing cells", []interop.Cell{{Client: "c", Server: "s", Profile: "none", Outcome: interop.Pass}}, 0},
+	} {
+		n, ids, err := cellMustFailures(tc.cells)
+		if err != nil || n != tc.want || len(ids) != tc.want {
+			t.Errorf("%s: %d MUST failures %v (err %v), want %d", tc.name, n, ids, err, tc.want)
+		}
+	}
+	if _, _, err := cellMustFailures([]interop.Cell{{Client: "c", Server: "s", Profile: "none", Outcome: interop.HarnessError}}); err == nil {
+		t.Error("a harness error in a cell is not reported")
+	}
+}
