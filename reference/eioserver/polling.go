@@ -236,6 +236,8 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 	default:
 		body, err = encoder.AppendPayloadV3(nil, pkts)
 	}
+	// The encoded body holds copies: the array goes back to the pool.
+	s.srv.putPacketBuf(pkts)
 	if err == nil && t.jsonpHead != "" {
 		body, err = appendJSONP(nil, t.jsonpHead, body)
 	}
@@ -245,8 +247,6 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	commonHeaders(h, r)
 	if initial && s.srv.opts.Cookie != nil {
 		h.Add("Set-Cookie", cookieHeader(s.srv.opts.Cookie, s.id))
 	}
@@ -258,20 +258,26 @@ func (t *pollingTransport) respond(w http.ResponseWriter, r *http.Request, pkts 
 			}
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	pollingHeaders(h, r, contentType, strconv.Itoa(len(body)))
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(s.srv.opts.PingInterval + s.srv.opts.PingTimeout))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
 
-// commonHeaders adds the headers Node's polling transport puts on every
-// data response.
-func commonHeaders(h http.Header, r *http.Request) {
+// pollingHeaders sets the headers of a polling data response: its type
+// and length, and what Node's polling transport adds to every one.
+func pollingHeaders(h http.Header, r *http.Request, contentType, length string) {
+	// One array for the three values, where Header.Set would allocate
+	// one each; the keys are canonical, as Set would make them. The
+	// order of the keys on the wire is net/http's (sorted), not ours.
+	v := []string{contentType, length, "no-store"}
+	h["Content-Type"] = v[0:1:1]
+	h["Content-Length"] = v[1:2:2]
+	h["Cache-Control"] = v[2:3:3]
 	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
 		h.Set("X-XSS-Protection", "0")
 	}
-	h.Set("cache-control", "no-store")
 }
 
 func cookieHeader(c *CookieOptions, sid string) string {
@@ -292,11 +298,41 @@ func cookieHeader(c *CookieOptions, sid string) string {
 
 var errTooLarge = errors.New("eioserver: request body too large")
 
-// readBody reads at most limit bytes of a request body.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+// maxBodyHint bounds what readBody allocates on a Content-Length alone.
+const maxBodyHint = 64 << 10
+
+// readBody reads at most limit bytes of a request body. size is the
+// declared Content-Length (-1 if unknown): a body that keeps to it is read
+// into one array of that size, where io.ReadAll would start at 512 bytes
+// and copy on every growth. The result is as io.ReadAll of limit+1 bytes:
+// errTooLarge beyond limit, whatever the declared size.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size <= limit {
+		// Room for the read that returns io.EOF; a declared size is not
+		// trusted beyond maxBodyHint before the bytes arrive.
+		n = min(size+1, maxBodyHint)
+	}
+	b := make([]byte, 0, n)
+	for {
+		if int64(len(b)) > limit {
+			return nil, errTooLarge
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		buf := b[len(b):cap(b)]
+		if room := limit + 1 - int64(len(b)); int64(len(buf)) > room {
+			buf = buf[:room]
+		}
+		m, err := r.Read(buf)
+		b = b[:len(b)+m]
+		if err == io.EOF { // unwrapped by contract, as io.ReadAll compares
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(b)) > limit {
 		return nil, errTooLarge
@@ -338,7 +374,7 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 	// A slow sender is cut off: by this deadline, or earlier when the
 	// heartbeat closes the session.
 	_ = p.rc.SetReadDeadline(time.Now().Add(s.srv.opts.PingInterval + s.srv.opts.PingTimeout))
-	body, err := readBody(r.Body, s.srv.opts.MaxHTTPBufferSize)
+	body, err := readBody(r.Body, s.srv.opts.MaxHTTPBufferSize, r.ContentLength)
 	s.mu.Lock()
 	p.reading = false
 	s.mu.Unlock()
@@ -417,10 +453,7 @@ func (t *pollingTransport) servePost(w http.ResponseWriter, r *http.Request) {
 
 // writeOK answers a POST whose payload was taken (EIO-POLL-04).
 func writeOK(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
-	commonHeaders(h, r)
+	pollingHeaders(w.Header(), r, "text/html", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
 }

@@ -25,6 +25,11 @@ type Server struct {
 	upgrader websocket.Upgrader
 	// bufs holds *[]byte frame buffers of WebSocket readers and writers.
 	bufs sync.Pool
+	// evBufs and pktBufs recycle the arrays behind sessions' event
+	// queues and polling send queues (*[]event, *[]engineio.Packet),
+	// which would otherwise grow from nil on every POST and every GET.
+	evBufs  sync.Pool
+	pktBufs sync.Pool
 
 	mu       sync.Mutex
 	sessions map[string]*Session

@@ -77,6 +77,7 @@ type Session struct {
 	// queue idle; never concurrently, never with mu held.
 	evMu      sync.Mutex
 	evQueue   []event
+	evBox     *[]event // where evQueue's array came from (Server.evBufs)
 	evRunning bool
 	onMessage func(engineio.Packet)
 	onClose   func(reason string, err error)
@@ -166,7 +167,7 @@ func (s *Session) Send(pkts ...engineio.Packet) error {
 	if limit := s.srv.opts.SendQueueLimit; limit > 0 && len(s.writeBuffer)+len(pkts) > limit {
 		return ErrQueueFull
 	}
-	s.writeBuffer = append(s.writeBuffer, pkts...)
+	s.writeBuffer = append(s.srv.packetBuf(s.writeBuffer), pkts...)
 	s.flushLocked()
 	return nil
 }
@@ -274,7 +275,7 @@ func (s *Session) sendControlLocked(p engineio.Packet) {
 	if s.state != stateOpen {
 		return
 	}
-	s.writeBuffer = append(s.writeBuffer, p)
+	s.writeBuffer = append(s.srv.packetBuf(s.writeBuffer), p)
 	s.flushLocked()
 }
 
@@ -322,7 +323,7 @@ func (s *Session) closeLocked(reason string, err error) {
 	close(s.done)
 	s.srv.log.Debug("session closed", "sid", s.id, "reason", reason, "err", err)
 	s.evMu.Lock()
-	s.evQueue = append(s.evQueue, event{close: true, reason: reason, err: err})
+	s.appendEventLocked(event{close: true, reason: reason, err: err})
 	s.evMu.Unlock()
 }
 
@@ -332,8 +333,46 @@ func (s *Session) enqueueMessageLocked(p engineio.Packet) {
 	// the next packet of the same payload.
 	p.Data = p.Data[:len(p.Data):len(p.Data)]
 	s.evMu.Lock()
-	s.evQueue = append(s.evQueue, event{pkt: p})
+	s.appendEventLocked(event{pkt: p})
 	s.evMu.Unlock()
+}
+
+// maxPooledQueue bounds the arrays kept for reuse (events or packets), so
+// that one burst does not pin a large array in the pool.
+const maxPooledQueue = 256
+
+// appendEventLocked queues ev, taking an array from the server's pool for
+// an empty queue. evMu must be held.
+func (s *Session) appendEventLocked(ev event) {
+	if s.evQueue == nil && s.evBox == nil {
+		if b, ok := s.srv.evBufs.Get().(*[]event); ok {
+			s.evBox, s.evQueue = b, (*b)[:0]
+		}
+	}
+	s.evQueue = append(s.evQueue, ev)
+}
+
+// packetBuf returns q, or an empty array from the pool when q is nil.
+func (srv *Server) packetBuf(q []engineio.Packet) []engineio.Packet {
+	if q != nil {
+		return q
+	}
+	if b, ok := srv.pktBufs.Get().(*[]engineio.Packet); ok {
+		q = (*b)[:0]
+		*b = nil
+	}
+	return q
+}
+
+// putPacketBuf gives an array of packets that nothing refers to any more
+// back to the pool.
+func (srv *Server) putPacketBuf(q []engineio.Packet) {
+	if cap(q) == 0 || cap(q) > maxPooledQueue {
+		return
+	}
+	clear(q[:cap(q)])
+	q = q[:0]
+	srv.pktBufs.Put(&q)
 }
 
 // runEvents delivers queued events unless another goroutine (or an outer
@@ -345,10 +384,11 @@ func (s *Session) runEvents() {
 		return
 	}
 	s.evRunning = true
-	for len(s.evQueue) > 0 {
-		ev := s.evQueue[0]
-		s.evQueue[0] = event{}
-		s.evQueue = s.evQueue[1:]
+	// Indexed rather than popped, so that the array can be reused; an
+	// event queued while one is delivered is appended behind i.
+	for i := 0; i < len(s.evQueue); i++ {
+		ev := s.evQueue[i]
+		s.evQueue[i] = event{}
 		onMessage, onClose := s.onMessage, s.onClose
 		s.evMu.Unlock()
 		switch {
@@ -359,7 +399,16 @@ func (s *Session) runEvents() {
 		}
 		s.evMu.Lock()
 	}
-	s.evQueue = nil
+	if q := s.evQueue; cap(q) > 0 && cap(q) <= maxPooledQueue {
+		// Every entry was zeroed as it was delivered.
+		b := s.evBox
+		if b == nil {
+			b = new([]event)
+		}
+		*b = q[:0]
+		s.srv.evBufs.Put(b)
+	}
+	s.evQueue, s.evBox = nil, nil
 	s.evRunning = false
 	s.evMu.Unlock()
 }
