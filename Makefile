@@ -9,7 +9,7 @@ GOFILES   = $(shell git ls-files '*.go' 2>/dev/null)
 all: test
 
 ## test: gofmt check, go vet, staticcheck, then every package's tests with -race
-## (the suites and cmd/siospec packages last, together).
+## (the suites and cmd/siospec packages last, one after the other).
 test: fmt-check vet staticcheck gotest
 
 fmt-check:
@@ -22,13 +22,14 @@ staticcheck:
 	$(GO) tool staticcheck ./...
 
 # The two packages whose proofs run whole suites against real peers (suites
-# and cmd/siospec) run after the rest, together: most of their time is
-# waiting on heartbeats and peers, and every whole-suite proof runs through
-# prooftest.Run (the slower proof heartbeat, one retry with the load
-# logged), so the load of the two does not decide a verdict.
+# and cmd/siospec) run one after the other, after the rest: run together,
+# their load pushed the size-limit specs of the broken-server proofs
+# (about 1.5 MB echoed under -race) past their reply windows in both
+# attempts, in three runs of three on 2026-12-06; in series they pass.
 gotest:
 	$(GO) test -race -shuffle=on -timeout 20m $$($(GO) list ./... | grep -v -x -e '$(shell $(GO) list -m)/suites' -e '$(shell $(GO) list -m)/cmd/siospec')
-	$(GO) test -race -shuffle=on -timeout 25m ./suites ./cmd/siospec
+	$(GO) test -race -shuffle=on -timeout 20m ./suites
+	$(GO) test -race -shuffle=on -timeout 20m ./cmd/siospec
 
 ## fuzz: run every fuzz target of the main module for FUZZTIME each, one at a time.
 fuzz:
