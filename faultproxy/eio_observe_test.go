@@ -1,22 +1,19 @@
 package faultproxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/protocol/engineio"
 	"github.com/siospec/siospec/protocol/socketio"
 	"github.com/siospec/siospec/reference/eioclient"
@@ -235,55 +232,9 @@ func TestEIOObserveV3Polling(t *testing.T) {
 // host:port; it is stopped by PID (SIGTERM, then SIGKILL) at cleanup.
 func startNodeFixture(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	node, dir := nodeDir(t)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-v2", "package.json")); err != nil {
-		t.Skip("testees/node/node_modules/socket.io-v2 missing: Node proof skipped")
-	}
-	cmd := exec.Command(node, append([]string{filepath.Join("fixtures", name), "--port", "0"}, args...)...)
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	first := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case first <- sc.Text():
-			default:
-			}
-		}
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	select {
-	case l := <-first:
-		u, ok := strings.CutPrefix(l, "listening http://")
-		if !ok {
-			t.Fatalf("%s: unexpected first line %q", name, l)
-		}
-		return u
-	case <-exited:
-		t.Fatalf("%s exited before listening", name)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not print its address within 10s", name)
-	}
-	return ""
+	nodeDir(t)
+	nodepeer.Require(t, "socket.io-v2")
+	return strings.TrimPrefix(nodepeer.Start(t, filepath.Join("fixtures", name), args...), "http://")
 }
 
 // TestEIOObserveUndecoded: units the tap cannot decode are reported with

@@ -1,23 +1,21 @@
 package faultproxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/siospec/siospec/faultproxy/process"
+	"github.com/siospec/siospec/internal/nodepeer"
 	"github.com/siospec/siospec/internal/prooftest"
 	"github.com/siospec/siospec/protocol/engineio"
 )
@@ -57,11 +55,9 @@ func nodeDir(t *testing.T) (node, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mod := range []string{"socket.io", "socket.io-client"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", mod, "package.json")); err != nil {
-			t.Skipf("testees/node/node_modules/%s missing (run npm ci in testees/node): Node proof skipped", mod)
-		}
-	}
+	// Missing peers skip the proof on a developer's machine and fail it in
+	// CI, which installs them (.ci/run).
+	nodepeer.Require(t, "socket.io", "socket.io-client")
 	return node, dir
 }
 
@@ -77,52 +73,7 @@ var proofHeartbeat = []string{
 // host:port; it is stopped by PID (SIGTERM, then SIGKILL) at cleanup.
 func startFixture(t *testing.T, args ...string) string {
 	t.Helper()
-	node, dir := nodeDir(t)
-	cmd := exec.Command(node, append([]string{filepath.Join("fixtures", "sio5.js"), "--port", "0"}, args...)...)
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	select {
-	case l := <-lines:
-		u, ok := strings.CutPrefix(l, "listening http://")
-		if !ok {
-			t.Fatalf("sio5.js: unexpected first line %q", l)
-		}
-		return u
-	case <-exited:
-		t.Fatal("sio5.js exited before listening")
-	case <-time.After(10 * time.Second):
-		t.Fatal("sio5.js did not print its address within 10s")
-	}
-	return ""
+	return startNodeFixture(t, "sio5.js", args...)
 }
 
 // clientReport is what proxy-client.js prints.
