@@ -106,11 +106,7 @@ func serveFixture(t *testing.T, fx fixture.Fixture) string {
 func TestEIOObserveUpgrade(t *testing.T) {
 	t.Parallel()
 	host := serveFixture(t, fixture.NewSIO5(&fixture.SIOOptions{Options: fixture.Options{PingInterval: 2 * time.Second, PingTimeout: 5 * time.Second}}))
-	p := startProxy(t, host, &Options{Tap: true})
-	var l obsLog
-	if _, err := p.Add(l.fault()); err != nil {
-		t.Fatal(err)
-	}
+	p, l := observedProxy(t, host)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	m, err := sioclient.NewManager("http://"+p.Addr(), &sioclient.ManagerOptions{NoReconnection: true})
@@ -163,11 +159,7 @@ func TestEIOObserveUpgrade(t *testing.T) {
 // polling only) against host and checks that every packet of its session
 // is decoded, on polling, EIO 3, with the session's sid.
 func v3PollingSession(t *testing.T, host string) {
-	p := startProxy(t, host, &Options{Tap: true})
-	var l obsLog
-	if _, err := p.Add(l.fault()); err != nil {
-		t.Fatal(err)
-	}
+	p, l := observedProxy(t, host)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	m, err := sioclient.NewManager("http://"+p.Addr(), &sioclient.ManagerOptions{NoReconnection: true, Version: socketio.V4,
@@ -243,11 +235,7 @@ func startNodeFixture(t *testing.T, name string, args ...string) string {
 func TestEIOObserveUndecoded(t *testing.T) {
 	t.Parallel()
 	host := serveFixture(t, fixture.NewEIO3(&fixture.Options{PingInterval: 5 * time.Second, PingTimeout: 5 * time.Second}))
-	p := startProxy(t, host, &Options{Tap: true})
-	var l obsLog
-	if _, err := p.Add(l.fault()); err != nil {
-		t.Fatal(err)
-	}
+	p, l := observedProxy(t, host)
 	base := "http://" + p.Addr() + fixture.EnginePath
 	// One connection per request: after a chunked body the tap forwards
 	// the rest of its connection opaquely.
@@ -377,4 +365,16 @@ func TestEIOObserveChunkedResponses(t *testing.T) {
 			t.Errorf("unexpected observation:\n%s", dumpObs([]EIOObservation{o}))
 		}
 	}
+}
+
+// observedProxy starts a tapped proxy in front of host with an eio_observe
+// fault recording into the returned log.
+func observedProxy(t *testing.T, host string) (*Proxy, *obsLog) {
+	t.Helper()
+	p := startProxy(t, host, &Options{Tap: true})
+	l := &obsLog{}
+	if _, err := p.Add(l.fault()); err != nil {
+		t.Fatal(err)
+	}
+	return p, l
 }
