@@ -69,6 +69,21 @@ func proofFixtureOptions() *fixture.Options {
 	return &fixture.Options{PingInterval: prooftest.PingInterval, PingTimeout: prooftest.PingTimeout}
 }
 
+// bulkPingTimeout is the pingTimeout of a fixture whose proof runs the
+// size-limit specs: they push megabytes through the session, and under
+// -race on a loaded machine the heartbeat answer queued behind them (the
+// client's pong, or a v3 client's ping behind a relayed frame) took
+// longer than prooftest.PingTimeout, so the fixture ended the session and
+// the specs saw its close (1005) instead of their own verdict.
+const bulkPingTimeout = 4 * time.Second
+
+// bulkFixtureOptions gives an in-process fixture the proofs' pingInterval
+// and bulkPingTimeout, for proofs whose selection includes the size-limit
+// specs.
+func bulkFixtureOptions() *fixture.Options {
+	return &fixture.Options{PingInterval: prooftest.PingInterval, PingTimeout: bulkPingTimeout}
+}
+
 // runSuites runs cfg's suites through RunServer in child processes of this
 // test binary (ChildMain in TestMain) with the label filter, and returns
 // the verdicts of the specs that ran and the wall time.

@@ -32,7 +32,7 @@ func TestSpeedVariants(t *testing.T) {
 	for _, v := range []variant{
 		{"last-big-echo-dropped", "server-to-client payloads are not capped by maxPayload", framework.EIO4,
 			func() (http.Handler, func()) {
-				fx := eio4()
+				fx := fixture.NewEIO4(bulkFixtureOptions())
 				return rewritePollGET(fx, lastBigEchoRe, "", false), func() { _ = fx.Close(context.Background()) }
 			},
 			"area:limits && transport:polling", []string{"EIO-LIMIT-05"}},

@@ -508,7 +508,7 @@ func eioHandshakeVariants() []variant {
 		{"control-pong-as-heartbeat", "WebSocket control pongs are not the Engine.IO heartbeat", framework.EIO4,
 			wrapped(eio4(), controlPongAsHeartbeat), "area:websocket", []string{"EIO-WS-07"}},
 		{"max-payload-off-by-one", "a POST body of exactly maxPayload bytes is accepted", framework.EIO4,
-			pre(eio4(), func(w http.ResponseWriter, r *http.Request) bool {
+			pre(fixture.NewEIO4(bulkFixtureOptions()), func(w http.ResponseWriter, r *http.Request) bool {
 				if _, ok := isPolling(r, http.MethodPost); !ok || r.ContentLength < fixture.MaxPayload {
 					return false
 				}
@@ -552,7 +552,7 @@ func eioHandshakeVariants() []variant {
 				return false
 			}), "area:binary", []string{"EIO3-05"}},
 		{"v3-binary-frame-without-type", "a v3 WebSocket binary frame starts with 0x04", framework.EIO3,
-			filterFrames(eio3(), serverFrames(func(r *http.Request, mt int, b []byte) []byte {
+			filterFrames(fixture.NewEIO3(bulkFixtureOptions()), serverFrames(func(r *http.Request, mt int, b []byte) []byte {
 				if isV3(r) && mt == websocket.BinaryMessage && len(b) > 0 && b[0] == 4 {
 					return b[1:]
 				}

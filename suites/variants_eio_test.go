@@ -133,9 +133,12 @@ func (f *frameFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.wg.Add(2)
 	relay := func(from, to *websocket.Conn, fromClient bool) {
 		defer f.wg.Done()
+		closeBoth := true
 		defer func() {
-			_ = from.Close()
-			_ = to.Close()
+			if closeBoth {
+				_ = from.Close()
+				_ = to.Close()
+			}
 		}()
 		for {
 			mt, b, err := from.ReadMessage()
@@ -148,6 +151,13 @@ func (f *frameFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if err := to.WriteMessage(mt, b); err != nil {
+				// The other side is gone (a server that refused an
+				// oversized frame closes while it is still being
+				// written): leave both connections to the opposite
+				// relay, which reads that side's close frame and
+				// forwards its code; closing here would race it and
+				// show the client a close the server never sent.
+				closeBoth = false
 				return
 			}
 		}
@@ -225,7 +235,7 @@ func sessionEndVariants() []variant {
 		{"invalid-frame-ignored", "an invalid packet on a WebSocket ends the session", framework.EIO4,
 			filterFrames(eio4(), dropClient(undecodableFrame)), "area:websocket || area:packet", []string{"EIO-PKT-03", "EIO-WS-06"}},
 		{"v3-invalid-frame-ignored", "an invalid packet on a v3 WebSocket ends the session", framework.EIO3,
-			filterFrames(eio3(), dropClient(undecodableFrame)), "transport:websocket", []string{"EIO-PKT-03", "EIO-WS-06"}},
+			filterFrames(fixture.NewEIO3(bulkFixtureOptions()), dropClient(undecodableFrame)), "transport:websocket", []string{"EIO-PKT-03", "EIO-WS-06"}},
 		{"client-ping-ignored", "a v4 server that receives a client ping ends the session", framework.EIO4,
 			filterFrames(eio4(), dropClient(clientPing)), "area:heartbeat", []string{"EIO-HB-06"}},
 		{"upgraded-poll-accepted", "polling on a session that moved to WebSocket gets 400", framework.EIO4,

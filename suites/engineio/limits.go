@@ -155,7 +155,10 @@ func limitSpecs(s *framework.Suite) {
 			for range 3 {
 				Expect(c.Send(ctx, msg(chunk))).To(Succeed())
 			}
-			w := e.Timing.Reply("the three echoes")
+			// Three messages in and three echoes out: the window allows
+			// for moving them, so a slow machine is not taken for a
+			// server that dropped one.
+			w := e.Timing.Transfer(2*3*(len(chunk)+1), "the three echoes")
 			e.Budget(w)
 			cctx, cancel := context.WithTimeout(ctx, w.Max)
 			defer cancel()

@@ -78,6 +78,29 @@ func (t Timing) Reply(what string) Window {
 	return w
 }
 
+// transferFloor is the slowest throughput, in bytes per second, at which a
+// target's bulk transfer still counts as on time: a megabyte round trip
+// on loopback takes well under a second even under the race detector on
+// a loaded machine, so a second per megabyte leaves room for that
+// without letting a target that holds data back indefinitely pass.
+const transferFloor = 1 << 20
+
+// Transfer returns the window within which a server must act on a request
+// that moves n bytes in all (what it reads plus what it writes): Reply's
+// budget plus n at transferFloor, times the scale, plus grace. Rules that
+// push megabytes use it so that the time to move them is not charged as
+// a late reply; the rule judged is still what arrives, not how fast.
+func (t Timing) Transfer(n int, what string) Window {
+	b := min(t.PingInterval+t.PingTimeout, replyCap)
+	if b <= 0 {
+		b = replyCap
+	}
+	b += time.Duration(float64(max(n, 0)) / transferFloor * float64(time.Second))
+	w := t.Within(b, what)
+	w.Why = fmt.Sprintf("reply moving %d bytes at ≥%d KiB/s: %s", n, transferFloor>>10, w.Why)
+	return w
+}
+
 // Window is an accepted interval for a measured duration.
 type Window struct {
 	Min, Max time.Duration
