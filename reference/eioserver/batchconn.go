@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 )
 
 // maxBatch is the most bytes a batchConn gathers before writing.
@@ -18,7 +19,10 @@ const maxBatch = 64 << 10
 // a batch instead of one per message, the bytes unchanged. Outside a
 // batch (control frames from the read loop, the close frame) writes go
 // straight through. gorilla serialises its own writes; mu orders them
-// with the flush at end.
+// with the flush at end and with the data frames the writer appends
+// itself (writeData, ws_frame.go): every frame goes into the batch whole,
+// under mu, so a control frame gorilla writes from the read loop lands
+// between two data frames, never inside one.
 type batchConn struct {
 	net.Conn
 	srv *Server
@@ -26,6 +30,18 @@ type batchConn struct {
 	mu       sync.Mutex
 	batching bool
 	buf      *[]byte // from srv's pool while batching
+
+	// closeSent is set once gorilla has written a close frame (mu):
+	// writeData then refuses, as gorilla's WriteMessage does.
+	closeSent bool
+	// werr is the first error of a write to Conn (mu); writeData
+	// returns it from then on, as gorilla's sticky write error does.
+	werr error
+	// wdl is the write deadline last set on Conn (mu); batchDL and
+	// batchSlack are the batch's own (see setWriteDeadlineLocked).
+	wdl        time.Time
+	batchDL    time.Time
+	batchSlack time.Duration
 
 	// Read-ahead, used only by the read loop's goroutine: once a read
 	// fills what gorilla's 4 KiB reader asks for (more is probably
@@ -87,29 +103,80 @@ func (c *batchConn) releaseRA() {
 	c.ra, c.raPos, c.raFull = nil, 0, false
 }
 
+// Write is gorilla's: the upgrade response, control frames (each in one
+// call) and, with permessage-deflate, data frames.
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(p) >= 2 && p[0] == wsFinClose {
+		// gorilla writes a control frame in one call; a close frame
+		// ends the data frames (gorilla: ErrCloseSent). With
+		// permessage-deflate, where a data frame may be written in two
+		// calls, writeData is not used and the flag is never read.
+		c.closeSent = true
+	}
 	if !c.batching {
-		return c.Conn.Write(p)
+		n, err := c.Conn.Write(p)
+		if err != nil && c.werr == nil {
+			c.werr = err
+		}
+		return n, err
 	}
 	if len(*c.buf)+len(p) > maxBatch {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
 		if len(p) > maxBatch {
-			return c.Conn.Write(p)
+			n, err := c.Conn.Write(p)
+			if err != nil && c.werr == nil {
+				c.werr = err
+			}
+			return n, err
 		}
 	}
 	*c.buf = append(*c.buf, p...)
 	return len(p), nil
 }
 
-// begin starts gathering writes.
-func (c *batchConn) begin() {
+// SetWriteDeadline is gorilla's, before each of its writes: applied as
+// asked.
+func (c *batchConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setWriteDeadlineLocked(t, 0)
+}
+
+// SetDeadline sets both deadlines (gorilla's Upgrade clears them).
+func (c *batchConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wdl = t
+	return c.Conn.SetDeadline(t)
+}
+
+// setWriteDeadlineLocked sets Conn's write deadline to t, unless the one
+// in force is at most slack earlier than t (arming the runtime's timer
+// again for every batch was 6 % of a broadcast's CPU): a write may then
+// time out up to slack early. A zero t leaves the deadline alone.
+func (c *batchConn) setWriteDeadlineLocked(t time.Time, slack time.Duration) error {
+	if t.IsZero() {
+		return nil
+	}
+	if slack > 0 && !c.wdl.IsZero() && !t.Before(c.wdl) && t.Sub(c.wdl) <= slack {
+		return nil
+	}
+	c.wdl = t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// begin starts gathering writes; the batch is flushed under deadline dl
+// (with slack, see setWriteDeadlineLocked), or under whatever gorilla set
+// last if dl is zero.
+func (c *batchConn) begin(dl time.Time, slack time.Duration) {
 	c.mu.Lock()
 	c.batching = true
 	c.buf = c.srv.getBuf()
+	c.batchDL, c.batchSlack = dl, slack
 	c.mu.Unlock()
 }
 
@@ -130,9 +197,20 @@ func (c *batchConn) end() error {
 func (c *batchConn) flushLocked() error {
 	b := *c.buf
 	*c.buf = b[:0]
+	if len(b) == 0 {
+		return c.werr
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	if err := c.setWriteDeadlineLocked(c.batchDL, c.batchSlack); err != nil {
+		c.werr = err
+		return err
+	}
 	for len(b) > 0 {
 		n, err := c.Conn.Write(b)
 		if err != nil {
+			c.werr = err
 			return err
 		}
 		b = b[n:]

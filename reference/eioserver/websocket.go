@@ -164,14 +164,24 @@ func (t *wsTransport) writer() {
 }
 
 // writeBatch writes the messages of batch; with a batchConn they are
-// gathered and written by its end.
+// gathered and written by its end. Without permessage-deflate the data
+// frames are written by batchConn.writeData, not by gorilla.
 func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
+	if t.bc != nil && !t.deflate {
+		t.bc.begin(time.Now().Add(t.writeTimeout), t.writeTimeout/wsDeadlineSlack)
+		for _, p := range batch {
+			if err := t.bc.writeData(t.version, t.supportsBinary, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	if t.bc != nil {
 		// Even a single message: gorilla writes a large one as two
 		// slices, which without batching are two writes through the
 		// wrapper (net.Buffers uses writev only on a *net.TCPConn).
-		t.bc.begin()
+		t.bc.begin(time.Time{}, 0)
 	}
 	bp := t.s.srv.getBuf()
 	defer t.s.srv.putBuf(bp)
@@ -199,6 +209,11 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	}
 	return nil
 }
+
+// wsDeadlineSlack divides the write timeout into the slack of a batch's
+// write deadline: a batch written while the deadline in force is at
+// most writeTimeout/wsDeadlineSlack earlier than its own keeps it.
+const wsDeadlineSlack = 16
 
 // readMessage is the connection's ReadMessage, reading into a pooled
 // buffer and copying the message once into a slice of its exact size
