@@ -158,7 +158,9 @@ func NewDisconnect(nsp string) Packet {
 // attachments; the packet must be complete (ErrIncomplete otherwise). Only
 // binary types are substituted: a placeholder-shaped object in a plain
 // EVENT stays an Object (SIO-BIN-12).
-func (p Packet) Value() (any, error) {
+func (p Packet) Value() (any, error) { return p.value() }
+
+func (p *Packet) value() (any, error) {
 	if p.Data == nil {
 		return nil, nil
 	}
@@ -170,7 +172,13 @@ func (p Packet) Value() (any, error) {
 		if bins == nil {
 			bins = [][]byte{}
 		}
+		if p.scanned() {
+			return parseScanned(p.Data, bins, true)
+		}
 		return Reconstruct(p.Data, bins)
+	}
+	if p.scanned() {
+		return parseScanned(p.Data, nil, false)
 	}
 	return ParseJSON(p.Data)
 }
@@ -206,8 +214,10 @@ func (p Packet) EventName() (string, error) {
 
 // Args returns the arguments of an event (the payload array without its
 // name) or of an ack (the whole array), with attachments substituted.
-func (p Packet) Args() ([]any, error) {
-	v, err := p.Value()
+func (p Packet) Args() ([]any, error) { return p.args() }
+
+func (p *Packet) args() ([]any, error) {
+	v, err := p.value()
 	if err != nil {
 		return nil, err
 	}

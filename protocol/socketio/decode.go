@@ -79,50 +79,36 @@ func parseUint(b []byte, limit uint64) (uint64, bool) {
 
 func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
 	var p Packet
+	if err := d.decodeInto(&p, b); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// decodeInto is decode writing into *p (which it resets first), so that
+// callers on a deep stack do not hold a Packet in their own frames. On
+// error *p holds what was decoded before it.
+func (d *Decoder) decodeInto(p *Packet, b []byte) *DecodeError {
+	*p = Packet{}
 	if d.MaxSize > 0 && len(b) > d.MaxSize {
-		return p, decodeErr(d.MaxSize, ErrTooLarge, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(d.MaxSize))
+		return decodeErr(d.MaxSize, ErrTooLarge, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(d.MaxSize))
 	}
 	if len(b) == 0 {
-		return p, decodeErr(0, ErrEmpty, "")
+		return decodeErr(0, ErrEmpty, "")
 	}
 	v := d.Version.norm()
 	c := b[0]
 	if c < '0' || c > '6' {
-		return p, decodeErr(0, ErrUnknownType, "type "+quoteByte(c)+" is not a digit 0-6")
+		return decodeErr(0, ErrUnknownType, "type "+quoteByte(c)+" is not a digit 0-6")
 	}
 	p.Type = PacketType(c - '0')
 	i := 1
 
 	if p.Type.IsBinary() {
-		start := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
+		var err *DecodeError
+		if i, err = d.attachmentCount(p, b, i); err != nil {
+			return err
 		}
-		if i == len(b) || b[i] != '-' {
-			if i == start && i == len(b) {
-				return p, decodeErr(i, ErrAttachments, "attachment count missing")
-			}
-			if i == start {
-				return p, decodeErr(i, ErrAttachments, "attachment count must be decimal digits, found "+quoteByte(b[i]))
-			}
-			if i == len(b) {
-				return p, decodeErr(i, ErrAttachments, "'-' missing after the attachment count")
-			}
-			return p, decodeErr(i, ErrAttachments, "'-' expected after the attachment count, found "+quoteByte(b[i]))
-		}
-		if i == start {
-			return p, decodeErr(i, ErrAttachments, "attachment count is empty")
-		}
-		max := d.maxAttachments()
-		n, ok := parseUint(b[start:i], uint64(max)+1)
-		if !ok || n > uint64(max) {
-			return p, decodeErr(start, ErrTooManyAttachments, string(b[start:i])+" attachments, limit "+strconv.Itoa(max))
-		}
-		if n == 0 && !d.AllowZeroAttachments {
-			return p, decodeErr(start, ErrAttachments, "attachment count 0")
-		}
-		p.Attachments = int(n)
-		i++ // '-'
 	}
 
 	// namespace
@@ -140,7 +126,7 @@ func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
 		}
 		nsp := b[start:end]
 		if !utf8.Valid(nsp) {
-			return p, decodeErr(start, ErrNamespace, "namespace is not valid UTF-8")
+			return decodeErr(start, ErrNamespace, "namespace is not valid UTF-8")
 		}
 		if v == V4 && p.Type == Connect {
 			if q := bytes.IndexByte(nsp, '?'); q >= 0 {
@@ -161,36 +147,91 @@ func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
 	if i > idStart {
 		id, ok := parseUint(b[idStart:i], MaxAckID)
 		if !ok {
-			return p, decodeErr(idStart, ErrAckID, "ack id "+string(b[idStart:i])+" exceeds 2^53-1")
+			return decodeErr(idStart, ErrAckID, "ack id "+string(b[idStart:i])+" exceeds 2^53-1")
 		}
 		p.ID, p.HasID = id, true
 	}
 	if i == len(b) {
-		return p, nil
+		return nil
 	}
 
 	// Junk between the header and the JSON: name the header part it
 	// most likely belongs to (Node reports all of these as "invalid
 	// payload").
 	if c := b[i]; !isWS(c) && kindOf(c) == kindNone {
-		rest := b[i:]
-		js := bytes.IndexAny(rest, "[{\"")
-		switch {
-		case p.HasID:
-			return p, decodeErr(i, ErrAckID, "ack id "+string(b[idStart:i])+" followed by "+quoteByte(c))
-		case !hasNsp && js > 0 && bytes.IndexByte(rest[:js], ',') >= 0:
-			return p, decodeErr(i, ErrNamespace, "namespace must start with '/'")
-		case js > 0:
-			return p, decodeErr(i, ErrAckID, "ack id must be decimal digits, found "+quoteByte(c))
+		if err := junkError(b, i, idStart, p.HasID, hasNsp); err != nil {
+			return err
 		}
 	}
 
 	data := b[i:]
 	if err := checkPayload(v, p.Type, data, i, p.Attachments); err != nil {
-		return p, err
+		return err
 	}
 	p.Data = data
-	return p, nil
+	if len(data) > 0 {
+		p.built = builtMark{data: &data[0], n: len(data), bins: p.Attachments, decoded: 1}
+		if p.Type.IsBinary() {
+			p.built.decoded = 2
+		}
+	}
+	return nil
+}
+
+// attachmentCount reads the "N-" of a binary header at b[i:] into
+// p.Attachments and returns the index after the '-'.
+//
+//go:noinline
+func (d *Decoder) attachmentCount(p *Packet, b []byte, i int) (int, *DecodeError) {
+	start := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i == len(b) || b[i] != '-' {
+		if i == start && i == len(b) {
+			return i, decodeErr(i, ErrAttachments, "attachment count missing")
+		}
+		if i == start {
+			return i, decodeErr(i, ErrAttachments, "attachment count must be decimal digits, found "+quoteByte(b[i]))
+		}
+		if i == len(b) {
+			return i, decodeErr(i, ErrAttachments, "'-' missing after the attachment count")
+		}
+		return i, decodeErr(i, ErrAttachments, "'-' expected after the attachment count, found "+quoteByte(b[i]))
+	}
+	if i == start {
+		return i, decodeErr(i, ErrAttachments, "attachment count is empty")
+	}
+	max := d.maxAttachments()
+	n, ok := parseUint(b[start:i], uint64(max)+1)
+	if !ok || n > uint64(max) {
+		return i, decodeErr(start, ErrTooManyAttachments, string(b[start:i])+" attachments, limit "+strconv.Itoa(max))
+	}
+	if n == 0 && !d.AllowZeroAttachments {
+		return i, decodeErr(start, ErrAttachments, "attachment count 0")
+	}
+	p.Attachments = int(n)
+	return i + 1, nil
+}
+
+// junkError names what a byte that starts no JSON value after the header
+// at b[i] most likely is (Node reports all of these as "invalid
+// payload"); nil leaves the verdict to the payload scan.
+//
+//go:noinline
+func junkError(b []byte, i, idStart int, hasID, hasNsp bool) *DecodeError {
+	c := b[i]
+	rest := b[i:]
+	js := bytes.IndexAny(rest, "[{\"")
+	switch {
+	case hasID:
+		return decodeErr(i, ErrAckID, "ack id "+string(b[idStart:i])+" followed by "+quoteByte(c))
+	case !hasNsp && js > 0 && bytes.IndexByte(rest[:js], ',') >= 0:
+		return decodeErr(i, ErrNamespace, "namespace must start with '/'")
+	case js > 0:
+		return decodeErr(i, ErrAckID, "ack id must be decimal digits, found "+quoteByte(c))
+	}
+	return nil
 }
 
 // checkPayload validates data (at offset base of the packet) as the payload

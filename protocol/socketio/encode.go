@@ -207,69 +207,122 @@ const NoAck int64 = -1
 // (namespace, ack id, reserved names in v5, attachment limit, MaxSize); on
 // error dst is returned unchanged, with an *EncodeError.
 func (e Encoder) AppendEvent(dst []byte, nsp string, id int64, name string, args ...any) ([]byte, [][]byte, error) {
+	// This is the hot path of a server's Emit, run on the goroutine that
+	// reads the session: its frame is kept small (no Packet on the stack,
+	// checks and the binary branch in functions of their own) so that the
+	// reader's stack does not have to grow for it.
 	if nsp == "" {
 		nsp = "/"
 	}
-	p := Packet{Type: Event, Nsp: nsp}
-	if id >= 0 {
-		p.ID, p.HasID = uint64(id), true
-	}
 	if !e.AllowIllegal {
-		if err := checkNamespace(false, nsp); err != nil {
+		if err := e.checkEvent(nsp, id, name); err != nil {
 			return dst, nil, err
-		}
-		if p.HasID && p.ID > MaxAckID {
-			return dst, nil, encodeErr(ErrAckID, "ack id "+strconv.FormatUint(p.ID, 10)+" exceeds 2^53-1")
-		}
-		if e.Version.norm() == V5 && IsReservedEvent(name) {
-			return dst, nil, encodeErr(ErrReservedEvent, "event name "+strconv.Quote(name)+" is reserved")
 		}
 	}
 	start := len(dst)
 	dst = slices.Grow(dst, argsSizeHint(len(nsp)+len(name)+32, args))
-	dst = e.appendHeader(dst, p)
+	dst = appendEventHeader(dst, Event, 0, nsp, id)
 	hdrEnd := len(dst)
 	ve := valueEncoder{buf: dst, mode: binPlaceholder}
+	if err := ve.eventArray(name, args); err != nil {
+		return ve.buf[:start], nil, err
+	}
+	dst = ve.buf
+	if len(ve.bins) > 0 {
+		var err error
+		if dst, err = e.binaryEventHeader(dst, start, hdrEnd, nsp, id, len(ve.bins), ve.userPH); err != nil {
+			return dst[:start], nil, err
+		}
+	}
+	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
+		return dst[:start], nil, tooLarge(len(dst)-start, e.MaxSize)
+	}
+	return dst, ve.bins, nil
+}
+
+// eventArray writes ["name",args...].
+func (ve *valueEncoder) eventArray(name string, args []any) error {
 	if err := ve.enter(); err != nil {
-		return dst[:start], nil, err
+		return err
 	}
 	ve.buf = append(ve.buf, '[')
 	ve.buf = appendJSString(ve.buf, name)
 	for _, a := range args {
 		ve.buf = append(ve.buf, ',')
 		if err := ve.encode(a); err != nil {
-			return ve.buf[:start], nil, err
+			return err
 		}
 	}
 	ve.buf = append(ve.buf, ']')
-	dst = ve.buf
-	payload := hdrEnd
-	if n := len(ve.bins); n > 0 {
-		p.Type, p.Attachments = BinaryEvent, n
-		if !e.AllowIllegal {
-			if max := (Decoder{MaxAttachments: e.MaxAttachments}).maxAttachments(); n > max {
-				return dst[:start], nil, encodeErr(ErrTooManyAttachments, strconv.Itoa(n)+" attachments, limit "+strconv.Itoa(max))
-			}
-		}
-		var tmp [48]byte
-		hdr := e.appendHeader(tmp[:0], p)
-		// Make room for the longer header: move the payload once.
-		end := len(dst)
-		shift := len(hdr) - (hdrEnd - start)
-		dst = slices.Grow(dst, shift)[:end+shift]
-		copy(dst[hdrEnd+shift:], dst[hdrEnd:end])
-		copy(dst[start:], hdr)
-		payload += shift
-		// A caller's own "_placeholder" object could pose as an
-		// attachment: such a payload is scanned in full, as Check does.
-		if ve.userPH && !e.AllowIllegal {
-			if err := checkPayload(e.Version.norm(), BinaryEvent, dst[payload:], 0, n); err != nil {
-				return dst[:start], nil, &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
-			}
+	ve.depth--
+	return nil
+}
+
+// checkEvent is AppendEvent's part of Check: namespace, ack id and, in v5,
+// reserved event names.
+//
+//go:noinline
+func (e Encoder) checkEvent(nsp string, id int64, name string) error {
+	if err := checkNamespace(false, nsp); err != nil {
+		return err
+	}
+	if id >= 0 && uint64(id) > MaxAckID {
+		return encodeErr(ErrAckID, "ack id "+strconv.FormatUint(uint64(id), 10)+" exceeds 2^53-1")
+	}
+	if e.Version.norm() == V5 && IsReservedEvent(name) {
+		return encodeErr(ErrReservedEvent, "event name "+strconv.Quote(name)+" is reserved")
+	}
+	return nil
+}
+
+//go:noinline
+func tooLarge(n, limit int) error {
+	return encodeErr(ErrTooLarge, strconv.Itoa(n)+" bytes, limit "+strconv.Itoa(limit))
+}
+
+// appendEventHeader writes the header appendHeader writes for a packet of
+// type t (EVENT, BINARY_EVENT, ACK or BINARY_ACK) with attachments (binary
+// types), namespace nsp (never empty) and ack id id (NoAck for none).
+func appendEventHeader(dst []byte, t PacketType, attachments int, nsp string, id int64) []byte {
+	dst = append(dst, '0'+byte(t))
+	if t.IsBinary() {
+		dst = strconv.AppendInt(dst, int64(attachments), 10)
+		dst = append(dst, '-')
+	}
+	if nsp != "/" {
+		dst = append(dst, nsp...)
+		dst = append(dst, ',')
+	}
+	if id >= 0 {
+		dst = strconv.AppendUint(dst, uint64(id), 10)
+	}
+	return dst
+}
+
+// binaryEventHeader turns the EVENT that AppendEvent wrote at dst[start:]
+// (header up to hdrEnd) into a BINARY_EVENT with n attachments: the
+// payload moves once to make room for the longer header.
+//
+//go:noinline
+func (e Encoder) binaryEventHeader(dst []byte, start, hdrEnd int, nsp string, id int64, n int, userPH bool) ([]byte, error) {
+	if !e.AllowIllegal {
+		if max := (Decoder{MaxAttachments: e.MaxAttachments}).maxAttachments(); n > max {
+			return dst, encodeErr(ErrTooManyAttachments, strconv.Itoa(n)+" attachments, limit "+strconv.Itoa(max))
 		}
 	}
-	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
-		return dst[:start], nil, encodeErr(ErrTooLarge, strconv.Itoa(len(dst)-start)+" bytes, limit "+strconv.Itoa(e.MaxSize))
+	var tmp [48]byte
+	hdr := appendEventHeader(tmp[:0], BinaryEvent, n, nsp, id)
+	end := len(dst)
+	shift := len(hdr) - (hdrEnd - start)
+	dst = slices.Grow(dst, shift)[:end+shift]
+	copy(dst[hdrEnd+shift:], dst[hdrEnd:end])
+	copy(dst[start:], hdr)
+	// A caller's own "_placeholder" object could pose as an attachment:
+	// such a payload is scanned in full, as Check does.
+	if userPH && !e.AllowIllegal {
+		if err := checkPayload(e.Version.norm(), BinaryEvent, dst[hdrEnd+shift:], 0, n); err != nil {
+			return dst, &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
+		}
 	}
-	return dst, ve.bins, nil
+	return dst, nil
 }

@@ -125,15 +125,38 @@ type Packet struct {
 // the slice it names (the same first byte and length), so a caller who
 // assigns a new Data loses it; Check still verifies everything else (type,
 // namespace, payload shape for the type, attachment counts, size).
+//
+// A Decoder sets a mark of its own (decoded 1 for a text type, 2 for a
+// binary one, bins the attachment count it checked the placeholders
+// against): the payload was scanned as valid JSON, so Value and Args need
+// not scan it again. An Encoder does not rely on that mark.
 type builtMark struct {
-	data *byte
-	n    int
-	bins int
+	data    *byte
+	n       int
+	bins    int
+	decoded uint8
 }
 
 // trusted reports whether p.Data is the payload NewPacket wrote.
 func (p *Packet) trusted() bool {
+	return p.built.decoded == 0 && p.marked()
+}
+
+// marked reports whether p.Data is the slice its mark names.
+func (p *Packet) marked() bool {
 	return p.built.data != nil && len(p.Data) == p.built.n && len(p.Data) > 0 && &p.Data[0] == p.built.data
+}
+
+// scanned reports whether p.Data is the payload a Decoder validated for
+// p's type and attachment count (see builtMark).
+func (p *Packet) scanned() bool {
+	if p.built.decoded == 0 || !p.marked() {
+		return false
+	}
+	if p.Type.IsBinary() {
+		return p.built.decoded == 2 && p.built.bins == p.Attachments
+	}
+	return p.built.decoded == 1
 }
 
 // RawHeader replaces parts of the packet header with arbitrary text so that

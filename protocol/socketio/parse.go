@@ -34,6 +34,21 @@ func parseValue(data []byte, binary [][]byte, subst bool) (any, error) {
 	return v, nil
 }
 
+// parseScanned builds the values of a payload a Decoder has validated
+// (Packet.scanned), without scanning it again. Should the bytes have been
+// changed in place since, the parser's index checks fail and the payload
+// goes through the full scan instead, which reports the error.
+func parseScanned(data []byte, binary [][]byte, subst bool) (v any, err error) {
+	defer func() {
+		if recover() != nil {
+			v, err = parseValue(data, binary, subst)
+		}
+	}()
+	p := parser{b: data, bins: binary, subst: subst}
+	v, _ = p.value(skipWSb(data, 0))
+	return v, nil
+}
+
 func skipWSb(b []byte, i int) int {
 	for i < len(b) && isWS(b[i]) {
 		i++
@@ -83,9 +98,40 @@ func (p *parser) value(i int) (any, int) {
 		for end < len(b) && (isDigit(b[end]) || b[end] == '.' || b[end] == 'e' || b[end] == 'E' || b[end] == '+' || b[end] == '-') {
 			end++
 		}
-		f, _ := strconv.ParseFloat(string(b[i:end]), 64)
-		return f, end
+		return parseNumber(b[i:end]), end
 	}
+}
+
+// parseNumber returns the value of a JSON number the scanner accepted.
+// Integers of up to 15 digits are exact float64 values and are computed
+// here; the rest go to strconv.ParseFloat, whose deep frames stay off the
+// common path.
+func parseNumber(t []byte) float64 {
+	d := t
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 15 {
+		return parseFloat(t)
+	}
+	var n uint64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return parseFloat(t)
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	f := float64(n)
+	if len(d) != len(t) {
+		f = -f
+	}
+	return f
+}
+
+//go:noinline
+func parseFloat(t []byte) float64 {
+	f, _ := strconv.ParseFloat(string(t), 64)
+	return f
 }
 
 func (p *parser) object(i int) (any, int) {

@@ -24,24 +24,42 @@ type Reassembler struct {
 // packet is complete (every non-binary packet, and a binary one with no
 // attachments); for a binary header it returns the header and false.
 func (r *Reassembler) AddText(b []byte) (Packet, bool, error) {
-	if r.active {
-		n := r.Waiting()
-		r.Reset()
-		return Packet{}, false, decodeErr(0, ErrUnexpectedText, "still waiting for "+strconv.Itoa(n)+" attachment(s)")
-	}
-	p, err := r.Decoder.decode(b)
+	var p Packet
+	done, err := r.AddTextTo(&p, b)
 	if err != nil {
 		return Packet{}, false, err
 	}
-	if !p.Type.IsBinary() {
-		return p, true, nil
+	return p, done, nil
+}
+
+// AddTextTo is AddText storing the packet in *dst instead of returning it,
+// for a caller that keeps the packet being handled out of its stack (a
+// server's reader goroutine). On error *dst is the zero Packet.
+func (r *Reassembler) AddTextTo(dst *Packet, b []byte) (bool, error) {
+	if r.active {
+		*dst = Packet{}
+		return false, r.unexpectedText()
 	}
-	p.Binary = make([][]byte, 0, p.Attachments)
-	if p.Attachments == 0 {
-		return p, true, nil
+	if err := r.Decoder.decodeInto(dst, b); err != nil {
+		*dst = Packet{}
+		return false, err
 	}
-	r.pending, r.active = p, true
-	return p, false, nil
+	if !dst.Type.IsBinary() {
+		return true, nil
+	}
+	dst.Binary = make([][]byte, 0, dst.Attachments)
+	if dst.Attachments == 0 {
+		return true, nil
+	}
+	r.pending, r.active = *dst, true
+	return false, nil
+}
+
+//go:noinline
+func (r *Reassembler) unexpectedText() error {
+	n := r.Waiting()
+	r.Reset()
+	return decodeErr(0, ErrUnexpectedText, "still waiting for "+strconv.Itoa(n)+" attachment(s)")
 }
 
 // AddBinary adds the next attachment. It returns the completed packet and

@@ -26,9 +26,10 @@ type client struct {
 	conn    engineSession
 	version socketio.Version
 	enc     socketio.Encoder
-	// reasm is used only from the engine's message callback, which the
-	// engine calls serially.
+	// reasm and cur are used only from the engine's message callback,
+	// which the engine calls serially; cur is the packet being handled.
 	reasm socketio.Reassembler
+	cur   socketio.Packet
 
 	mu sync.Mutex
 	// socks are the connected sockets, one per namespace, in join order:
@@ -87,43 +88,90 @@ func (c *client) onConnectTimeout() {
 }
 
 // onMessage handles one Engine.IO message (text or binary).
+//
+// It runs on the session's reader goroutine, whose stack stays at its
+// initial 4 KiB only if everything an event needs (decoding, dispatch, the
+// handlers, an Emit and the Engine.IO send) fits in it: a stack that grew
+// once is never shrunk back while the reader is parked. So the common path
+// keeps its frames small: the packet being handled lives in the client
+// (c.cur), not on the stack, and is passed by pointer; rare branches are
+// functions of their own (see TestEventPathKeepsReaderStack).
 func (c *client) onMessage(p engineio.Packet) {
 	if c.isClosed() {
 		return
 	}
+	if !c.decode(p.Binary, p.Data) {
+		return
+	}
+	c.dispatch(&c.cur)
+	// The packet aliases the transport's read buffer: do not keep it
+	// alive while the session is idle.
+	c.cur = socketio.Packet{}
+}
+
+// decode feeds one message to the reassembler and reports whether c.cur
+// holds a complete packet. A decode failure closes the session.
+//
+//go:noinline
+func (c *client) decode(binary bool, data []byte) bool {
+	if binary {
+		return c.decodeBinary(data)
+	}
+	done, err := c.reasm.AddTextTo(&c.cur, data)
+	if err != nil {
+		c.decodeFailed(err)
+		return false
+	}
+	return done
+}
+
+//go:noinline
+func (c *client) decodeBinary(data []byte) bool {
 	var (
-		pkt  socketio.Packet
 		done bool
 		err  error
 	)
-	if p.Binary {
-		pkt, done, err = c.reasm.AddBinary(p.Data)
-	} else {
-		pkt, done, err = c.reasm.AddText(p.Data)
-	}
+	c.cur, done, err = c.reasm.AddBinary(data)
 	if err != nil {
-		// SIO-ERR-01, SIO-ENC-07: any decode failure closes the session,
-		// an unknown packet type included. socket.io 2.x ignores unknown
-		// types in protocol v4; the reference follows the protocol.
-		c.fail(ReasonForcedClose, err)
-		return
+		c.decodeFailed(err)
+		return false
 	}
-	if done {
-		c.dispatch(pkt)
-	}
+	return done
 }
 
-// dispatch routes a complete packet (Node's Client.ondecoded).
-func (c *client) dispatch(pkt socketio.Packet) {
-	name := pkt.Namespace()
+// decodeFailed closes the session after a decode failure (SIO-ERR-01,
+// SIO-ENC-07): any decode failure, an unknown packet type included.
+// socket.io 2.x ignores unknown types in protocol v4; the reference
+// follows the protocol.
+//
+//go:noinline
+func (c *client) decodeFailed(err error) {
+	c.fail(ReasonForcedClose, err)
+}
+
+// dispatch routes a complete packet (Node's Client.ondecoded). The packet
+// is c.cur, valid until dispatch returns.
+func (c *client) dispatch(pkt *socketio.Packet) {
 	c.mu.Lock()
-	s := c.socketLocked(name)
+	s := c.socketLocked(pkt.Namespace())
 	c.mu.Unlock()
+	if s != nil && pkt.Type != socketio.Connect && pkt.Type != socketio.ConnectError {
+		s.onPacket(pkt)
+		return
+	}
+	c.dispatchOther(s, pkt)
+}
+
+// dispatchOther handles what dispatch's common case does not: CONNECT,
+// CONNECT_ERROR and packets for namespaces not joined.
+//
+//go:noinline
+func (c *client) dispatchOther(s *Socket, p *socketio.Packet) {
+	pkt := *p
+	name := pkt.Namespace()
 	switch {
 	case s == nil && pkt.Type == socketio.Connect:
 		c.connectOnFreshStack(name, pkt)
-	case s != nil && pkt.Type != socketio.Connect && pkt.Type != socketio.ConnectError:
-		s.onPacket(pkt)
 	case c.version == socketio.V4 && pkt.Type == socketio.Connect:
 		// SIO4-06: socket.io 2.x accepts a CONNECT for a namespace
 		// already joined and replaces the socket with a new one of the

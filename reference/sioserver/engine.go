@@ -82,10 +82,16 @@ func frames(enc socketio.Encoder, p socketio.Packet) ([]engineio.Packet, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]engineio.Packet, 1, 1+len(p.Binary))
+	return eventFrames(text, p.Binary), nil
+}
+
+// eventFrames wraps an encoded text packet and its attachments in
+// Engine.IO messages, as frames does.
+func eventFrames(text []byte, bins [][]byte) []engineio.Packet {
+	out := make([]engineio.Packet, 1, 1+len(bins))
 	out[0] = engineio.Packet{Type: engineio.Message, Data: text}
-	for _, b := range p.Binary {
+	for _, b := range bins {
 		out = append(out, engineio.BinaryMessage(b))
 	}
-	return out, nil
+	return out
 }

@@ -72,7 +72,7 @@ func TestSocketHandlersByEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.onEvent(p)
+		s.onEvent(&p)
 	}
 	dispatch("a")
 	dispatch("c")
