@@ -195,21 +195,27 @@ func (t *pollingTransport) waitAndRespond(w http.ResponseWriter, r *http.Request
 	var pkts []engineio.Packet
 	select {
 	case pkts = <-g.ch:
-	case <-r.Context().Done():
-		s.mu.Lock()
+	default:
+		// Only a GET that has to wait asks for the request's Done
+		// channel: Serve's lean path watches the connection for it.
 		select {
 		case pkts = <-g.ch:
-		default:
-			if t.get == g {
-				t.get = nil
-				t.isWritable = false
-				s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "poll connection closed prematurely"})
+		case <-r.Context().Done():
+			s.mu.Lock()
+			select {
+			case pkts = <-g.ch:
+			default:
+				if t.get == g {
+					t.get = nil
+					t.isWritable = false
+					s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "poll connection closed prematurely"})
+				}
+				s.mu.Unlock()
+				s.runEvents()
+				return
 			}
 			s.mu.Unlock()
-			s.runEvents()
-			return
 		}
-		s.mu.Unlock()
 	}
 	t.respond(w, r, pkts, initial)
 	s.mu.Lock()

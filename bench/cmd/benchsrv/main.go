@@ -7,7 +7,10 @@
 // eio and sio are siospec's reference servers (reference/eioserver,
 // reference/sioserver), zeio and zsio zishang520's servers v3.0.6, gorilla
 // a raw gorilla/websocket echo (no Engine.IO framing: every message goes
-// back as it came). All use their defaults. The server listens on
+// back as it came). All use their defaults. eio and sio serve the
+// listener through eioserver's Serve (its lean HTTP/1.1 path for polling
+// requests, net/http for the rest); -nethttp serves them through net/http
+// alone. The server listens on
 // 127.0.0.1 at a free port (or -addr), prints "listening ADDR" and exits
 // when stdin closes.
 //
@@ -46,6 +49,7 @@ import (
 func main() {
 	kind := flag.String("kind", "eio", "eio, sio, zeio, zsio or gorilla")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	netHTTP := flag.Bool("nethttp", false, "eio, sio: serve through net/http alone instead of eioserver's Serve")
 	flag.Parse()
 	if v, err := strconv.Atoi(os.Getenv("BENCHSRV_MEMPROFILERATE")); err == nil && v > 0 {
 		runtime.MemProfileRate = v
@@ -56,6 +60,9 @@ func main() {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	var closeFn func()
+	// engine, if set, serves the listener (eioserver.Server.Serve: a lean
+	// path for polling requests, net/http with mux for the rest).
+	var engine *eioserver.Server
 	switch *kind {
 	case "eio":
 		srv := eioserver.NewServer(&eioserver.Options{OnSession: func(s *eioserver.Session) {
@@ -63,6 +70,7 @@ func main() {
 		}})
 		mux.Handle("/engine.io/", srv)
 		closeFn = func() { shutdown(srv.Close) }
+		engine = srv
 	case "sio":
 		srv := sioserver.NewServer(nil)
 		root := srv.Of("/")
@@ -74,6 +82,7 @@ func main() {
 		})
 		mux.Handle("/socket.io/", srv)
 		closeFn = func() { shutdown(srv.Close) }
+		engine = srv.Engine()
 	case "zeio":
 		closeFn = zishangEngine(mux)
 	case "zsio":
@@ -105,6 +114,23 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchsrv:", err)
 		os.Exit(2)
+	}
+	if engine != nil && !*netHTTP {
+		ctx, stop := context.WithCancel(context.Background())
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			_ = engine.Serve(ctx, ln, &eioserver.ServeOptions{Fallback: mux})
+		}()
+		fmt.Println("listening", ln.Addr())
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		closeFn()
+		stop()
+		select {
+		case <-served:
+		case <-time.After(2 * time.Second):
+		}
+		return
 	}
 	hs := &http.Server{Handler: mux}
 	go func() { _ = hs.Serve(ln) }()
