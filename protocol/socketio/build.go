@@ -217,6 +217,16 @@ func (p Packet) EventName() (string, error) {
 func (p Packet) Args() ([]any, error) { return p.args() }
 
 func (p *Packet) args() ([]any, error) {
+	if p.Data != nil && p.scanned() && p.Complete() {
+		bins := p.Binary
+		if bins == nil && p.Type.IsBinary() {
+			bins = [][]byte{}
+		}
+		skip := p.Type == Event || p.Type == BinaryEvent
+		if args, ok := parseScannedArgs(p.Data, bins, p.Type.IsBinary(), skip); ok {
+			return args, nil
+		}
+	}
 	v, err := p.value()
 	if err != nil {
 		return nil, err

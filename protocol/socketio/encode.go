@@ -230,7 +230,7 @@ func (e Encoder) AppendEvent(dst []byte, nsp string, id int64, name string, args
 	dst = ve.buf
 	if len(ve.bins) > 0 {
 		var err error
-		if dst, err = e.binaryEventHeader(dst, start, hdrEnd, nsp, id, len(ve.bins), ve.userPH); err != nil {
+		if dst, err = e.binaryHeader(dst, BinaryEvent, start, hdrEnd, nsp, id, len(ve.bins), ve.userPH); err != nil {
 			return dst[:start], nil, err
 		}
 	}
@@ -249,6 +249,25 @@ func (ve *valueEncoder) eventArray(name string, args []any) error {
 	ve.buf = appendJSString(ve.buf, name)
 	for _, a := range args {
 		ve.buf = append(ve.buf, ',')
+		if err := ve.encode(a); err != nil {
+			return err
+		}
+	}
+	ve.buf = append(ve.buf, ']')
+	ve.depth--
+	return nil
+}
+
+// argsArray writes [args...].
+func (ve *valueEncoder) argsArray(args []any) error {
+	if err := ve.enter(); err != nil {
+		return err
+	}
+	ve.buf = append(ve.buf, '[')
+	for i, a := range args {
+		if i > 0 {
+			ve.buf = append(ve.buf, ',')
+		}
 		if err := ve.encode(a); err != nil {
 			return err
 		}
@@ -299,19 +318,20 @@ func appendEventHeader(dst []byte, t PacketType, attachments int, nsp string, id
 	return dst
 }
 
-// binaryEventHeader turns the EVENT that AppendEvent wrote at dst[start:]
-// (header up to hdrEnd) into a BINARY_EVENT with n attachments: the
-// payload moves once to make room for the longer header.
+// binaryHeader turns the EVENT or ACK that AppendEvent or AppendAck wrote
+// at dst[start:] (header up to hdrEnd) into t (BINARY_EVENT or BINARY_ACK)
+// with n attachments: the payload moves once to make room for the longer
+// header.
 //
 //go:noinline
-func (e Encoder) binaryEventHeader(dst []byte, start, hdrEnd int, nsp string, id int64, n int, userPH bool) ([]byte, error) {
+func (e Encoder) binaryHeader(dst []byte, t PacketType, start, hdrEnd int, nsp string, id int64, n int, userPH bool) ([]byte, error) {
 	if !e.AllowIllegal {
 		if max := (Decoder{MaxAttachments: e.MaxAttachments}).maxAttachments(); n > max {
 			return dst, encodeErr(ErrTooManyAttachments, strconv.Itoa(n)+" attachments, limit "+strconv.Itoa(max))
 		}
 	}
 	var tmp [48]byte
-	hdr := appendEventHeader(tmp[:0], BinaryEvent, n, nsp, id)
+	hdr := appendEventHeader(tmp[:0], t, n, nsp, id)
 	end := len(dst)
 	shift := len(hdr) - (hdrEnd - start)
 	dst = slices.Grow(dst, shift)[:end+shift]
@@ -320,9 +340,56 @@ func (e Encoder) binaryEventHeader(dst []byte, start, hdrEnd int, nsp string, id
 	// A caller's own "_placeholder" object could pose as an attachment:
 	// such a payload is scanned in full, as Check does.
 	if userPH && !e.AllowIllegal {
-		if err := checkPayload(e.Version.norm(), BinaryEvent, dst[hdrEnd+shift:], 0, n); err != nil {
+		if err := checkPayload(e.Version.norm(), t, dst[hdrEnd+shift:], 0, n); err != nil {
 			return dst, &EncodeError{Reason: "Data byte " + strconv.Itoa(err.Offset) + ": " + err.Reason, Err: err.Err}
 		}
 	}
 	return dst, nil
+}
+
+// AppendAck appends ACK id [args...] in namespace nsp to dst, exactly as
+// Encode would write NewAck(nsp, id, args...), in one pass like
+// AppendEvent: a BINARY_ACK when args hold []byte (the returned
+// attachments go out as separate binary messages). A strict Encoder checks
+// what Check would (namespace, ack id, attachment limit, MaxSize); on
+// error dst is returned unchanged, with an *EncodeError.
+func (e Encoder) AppendAck(dst []byte, nsp string, id uint64, args ...any) ([]byte, [][]byte, error) {
+	if nsp == "" {
+		nsp = "/"
+	}
+	if !e.AllowIllegal {
+		if err := e.checkAck(nsp, id); err != nil {
+			return dst, nil, err
+		}
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, argsSizeHint(len(nsp)+32, args))
+	dst = appendEventHeader(dst, Ack, 0, nsp, int64(id))
+	hdrEnd := len(dst)
+	ve := valueEncoder{buf: dst, mode: binPlaceholder}
+	if err := ve.argsArray(args); err != nil {
+		return ve.buf[:start], nil, err
+	}
+	dst = ve.buf
+	if len(ve.bins) > 0 {
+		var err error
+		if dst, err = e.binaryHeader(dst, BinaryAck, start, hdrEnd, nsp, int64(id), len(ve.bins), ve.userPH); err != nil {
+			return dst[:start], nil, err
+		}
+	}
+	if !e.AllowIllegal && e.MaxSize > 0 && len(dst)-start > e.MaxSize {
+		return dst[:start], nil, tooLarge(len(dst)-start, e.MaxSize)
+	}
+	return dst, ve.bins, nil
+}
+
+//go:noinline
+func (e Encoder) checkAck(nsp string, id uint64) error {
+	if err := checkNamespace(false, nsp); err != nil {
+		return err
+	}
+	if id > MaxAckID {
+		return encodeErr(ErrAckID, "ack id "+strconv.FormatUint(id, 10)+" exceeds 2^53-1")
+	}
+	return nil
 }

@@ -295,6 +295,68 @@ func TestAppendEvent(t *testing.T) {
 	t.Logf("%d comparisons", n)
 }
 
+// TestAppendAck checks that AppendAck writes what Encode writes for
+// NewAck, attachments included, for every encoder setting, and refuses
+// what it refuses.
+func TestAppendAck(t *testing.T) {
+	bin := []byte{1, 2, 3}
+	argSets := [][]any{
+		nil,
+		{},
+		{"hello, world"},
+		{1, "2", Object{{"3", []any{true}}}},
+		{bin},
+		{"a.bin", bin, Object{{"parts", [][]byte{bin, bin}}}, bin},
+		{Object{{"_placeholder", true}, {"num", 0}}, bin},
+		{Object{{"_placeholder", true}, {"num", 5}}, bin},
+		{Object{{"_placeholder", true}, {"num", 5}}, "no"},
+		{bin, bin, bin, bin, bin, bin, bin, bin, bin, bin, bin},
+		{make(chan int)},
+	}
+	nsps := []string{"", "/", "/admin", "/café,x", "admin"}
+	ids := []uint64{0, 13, MaxAckID, MaxAckID + 1}
+	encoders := []Encoder{{}, {Version: V4}, {AllowIllegal: true}, {MaxAttachments: 2}, {MaxSize: 20}}
+	n := 0
+	for _, args := range argSets {
+		for _, nsp := range nsps {
+			for _, id := range ids {
+				for _, e := range encoders {
+					var want []byte
+					var wantBins [][]byte
+					p, err := NewAck(nsp, id, args...)
+					if err == nil {
+						want, wantBins, err = e.Encode(p)
+					}
+					got, bins, gotErr := e.AppendAck([]byte("prefix"), nsp, id, args...)
+					if (err == nil) != (gotErr == nil) {
+						t.Fatalf("%+v AppendAck(%q, %d, %v): error %v, Encode(NewAck) error %v", e, nsp, id, args, gotErr, err)
+					}
+					n++
+					if err != nil {
+						var ee *EncodeError
+						if !errors.As(gotErr, &ee) || string(got) != "prefix" {
+							t.Fatalf("AppendAck error %T %v, dst %q", gotErr, gotErr, got)
+						}
+						continue
+					}
+					if string(got) != "prefix"+string(want) {
+						t.Fatalf("%+v AppendAck(%q, %d, %v) =\n %q, want\n %q", e, nsp, id, args, got, "prefix"+string(want))
+					}
+					if len(bins) != len(wantBins) {
+						t.Fatalf("%d attachments, want %d", len(bins), len(wantBins))
+					}
+					for i := range bins {
+						if !bytes.Equal(bins[i], wantBins[i]) {
+							t.Fatalf("attachment %d differs", i)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d comparisons", n)
+}
+
 // TestAppendEventAllocs pins the one-pass promise: a text event appended to
 // a buffer with room allocates nothing (the 64 KiB string included).
 func TestAppendEventAllocs(t *testing.T) {

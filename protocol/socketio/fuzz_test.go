@@ -138,6 +138,23 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("Data does not alias the input's tail")
 		}
 		checkDecoded(t, d, p)
+		// Values built without the second scan are those of the
+		// general path.
+		for len(p.Binary) < p.Attachments {
+			p.Binary = append(p.Binary, []byte{byte(len(p.Binary))})
+		}
+		q := p
+		q.built = builtMark{}
+		for _, pair := range [][2]func() (any, error){
+			{p.Value, q.Value},
+			{func() (any, error) { return p.Args() }, func() (any, error) { return q.Args() }},
+		} {
+			got, gotErr := pair[0]()
+			want, wantErr := pair[1]()
+			if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: %#v, %v; general path %#v, %v", b, got, gotErr, want, wantErr)
+			}
+		}
 	})
 }
 

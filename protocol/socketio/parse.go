@@ -69,21 +69,7 @@ func (p *parser) value(i int) (any, int) {
 	case '{':
 		return p.object(i)
 	case '[':
-		var arr []any
-		i = skipWSb(b, i+1)
-		if b[i] == ']' {
-			return []any{}, i + 1
-		}
-		for {
-			var v any
-			v, i = p.value(i)
-			arr = append(arr, v)
-			i = skipWSb(b, i)
-			if b[i] == ']' {
-				return arr, i + 1
-			}
-			i = skipWSb(b, i+1)
-		}
+		return p.array(i)
 	case '"':
 		end := stringEnd(b, i)
 		return unquoteJSONString(b[i:end]), end
@@ -132,6 +118,65 @@ func parseNumber(t []byte) float64 {
 func parseFloat(t []byte) float64 {
 	f, _ := strconv.ParseFloat(string(t), 64)
 	return f
+}
+
+// array parses the array at b[i].
+func (p *parser) array(i int) ([]any, int) {
+	b := p.b
+	i = skipWSb(b, i+1)
+	if b[i] == ']' {
+		return []any{}, i + 1
+	}
+	var arr []any
+	for {
+		var v any
+		v, i = p.value(i)
+		arr = append(arr, v)
+		i = skipWSb(b, i)
+		if b[i] == ']' {
+			return arr, i + 1
+		}
+		i = skipWSb(b, i+1)
+	}
+}
+
+// parseScannedArgs is Packet.Args for a payload a Decoder has validated:
+// the top-level array is parsed straight into the slice Args returns (no
+// interface around it) and, with skipName, an event's name is stepped over
+// rather than built. ok is false when the payload is not a non-empty array
+// (Args then takes its general path, which reports the error) or when its
+// bytes were changed in place since decoding.
+func parseScannedArgs(data []byte, binary [][]byte, subst, skipName bool) (args []any, ok bool) {
+	defer func() {
+		if recover() != nil {
+			args, ok = nil, false
+		}
+	}()
+	p := parser{b: data, bins: binary, subst: subst}
+	i := skipWSb(data, 0)
+	if data[i] != '[' {
+		return nil, false
+	}
+	if !skipName {
+		args, _ = p.array(i)
+		return args, true
+	}
+	i = skipWSb(data, i+1)
+	if data[i] == ']' {
+		return nil, false
+	}
+	if data[i] == '"' {
+		i = stringEnd(data, i)
+	} else {
+		_, i = p.value(i)
+	}
+	i = skipWSb(data, i)
+	if data[i] == ']' {
+		return []any{}, true
+	}
+	// From the ',' on, the rest is parsed as the array "[rest".
+	args, _ = p.array(i)
+	return args, true
 }
 
 func (p *parser) object(i int) (any, int) {

@@ -94,3 +94,46 @@ func TestDecodedValueSkipsScan(t *testing.T) {
 		t.Fatalf("placeholder out of range: error %v, want ErrPlaceholder", err)
 	}
 }
+
+// Args of a decoded packet (parsed without a second scan, the event name
+// stepped over) equals Args through the general path, for events and
+// acks, text and binary, names of both kinds, whitespace and nesting.
+func TestDecodedArgsMatchGeneralPath(t *testing.T) {
+	texts := []string{
+		`2["echo"]`, `2["echo","hello"]`, `2[ "e\"v" , 1 ,{"a":[1,{"b":null}]} ]`,
+		`2[42,"x"]`, `2[-1.5e2]`, `2/admin,7["x",[],{},[[]]]`, `3[]`, `31[1,"2",[3]]`,
+		`3/a,0[ ]`, `51-["up",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":0}]]`,
+		`62-[{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}]`,
+		`2["\u0041\n",true,false,null]`,
+	}
+	for _, text := range texts {
+		for _, v := range []Version{V5, V4} {
+			p, err := Decoder{Version: v}.Decode([]byte(text))
+			if err != nil {
+				t.Fatalf("Decode(%s) %v: %v", text, v, err)
+			}
+			if p.Type.IsBinary() {
+				for range p.Attachments {
+					p.Binary = append(p.Binary, []byte{byte(len(p.Binary))})
+				}
+			}
+			got, gotErr := p.Args()
+			q := p
+			q.built = builtMark{}
+			want, wantErr := q.Args()
+			if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) || (got == nil) != (want == nil) {
+				t.Fatalf("Args(%s) %v = %#v, %v; general path %#v, %v", text, v, got, gotErr, want, wantErr)
+			}
+		}
+	}
+	// Bytes changed in place: the general path and its error.
+	b := []byte(`2["echo",[1,2]]`)
+	p, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[9:], `[[[[[[`)
+	if _, err := p.Args(); !errors.Is(err, ErrInvalidJSON) {
+		t.Fatalf("changed payload: error %v, want ErrInvalidJSON", err)
+	}
+}

@@ -77,11 +77,17 @@ func (e *Event) Ack(args ...any) error {
 	if e.acked.Swap(true) {
 		return ErrAckSent
 	}
-	p, err := socketio.NewAck(e.Socket.nsp.name, e.Packet.ID, args...)
+	c := e.Socket.client
+	text, bins, err := c.enc.AppendAck(nil, e.Socket.nsp.name, e.Packet.ID, args...)
 	if err != nil {
-		return fmt.Errorf("ack %d: %w", e.Packet.ID, err)
+		return ackError(e.Packet.ID, err)
 	}
-	return e.Socket.sendPacket(p, false)
+	return c.send(eventFrames(text, bins), false)
+}
+
+//go:noinline
+func ackError(id uint64, err error) error {
+	return fmt.Errorf("ack %d: %w", id, err)
 }
 
 // handlerEntry is one Socket.On registration.

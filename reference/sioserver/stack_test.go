@@ -33,18 +33,20 @@ func stackInUse() uint64 {
 // are the server's.
 func eventStackGrowth(t *testing.T, n int, event func(*Event)) float64 {
 	t.Helper()
-	return stackGrowth(t, n, `42["echo","hello",1,[true,null]]`, event, true)
+	msg := `42["echo","hello",1,[true,null]]`
+	return stackGrowth(t, n, msg, msg, event)
 }
 
-// stackGrowth is eventStackGrowth for a message msg; with reply false,
-// the handler answers nothing and stackGrowth waits until it ran n times.
-func stackGrowth(t *testing.T, n int, msg string, event func(*Event), reply bool) float64 {
+// stackGrowth is eventStackGrowth for a message msg whose handler sends
+// reply; with reply "", the handler answers nothing and stackGrowth waits
+// until it ran n times.
+func stackGrowth(t *testing.T, n int, msg, reply string, event func(*Event)) float64 {
 	t.Helper()
 	var handled atomic.Int64
 	inner := event
 	event = func(e *Event) { inner(e); handled.Add(1) }
 	_, base := newTestServer(t, nil, func(srv *Server) {
-		srv.Sockets().OnConnection(func(s *Socket) { s.On("echo", event) })
+		srv.Sockets().OnConnection(func(s *Socket) { s.On("echo", event); s.On("ack", event) })
 	})
 	url := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
 	conns := make([]*websocket.Conn, 0, n)
@@ -86,11 +88,11 @@ func stackGrowth(t *testing.T, n int, msg string, event func(*Event), reply bool
 	before := stackInUse()
 	for _, c := range conns {
 		write(c, msg)
-		if !reply {
+		if reply == "" {
 			continue
 		}
-		if got := read(c); got != msg {
-			t.Fatalf("echo %q, want %q", got, msg)
+		if got := read(c); got != reply {
+			t.Fatalf("reply %q, want %q", got, reply)
 		}
 	}
 	for deadline := time.Now().Add(waitBudget); handled.Load() < int64(n); {
@@ -115,6 +117,18 @@ func TestEventPathKeepsReaderStack(t *testing.T) {
 	echo := func(e *Event) { _ = e.Socket.Emit("echo", e.Args...) }
 	if got := eventStackGrowth(t, eventStackSessions, echo); got > 2048 {
 		t.Fatalf("one echoed event added %.0f B of stack per session, want under 2048 (the reader stays at 4 KiB)", got)
+	}
+}
+
+// The same holds for an acknowledgement answered with Ack, as benchsrv's
+// "ack" does.
+func TestAckPathKeepsReaderStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation enlarges every frame")
+	}
+	ack := func(e *Event) { _ = e.Ack(e.Args...) }
+	if got := stackGrowth(t, eventStackSessions, `421["ack","hello",1,[true,null]]`, `431["hello",1,[true,null]]`, ack); got > 2048 {
+		t.Fatalf("one acknowledged event added %.0f B of stack per session, want under 2048 (the reader stays at 4 KiB)", got)
 	}
 }
 
