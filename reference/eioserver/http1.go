@@ -23,6 +23,10 @@ type ServeOptions struct {
 	// outside Options.Path, WebSocket upgrades and every request form the
 	// lean path leaves to net/http. nil means the Server itself.
 	Fallback http.Handler
+	// DrainTimeout is how long Serve, once its context ended, lets the
+	// requests that net/http serves finish (http.Server.Shutdown) before
+	// it closes their connections; 0 closes them at once.
+	DrainTimeout time.Duration
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and serves
@@ -100,6 +104,11 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener, opts *ServeOption
 	s.mu.Unlock()
 	s.wg.Wait()
 	close(s.handoff.done)
+	if o.DrainTimeout > 0 {
+		dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+		_ = s.hs.Shutdown(dctx)
+		cancel()
+	}
 	_ = s.hs.Close()
 	hsDone.Wait()
 	return err
@@ -198,6 +207,9 @@ const (
 	// (maxPostHandlerReadBytes) or more unread, which the lean path does
 	// not imitate.
 	http1MaxBody = 256<<10 - 1
+	// http1SmallBuf is the buffer a watcher reads into while a GET
+	// waits.
+	http1SmallBuf = 512
 )
 
 var http1Bufs = sync.Pool{New: func() any { b := make([]byte, http1BufSize); return &b }}
@@ -219,6 +231,7 @@ type http1Conn struct {
 	deadline bool // a handler set a read or write deadline
 	werr     error
 	hbuf     []byte // response head, reused
+	small    *[http1SmallBuf]byte
 
 	mu       sync.Mutex
 	running  bool // a handler runs
@@ -675,12 +688,17 @@ func (x *http1Ctx) watch() {
 // request) and ends; if the handler has returned, it serves the
 // connection from now on.
 func (c *http1Conn) watchLoop(x *http1Ctx) {
-	if c.bufp == nil {
-		c.bufp = http1Bufs.Get().(*[]byte)
-		c.r, c.w = 0, 0
+	// A waiting GET holds no read buffer of 4 KiB: the watcher reads the
+	// next request's first bytes into a small one of the connection.
+	c.releaseBuf()
+	if c.small == nil {
+		c.small = new([http1SmallBuf]byte)
 	}
-	n, err := c.nc.Read((*c.bufp)[c.w:])
-	c.w += n
+	n, err := c.nc.Read(c.small[:])
+	if n > 0 {
+		c.bufp = http1Bufs.Get().(*[]byte)
+		c.r, c.w = 0, copy(*c.bufp, c.small[:n])
+	}
 	c.mu.Lock()
 	c.watching = false
 	if c.running {

@@ -120,7 +120,7 @@ func main() {
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			_ = engine.Serve(ctx, ln, &eioserver.ServeOptions{Fallback: mux})
+			_ = engine.Serve(ctx, ln, &eioserver.ServeOptions{Fallback: mux, DrainTimeout: 2 * time.Second})
 		}()
 		fmt.Println("listening", ln.Addr())
 		_, _ = io.Copy(io.Discard, os.Stdin)
@@ -128,7 +128,7 @@ func main() {
 		stop()
 		select {
 		case <-served:
-		case <-time.After(2 * time.Second):
+		case <-time.After(3 * time.Second):
 		}
 		return
 	}
