@@ -42,6 +42,8 @@ type wsTransport struct {
 	writing bool           // s.mu: a writer goroutine is running
 	stopped bool           // s.mu: the read loop ended or a write failed: no new writer
 	writers sync.WaitGroup // the writer goroutine, waited for by the read loop
+
+	readHint int // the read loop's: the size of the last message read
 }
 
 func (t *wsTransport) name() string   { return TransportWebSocket }
@@ -215,19 +217,35 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 // most writeTimeout/wsDeadlineSlack earlier than its own keeps it.
 const wsDeadlineSlack = 16
 
-// readMessage is the connection's ReadMessage, reading into a pooled
-// buffer and copying the message once into a slice of its exact size
-// (instead of io.ReadAll's repeated growth).
+// readMessage is the connection's ReadMessage. A message of about the
+// size of the previous one (readHint) is read straight into a slice of
+// that size, which the handler owns: no copy when the size is the same,
+// as in a stream of equal binary messages. Others are read into a pooled
+// buffer and copied once into a slice of their exact size (instead of
+// io.ReadAll's repeated growth).
 func (t *wsTransport) readMessage() (int, []byte, error) {
 	mt, r, err := t.conn.NextReader()
 	if err != nil {
 		return mt, nil, err
 	}
-	bp := t.s.srv.getBuf()
-	defer t.s.srv.putBuf(bp)
-	buf := (*bp)[:0]
+	var bp *[]byte
+	var buf []byte
+	if t.readHint >= minReadHint {
+		buf = make([]byte, 0, t.readHint)
+	} else {
+		bp = t.s.srv.getBuf()
+		defer t.s.srv.putBuf(bp)
+		buf = (*bp)[:0]
+	}
 	for {
 		if len(buf) == cap(buf) {
+			// Full: a read of nothing reports whether the message
+			// is complete.
+			if _, err := r.Read(buf[len(buf):]); err == io.EOF {
+				break
+			} else if err != nil {
+				return mt, nil, err
+			}
 			buf = slices.Grow(buf, max(512, cap(buf)))
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
@@ -236,13 +254,25 @@ func (t *wsTransport) readMessage() (int, []byte, error) {
 			break
 		}
 		if err != nil {
-			*bp = buf
+			if bp != nil {
+				*bp = buf
+			}
 			return mt, nil, err
 		}
 	}
-	*bp = buf
+	t.readHint = len(buf)
+	if bp == nil && cap(buf)-len(buf) <= len(buf)/8 {
+		return mt, buf, nil
+	}
+	if bp != nil {
+		*bp = buf
+	}
 	return mt, append(make([]byte, 0, len(buf)), buf...), nil
 }
+
+// minReadHint is the smallest message size read without a pooled buffer
+// (readMessage): below it the copy costs less than the guess.
+const minReadHint = 1024
 
 // readLoop reads messages until the connection fails or closes, then
 // stops the writer and closes the connection.
