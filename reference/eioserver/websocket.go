@@ -39,7 +39,9 @@ type wsTransport struct {
 	closing    bool              // s.mu
 	cutTimer   *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
 
-	writing bool           // s.mu: a writer goroutine is running
+	writing    bool  // s.mu: a writer goroutine is running
+	handoff    bool  // s.mu: tryWriteLocked left frames in bc's batch for the writer
+	handoffErr error // s.mu: and this error
 	stopped bool           // s.mu: the read loop ended or a write failed: no new writer
 	writers sync.WaitGroup // the writer goroutine, waited for by the read loop
 
@@ -68,8 +70,56 @@ func (t *wsTransport) send(pkts []engineio.Packet) {
 		return
 	}
 	t.isWritable = false
-	t.batch = append(t.batch, pkts...)
+	if t.batch == nil {
+		t.batch = pkts // the caller's array is ours (flushLocked's queue)
+	} else {
+		t.batch = append(t.batch, pkts...)
+	}
+	if !t.writing && !t.stopped && t.tryWriteLocked() {
+		return
+	}
 	t.wake()
+}
+
+// tryWriteLocked writes the batch on the caller's goroutine when that
+// cannot block: its frames go into batchConn's batch and out in one
+// non-blocking write. If all of it was written the transport is writable
+// again and it reports true; otherwise what is left (or the error) is
+// handed to a writer goroutine (handoff), which wake starts. An echo or
+// a broadcast thus costs no goroutine and no wake-up of another thread
+// while the peer keeps reading; a peer that does not read still never
+// blocks the sender. Called with s.mu held, no writer running.
+func (t *wsTransport) tryWriteLocked() bool {
+	if t.bc == nil || t.bc.rc == nil || t.deflate {
+		return false
+	}
+	size := 0
+	for _, p := range t.batch {
+		size += wsHeaderLen(maxBatch) + wsPayloadLen(t.version, p.Binary && !t.supportsBinary, p)
+	}
+	if size > maxBatch {
+		return false // writeData would flush on the way, blocking
+	}
+	batch := t.batch
+	t.batch = nil
+	t.bc.begin(time.Now().Add(t.writeTimeout), t.writeTimeout/wsDeadlineSlack)
+	var err error
+	for _, p := range batch {
+		if err = t.bc.writeData(t.version, t.supportsBinary, p); err != nil {
+			break
+		}
+	}
+	done := false
+	if err == nil {
+		done, err = t.bc.tryEnd()
+	}
+	t.s.srv.putPacketBuf(batch)
+	if done {
+		t.isWritable = true
+		return true
+	}
+	t.handoff, t.handoffErr = true, err
+	return false
 }
 
 // close sends a close frame with no status after whatever was handed over
@@ -115,6 +165,22 @@ func (t *wsTransport) abort() {
 func (t *wsTransport) writer() {
 	defer t.writers.Done()
 	s := t.s
+	s.mu.Lock()
+	handoff, herr := t.handoff, t.handoffErr
+	t.handoff, t.handoffErr = false, nil
+	s.mu.Unlock()
+	if handoff {
+		// What tryWriteLocked could not write goes first.
+		err := t.bc.end()
+		if herr != nil {
+			err = herr
+		}
+		if err != nil {
+			t.writeFailed(err)
+			return
+		}
+		t.written()
+	}
 	for {
 		s.mu.Lock()
 		batch := t.batch
@@ -141,28 +207,41 @@ func (t *wsTransport) writer() {
 			}
 		}
 		if err != nil {
-			s.mu.Lock()
-			t.stopped = true
-			t.writing = false
-			if s.probe == t {
-				s.cleanupUpgradeLocked()
-			}
-			s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "write error", Err: err})
-			s.mu.Unlock()
-			s.runEvents()
-			_ = t.conn.Close()
+			t.writeFailed(err)
 			return
 		}
-		s.mu.Lock()
-		if !t.closing {
-			t.isWritable = true
-			if s.transport == t {
-				s.flushLocked()
-			}
-		}
-		s.mu.Unlock()
-		s.runEvents()
+		t.written()
 	}
+}
+
+// written makes the transport writable again after a batch and hands it
+// what was sent meanwhile.
+func (t *wsTransport) written() {
+	s := t.s
+	s.mu.Lock()
+	if !t.closing {
+		t.isWritable = true
+		if s.transport == t {
+			s.flushLocked()
+		}
+	}
+	s.mu.Unlock()
+	s.runEvents()
+}
+
+// writeFailed ends the writer after a failed write.
+func (t *wsTransport) writeFailed(err error) {
+	s := t.s
+	s.mu.Lock()
+	t.stopped = true
+	t.writing = false
+	if s.probe == t {
+		s.cleanupUpgradeLocked()
+	}
+	s.transportClosedLocked(t, ReasonTransportError, &TransportError{Msg: "write error", Err: err})
+	s.mu.Unlock()
+	s.runEvents()
+	_ = t.conn.Close()
 }
 
 // writeBatch writes the messages of batch; with a batchConn they are

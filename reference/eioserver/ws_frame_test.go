@@ -374,3 +374,60 @@ func TestWSControlFramesBetweenDataFrames(t *testing.T) {
 	default:
 	}
 }
+
+// TestWSSendToSlowPeer sends far more than the socket buffers hold to a
+// peer that is not reading: the sends do not block (what a non-blocking
+// write on the sender's goroutine leaves is handed to the writer), and
+// once the peer reads, every message arrives whole and in order.
+func TestWSSendToSlowPeer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	c := e.mustWS("EIO=4&transport=websocket")
+	op := c.open()
+	s := e.session(op.SID)
+	const n, size = 600, 32 << 10
+	msg := func(i int) []byte {
+		b := bytes.Repeat([]byte{byte(i)}, size)
+		binary.BigEndian.PutUint32(b, uint32(i))
+		return b
+	}
+	sent := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			// Text and binary, so that both kinds are queued.
+			p := engineio.Packet{Type: engineio.Message, Binary: true, Data: msg(i)}
+			if i%3 == 0 {
+				p = engineio.TextPacket(engineio.Message, fmt.Sprintf("%d", i))
+			}
+			if err := s.Send(p); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitBudget):
+		t.Fatal("Send blocked on a peer that does not read")
+	}
+	for i := 0; i < n; i++ {
+		mt, b, err := c.read()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if mt == websocket.TextMessage && string(b) == "2" {
+			i-- // a heartbeat
+			continue
+		}
+		switch {
+		case i%3 == 0 && (mt != websocket.TextMessage || string(b) != fmt.Sprintf("4%d", i)):
+			t.Fatalf("message %d: %d %.20q", i, mt, b)
+		case i%3 != 0 && (mt != websocket.BinaryMessage || !bytes.Equal(b, msg(i))):
+			t.Fatalf("message %d: %d, %d bytes", i, mt, len(b))
+		}
+	}
+}
