@@ -39,11 +39,11 @@ type wsTransport struct {
 	closing    bool              // s.mu
 	cutTimer   *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
 
-	writing    bool  // s.mu: a writer goroutine is running
-	handoff    bool  // s.mu: tryWriteLocked left frames in bc's batch for the writer
-	handoffErr error // s.mu: and this error
-	stopped bool           // s.mu: the read loop ended or a write failed: no new writer
-	writers sync.WaitGroup // the writer goroutine, waited for by the read loop
+	writing    bool           // s.mu: a writer goroutine is running
+	handoff    bool           // s.mu: tryWriteLocked left frames in bc's batch for the writer
+	handoffErr error          // s.mu: and this error
+	stopped    bool           // s.mu: the read loop ended or a write failed: no new writer
+	writers    sync.WaitGroup // the writer goroutine, waited for by the read loop
 
 	readHint int // the read loop's: the size of the last message read
 }
