@@ -78,3 +78,44 @@ func BenchmarkEchoEvent(b *testing.B) {
 		b.Fatalf("%d of %d events echoed", echoed, b.N)
 	}
 }
+
+// benchEvent measures one received message msg handled by handlers set
+// up on connection, on an in-memory engine session that accepts every
+// packet.
+func benchEvent(b *testing.B, msg string, setup func(s *Socket)) {
+	srv := NewServer(nil)
+	b.Cleanup(func() {
+		ctx, cancel := testCtx()
+		defer cancel()
+		_ = srv.Close(ctx)
+	})
+	srv.Sockets().OnConnection(setup)
+	c := srv.reg.attach(&benchSession{id: "e"})
+	c.onMessage(engineio.Packet{Type: engineio.Message, Data: []byte("0")})
+	data := []byte(msg)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c.onMessage(engineio.Packet{Type: engineio.Message, Data: data})
+	}
+	b.StopTimer()
+	if c.isClosed() {
+		b.Fatal("the session closed")
+	}
+}
+
+// BenchmarkAckEvent measures an event answered with Ack, as
+// bench/cmd/benchsrv's "ack" does.
+func BenchmarkAckEvent(b *testing.B) {
+	benchEvent(b, `21["ack","hello"]`, func(s *Socket) {
+		s.On("ack", func(e *Event) { _ = e.Ack(e.Args...) })
+	})
+}
+
+// BenchmarkEchoEventObject is BenchmarkEchoEvent with an object and
+// numbers among the arguments.
+func BenchmarkEchoEventObject(b *testing.B) {
+	benchEvent(b, `2["echo","hello",{"n":1,"s":"x","a":[1,2.5,true]}]`, func(s *Socket) {
+		s.On("echo", func(e *Event) { _ = s.Emit("echo", e.Args...) })
+	})
+}
