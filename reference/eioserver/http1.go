@@ -207,8 +207,8 @@ const (
 	// (maxPostHandlerReadBytes) or more unread, which the lean path does
 	// not imitate.
 	http1MaxBody = 256<<10 - 1
-	// http1SmallBuf is the buffer a watcher reads into while a GET
-	// waits.
+	// http1SmallBuf is the buffer an idle connection (or the watcher of
+	// a waiting GET) reads into.
 	http1SmallBuf = 512
 )
 
@@ -253,12 +253,10 @@ func (c *http1Conn) serve() {
 	defer c.s.wg.Done()
 	for {
 		if c.r == c.w {
-			c.releaseBuf()
-			if err := c.fill(); err != nil {
-				if c.r == c.w {
-					c.close()
-					return
-				}
+			// An idle connection waits with a small buffer only.
+			if c.readSmall() == 0 {
+				c.close()
+				return
 			}
 		}
 		req, cl, ok, more := c.parse()
@@ -303,6 +301,23 @@ func (c *http1Conn) fill() error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// readSmall waits for the next bytes of an idle connection (nothing
+// buffered) in the connection's small buffer, so that an idle connection
+// holds no 4 KiB buffer, and moves them to a pooled buffer. It returns how
+// many bytes came; 0 means the connection failed or closed.
+func (c *http1Conn) readSmall() int {
+	c.releaseBuf()
+	if c.small == nil {
+		c.small = new([http1SmallBuf]byte)
+	}
+	n, _ := c.nc.Read(c.small[:])
+	if n > 0 {
+		c.bufp = http1Bufs.Get().(*[]byte)
+		c.r, c.w = 0, copy(*c.bufp, c.small[:n])
+	}
+	return n
 }
 
 func (c *http1Conn) releaseBuf() {
@@ -702,25 +717,13 @@ func (x *http1Ctx) watch() {
 // request) and ends; if the handler has returned, it serves the
 // connection from now on.
 func (c *http1Conn) watchLoop(x *http1Ctx) {
-	// A waiting GET holds no read buffer of 4 KiB: the watcher reads the
-	// next request's first bytes into a small one of the connection.
-	c.releaseBuf()
-	if c.small == nil {
-		c.small = new([http1SmallBuf]byte)
-	}
-	n, err := c.nc.Read(c.small[:])
-	if n > 0 {
-		c.bufp = http1Bufs.Get().(*[]byte)
-		c.r, c.w = 0, copy(*c.bufp, c.small[:n])
-	}
+	// A waiting GET holds no read buffer of 4 KiB either.
+	n := c.readSmall()
 	c.mu.Lock()
 	c.watching = false
 	if c.running {
 		if n == 0 {
-			if err == nil {
-				err = io.ErrNoProgress
-			}
-			c.watchErr = err
+			c.watchErr = io.ErrUnexpectedEOF
 			x.cancel()
 		}
 		c.mu.Unlock()
