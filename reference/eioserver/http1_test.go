@@ -508,3 +508,41 @@ func TestServeParkedGETsUnderLoad(t *testing.T) {
 		t.Errorf("%d requests reached net/http", n)
 	}
 }
+
+// FuzzHTTP1Parse: a request head the lean parser takes is one net/http
+// reads the same way (method, target, host, header fields, length); the
+// parser never panics.
+func FuzzHTTP1Parse(f *testing.F) {
+	f.Add([]byte(get("EIO=4&transport=polling", "Origin: http://a.test\r\n")))
+	f.Add([]byte(post("EIO=4&transport=polling&sid=x", "4hello", "Content-Type: text/plain\r\n")))
+	for _, m := range malformed {
+		f.Add([]byte(m))
+	}
+	srv := NewServer(nil)
+	hs := &http1Server{srv: srv}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > http1BufSize {
+			return
+		}
+		buf := make([]byte, http1BufSize)
+		c := &http1Conn{s: hs, bufp: &buf, w: copy(buf, data), raddr: "127.0.0.1:1"}
+		req, cl, ok, more := c.parse()
+		if more || !ok {
+			return
+		}
+		want, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			t.Fatalf("lean path took %q, net/http refuses it: %v", data, err)
+		}
+		switch {
+		case req.Method != want.Method, req.RequestURI != want.RequestURI, req.Host != want.Host,
+			cl != want.ContentLength, req.URL.String() != want.URL.String(),
+			want.Close, len(want.TransferEncoding) != 0:
+			t.Fatalf("%q: lean %s %s %s %d, net/http %s %s %s %d close=%v te=%v", data,
+				req.Method, req.RequestURI, req.Host, cl, want.Method, want.RequestURI, want.Host, want.ContentLength, want.Close, want.TransferEncoding)
+		}
+		if fmt.Sprint(req.Header) != fmt.Sprint(want.Header) {
+			t.Fatalf("%q: headers %v, net/http %v", data, req.Header, want.Header)
+		}
+	})
+}
