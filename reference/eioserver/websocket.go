@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,15 @@ type wsTransport struct {
 	writers    sync.WaitGroup // the writer goroutine, waited for by the read loop
 
 	readHint int // the read loop's: the size of the last message read
+
+	// handling is set while the read loop handles a message. A send
+	// then (an echo from the message's handler, most often) goes to the
+	// writer goroutine, which starts after the handlers of a burst of
+	// messages have queued theirs and writes them in one batch; written
+	// at once, each would be a system call of its own. Sends to a
+	// session whose read loop is waiting (a broadcast from another
+	// session's handler) are written at once (tryWriteLocked).
+	handling atomic.Bool
 }
 
 func (t *wsTransport) name() string   { return TransportWebSocket }
@@ -75,7 +85,7 @@ func (t *wsTransport) send(pkts []engineio.Packet) {
 	} else {
 		t.batch = append(t.batch, pkts...)
 	}
-	if !t.writing && !t.stopped && t.tryWriteLocked() {
+	if !t.writing && !t.stopped && !t.handling.Load() && t.tryWriteLocked() {
 		return
 	}
 	t.wake()
@@ -371,6 +381,7 @@ func (t *wsTransport) readLoop() {
 			break
 		}
 		p, perr := engineio.ParseFrame(t.version, mt == websocket.BinaryMessage, data)
+		t.handling.Store(true)
 		s.mu.Lock()
 		switch {
 		case s.probe == t:
@@ -389,6 +400,7 @@ func (t *wsTransport) readLoop() {
 		}
 		s.mu.Unlock()
 		s.runEvents()
+		t.handling.Store(false)
 	}
 	s.mu.Lock()
 	t.stopped = true
