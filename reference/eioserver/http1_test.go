@@ -546,3 +546,50 @@ func FuzzHTTP1Parse(f *testing.F) {
 		}
 	})
 }
+
+// TestServeReturnsWithParkedGET: when its context ends, Serve closes the
+// connections it serves, a waiting GET's handler returns (its session
+// closes) and Serve returns; TestMain checks that no goroutine is left.
+func TestServeReturnsWithParkedGET(t *testing.T) {
+	closed := make(chan string, 1)
+	srv := NewServer(&Options{OnSession: func(s *Session) {
+		s.OnClose(func(reason string, _ error) { closed <- reason })
+	}})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitBudget)
+		defer cancel()
+		_ = srv.Close(ctx)
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, nil) }()
+	p := newRawPeer(t, &pathServer{srv: srv, addr: ln.Addr().String()})
+	p.do("a", get("EIO=4&transport=polling"))
+	p.send("a", get("EIO=4&transport=polling&sid={sid}"))
+	p.waitParked()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(waitBudget):
+		t.Fatal("Serve did not return")
+	}
+	select {
+	case r := <-closed:
+		if r != ReasonTransportError {
+			t.Fatalf("reason %q", r)
+		}
+	case <-time.After(waitBudget):
+		t.Fatal("session not closed")
+	}
+	p.recv("a", 1)
+	if !strings.Contains(p.out.String(), "a! ") {
+		t.Fatalf("the parked GET got an answer: %s", p.out.String())
+	}
+}
