@@ -227,6 +227,13 @@ func (p *Packet) args() ([]any, error) {
 			return args, nil
 		}
 	}
+	return p.argsGeneral()
+}
+
+// argsGeneral is args for a payload that needs the full scan.
+//
+//go:noinline
+func (p *Packet) argsGeneral() ([]any, error) {
 	v, err := p.value()
 	if err != nil {
 		return nil, err

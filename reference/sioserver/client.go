@@ -26,10 +26,9 @@ type client struct {
 	conn    engineSession
 	version socketio.Version
 	enc     socketio.Encoder
-	// reasm and cur are used only from the engine's message callback,
-	// which the engine calls serially; cur is the packet being handled.
+	// reasm is used only from the engine's message callback, which the
+	// engine calls serially.
 	reasm socketio.Reassembler
-	cur   socketio.Packet
 
 	mu sync.Mutex
 	// socks are the connected sockets, one per namespace, in join order:
@@ -93,31 +92,29 @@ func (c *client) onConnectTimeout() {
 // initial 4 KiB only if everything an event needs (decoding, dispatch, the
 // handlers, an Emit and the Engine.IO send) fits in it: a stack that grew
 // once is never shrunk back while the reader is parked. So the common path
-// keeps its frames small: the packet being handled lives in the client
-// (c.cur), not on the stack, and is passed by pointer; rare branches are
-// functions of their own (see TestEventPathKeepsReaderStack).
+// keeps its frames small: the packet being handled is decoded in place
+// (Reassembler.AddTextTo) and passed by pointer, never copied from frame
+// to frame; rare branches are functions of their own (see
+// TestEventPathKeepsReaderStack).
 func (c *client) onMessage(p engineio.Packet) {
 	if c.isClosed() {
 		return
 	}
-	if !c.decode(p.Binary, p.Data) {
-		return
+	var pkt socketio.Packet
+	if c.decode(&pkt, p.Binary, p.Data) {
+		c.dispatch(&pkt)
 	}
-	c.dispatch(&c.cur)
-	// The packet aliases the transport's read buffer: do not keep it
-	// alive while the session is idle.
-	c.cur = socketio.Packet{}
 }
 
-// decode feeds one message to the reassembler and reports whether c.cur
+// decode feeds one message to the reassembler and reports whether *pkt
 // holds a complete packet. A decode failure closes the session.
 //
 //go:noinline
-func (c *client) decode(binary bool, data []byte) bool {
+func (c *client) decode(pkt *socketio.Packet, binary bool, data []byte) bool {
 	if binary {
-		return c.decodeBinary(data)
+		return c.decodeBinary(pkt, data)
 	}
-	done, err := c.reasm.AddTextTo(&c.cur, data)
+	done, err := c.reasm.AddTextTo(pkt, data)
 	if err != nil {
 		c.decodeFailed(err)
 		return false
@@ -126,12 +123,12 @@ func (c *client) decode(binary bool, data []byte) bool {
 }
 
 //go:noinline
-func (c *client) decodeBinary(data []byte) bool {
+func (c *client) decodeBinary(pkt *socketio.Packet, data []byte) bool {
 	var (
 		done bool
 		err  error
 	)
-	c.cur, done, err = c.reasm.AddBinary(data)
+	*pkt, done, err = c.reasm.AddBinary(data)
 	if err != nil {
 		c.decodeFailed(err)
 		return false
@@ -149,8 +146,7 @@ func (c *client) decodeFailed(err error) {
 	c.fail(ReasonForcedClose, err)
 }
 
-// dispatch routes a complete packet (Node's Client.ondecoded). The packet
-// is c.cur, valid until dispatch returns.
+// dispatch routes a complete packet (Node's Client.ondecoded).
 func (c *client) dispatch(pkt *socketio.Packet) {
 	c.mu.Lock()
 	s := c.socketLocked(pkt.Namespace())

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -403,15 +402,17 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 }
 
 // newEvent decodes an event for its handlers, or returns nil when there
-// is nothing to run.
+// is nothing to run. Its frame stays on the stack while the arguments are
+// parsed, so the event name and the Event are made by functions of their
+// own.
 //
 //go:noinline
 func (s *Socket) newEvent(p *socketio.Packet) (*Event, []EventHandler, []handlerEntry) {
 	if p.Data == nil {
 		return nil, nil, nil // "42": accepted, nothing to dispatch (SIO-ENC-10)
 	}
-	name, err := p.EventName()
-	if err != nil {
+	name, ok := eventName(p)
+	if !ok {
 		return nil, nil, nil
 	}
 	s.mu.Lock()
@@ -422,14 +423,34 @@ func (s *Socket) newEvent(p *socketio.Packet) (*Event, []EventHandler, []handler
 	anyHs := s.anyHandlers
 	hs := s.handlers
 	s.mu.Unlock()
-	if len(anyHs) == 0 && !slices.ContainsFunc(hs, func(he handlerEntry) bool { return he.event == name }) {
+	if len(anyHs) == 0 && !listens(hs, name) {
 		return nil, nil, nil // nobody listens: the arguments are not decoded
 	}
 	args, err := p.Args()
 	if err != nil {
 		return nil, nil, nil
 	}
-	return &Event{Socket: s, Name: name, Args: args, Packet: *p}, anyHs, hs
+	return s.event(name, args, p), anyHs, hs
+}
+
+//go:noinline
+func eventName(p *socketio.Packet) (string, bool) {
+	name, err := p.EventName()
+	return name, err == nil
+}
+
+func listens(hs []handlerEntry, name string) bool {
+	for _, he := range hs {
+		if he.event == name {
+			return true
+		}
+	}
+	return false
+}
+
+//go:noinline
+func (s *Socket) event(name string, args []any, p *socketio.Packet) *Event {
+	return &Event{Socket: s, Name: name, Args: args, Packet: *p}
 }
 
 // call runs an application handler; a panic in it is logged, not fatal.
