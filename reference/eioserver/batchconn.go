@@ -29,34 +29,32 @@ const maxBatch = 64 << 10
 type batchConn struct {
 	net.Conn
 	srv *Server
+	rc  syscall.RawConn // set by the hijacker on a TCP connection: see readRaw
+	buf *[]byte         // from srv's pool while batching
+	ra  *[]byte         // read-ahead
+	// werr is the first error of a write to Conn (mu); writeData
+	// returns it from then on, as gorilla's sticky write error does.
+	werr  error
+	raErr error
+	// wdl is the write deadline last set on Conn (mu), batchDL the
+	// batch's own (see setWriteDeadlineLocked), in Unix nanoseconds.
+	wdl, batchDL int64
+	mu           sync.Mutex
 
-	mu       sync.Mutex
 	batching bool
-	buf      *[]byte // from srv's pool while batching
-
 	// closeSent is set once gorilla has written a close frame (mu):
 	// writeData then refuses, as gorilla's WriteMessage does.
 	closeSent bool
-	// werr is the first error of a write to Conn (mu); writeData
-	// returns it from then on, as gorilla's sticky write error does.
-	werr error
-	// wdl is the write deadline last set on Conn (mu); batchDL and
-	// batchSlack are the batch's own (see setWriteDeadlineLocked).
-	wdl        time.Time
-	batchDL    time.Time
-	batchSlack time.Duration
 
-	// Read-ahead, used only by the read loop's goroutine: once a read
-	// fills what gorilla's 4 KiB reader asks for (more is probably
-	// waiting), the next reads take up to readAhead bytes into a pooled
-	// buffer, which goes back to the pool once a read leaves it short
-	// (the kernel's queue was drained) and it has been consumed.
+	// Read-ahead, used only by the read loop's goroutine: on TCP see
+	// readRaw; otherwise, once a read fills what gorilla's reader asks
+	// for (more is probably waiting), the next reads take up to
+	// readAhead bytes into a pooled buffer, which goes back to the pool
+	// once a read leaves it short (the kernel's queue was drained) and
+	// it has been consumed.
 	busy   bool
-	rc     syscall.RawConn // set by the hijacker on a TCP connection: see readRaw
-	ra     *[]byte
-	raPos  int
 	raFull bool
-	raErr  error
+	raPos  int
 }
 
 // readAhead is the size of a read-ahead read.
@@ -207,40 +205,51 @@ func (c *batchConn) Write(p []byte) (int, error) {
 func (c *batchConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.setWriteDeadlineLocked(t, 0)
+	c.wdl = unixNano(t)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // SetDeadline sets both deadlines (gorilla's Upgrade clears them).
 func (c *batchConn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wdl = t
+	c.wdl = unixNano(t)
 	return c.Conn.SetDeadline(t)
 }
 
-// setWriteDeadlineLocked sets Conn's write deadline to t, unless the one
-// in force is at most slack earlier than t (arming the runtime's timer
-// again for every batch was 6 % of a broadcast's CPU): a write may then
-// time out up to slack early. A zero t leaves the deadline alone.
-func (c *batchConn) setWriteDeadlineLocked(t time.Time, slack time.Duration) error {
+// unixNano is t in Unix nanoseconds, 0 for the zero time (no deadline).
+func unixNano(t time.Time) int64 {
 	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// batchDeadlineLocked sets Conn's write deadline to the batch's, unless
+// the one in force is earlier by at most a wsDeadlineSlack-th of the
+// time left (arming the runtime's timer again for every batch was 6 %
+// of a broadcast's CPU): a write may then time out that much early. A
+// batch without a deadline leaves the one in force.
+func (c *batchConn) batchDeadlineLocked() error {
+	dl := c.batchDL
+	if dl == 0 {
 		return nil
 	}
-	if slack > 0 && !c.wdl.IsZero() && !t.Before(c.wdl) && t.Sub(c.wdl) <= slack {
+	if c.wdl != 0 && dl >= c.wdl && dl-c.wdl <= (dl-time.Now().UnixNano())/wsDeadlineSlack {
 		return nil
 	}
-	c.wdl = t
-	return c.Conn.SetWriteDeadline(t)
+	c.wdl = dl
+	return c.Conn.SetWriteDeadline(time.Unix(0, dl))
 }
 
 // begin starts gathering writes; the batch is flushed under deadline dl
-// (with slack, see setWriteDeadlineLocked), or under whatever gorilla set
-// last if dl is zero.
-func (c *batchConn) begin(dl time.Time, slack time.Duration) {
+// (see batchDeadlineLocked), or under whatever gorilla set last if dl is
+// zero.
+func (c *batchConn) begin(dl time.Time) {
 	c.mu.Lock()
 	c.batching = true
 	c.buf = c.srv.getBuf()
-	c.batchDL, c.batchSlack = dl, slack
+	c.batchDL = unixNano(dl)
 	c.mu.Unlock()
 }
 
@@ -267,7 +276,7 @@ func (c *batchConn) flushLocked() error {
 	if c.werr != nil {
 		return c.werr
 	}
-	if err := c.setWriteDeadlineLocked(c.batchDL, c.batchSlack); err != nil {
+	if err := c.batchDeadlineLocked(); err != nil {
 		c.werr = err
 		return err
 	}

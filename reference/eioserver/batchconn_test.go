@@ -33,7 +33,7 @@ func TestBatchConnGathersWrites(t *testing.T) {
 
 	// In a batch the writes are gathered, in order, into one.
 	under.writes = nil
-	bc.begin(time.Time{}, 0)
+	bc.begin(time.Time{})
 	for _, s := range []string{"\x81\x01x", "\x81\x01y", "\x82\x02zz"} {
 		if n, err := bc.Write([]byte(s)); err != nil || n != len(s) {
 			t.Fatalf("Write = %d, %v", n, err)
@@ -51,7 +51,7 @@ func TestBatchConnGathersWrites(t *testing.T) {
 
 	// A batch larger than maxBatch is written in pieces, bytes unchanged.
 	under.writes = nil
-	bc.begin(time.Time{}, 0)
+	bc.begin(time.Time{})
 	big := bytes.Repeat([]byte("q"), maxBatch/2+1)
 	_, _ = bc.Write(big)
 	_, _ = bc.Write(big)

@@ -3,6 +3,7 @@ package eioserver
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,27 +27,27 @@ import (
 // no write buffer). Fields marked "s.mu" are guarded by the session's
 // mutex.
 type wsTransport struct {
-	s              *Session
-	conn           *websocket.Conn
-	bc             *batchConn // under conn; nil if the ResponseWriter could not be wrapped
-	version        engineio.Version
+	s            *Session
+	conn         *websocket.Conn
+	bc           *batchConn // under conn; nil if the ResponseWriter could not be wrapped
+	version      engineio.Version
+	writeTimeout time.Duration
+	batch        []engineio.Packet // s.mu: handed over, not yet written
+	cutTimer     *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
+	writers      sync.WaitGroup    // the writer goroutine, waited for by the read loop
+
 	supportsBinary bool // false with b64: binary goes out as "b..." text (EIO-URL-08)
 	deflate        bool
-	writeTimeout   time.Duration
-
-	isWritable bool              // s.mu
-	batch      []engineio.Packet // s.mu: handed over, not yet written
-	closeReq   bool              // s.mu: write a close frame after the batch
-	closing    bool              // s.mu
-	cutTimer   *time.Timer       // s.mu: cutAfter's, stopped when the read loop ends
-
-	writing    bool           // s.mu: a writer goroutine is running
-	handoff    bool           // s.mu: tryWriteLocked left frames in bc's batch for the writer
-	handoffErr error          // s.mu: and this error
-	stopped    bool           // s.mu: the read loop ended or a write failed: no new writer
-	writers    sync.WaitGroup // the writer goroutine, waited for by the read loop
-
-	readHint int // the read loop's: the size of the last message read
+	isWritable     bool // s.mu
+	closeReq       bool // s.mu: write a close frame after the batch
+	closing        bool // s.mu
+	writing        bool // s.mu: a writer goroutine is running
+	stopped        bool // s.mu: the read loop ended or a write failed: no new writer
+	// handoff is set when tryWriteLocked left frames in bc's batch for
+	// the writer (s.mu); handoffClosed when it stopped because a close
+	// frame had been written (the writer then fails with ErrCloseSent;
+	// any other error stays in bc, whose end returns it).
+	handoff, handoffClosed bool
 
 	// handling is set while the read loop handles a message. A send
 	// then (an echo from the message's handler, most often) goes to the
@@ -56,6 +57,7 @@ type wsTransport struct {
 	// session whose read loop is waiting (a broadcast from another
 	// session's handler) are written at once (tryWriteLocked).
 	handling atomic.Bool
+	readHint int32 // the read loop's: the size of the last message read
 }
 
 func (t *wsTransport) name() string   { return TransportWebSocket }
@@ -112,7 +114,7 @@ func (t *wsTransport) tryWriteLocked() bool {
 	}
 	batch := t.batch
 	t.batch = nil
-	t.bc.begin(time.Now().Add(t.writeTimeout), t.writeTimeout/wsDeadlineSlack)
+	t.bc.begin(time.Now().Add(t.writeTimeout))
 	var err error
 	for _, p := range batch {
 		if err = t.bc.writeData(t.version, t.supportsBinary, p); err != nil {
@@ -128,7 +130,7 @@ func (t *wsTransport) tryWriteLocked() bool {
 		t.isWritable = true
 		return true
 	}
-	t.handoff, t.handoffErr = true, err
+	t.handoff, t.handoffClosed = true, errors.Is(err, websocket.ErrCloseSent)
 	return false
 }
 
@@ -176,14 +178,14 @@ func (t *wsTransport) writer() {
 	defer t.writers.Done()
 	s := t.s
 	s.mu.Lock()
-	handoff, herr := t.handoff, t.handoffErr
-	t.handoff, t.handoffErr = false, nil
+	handoff, closed := t.handoff, t.handoffClosed
+	t.handoff, t.handoffClosed = false, false
 	s.mu.Unlock()
 	if handoff {
 		// What tryWriteLocked could not write goes first.
 		err := t.bc.end()
-		if herr != nil {
-			err = herr
+		if closed {
+			err = websocket.ErrCloseSent
 		}
 		if err != nil {
 			t.writeFailed(err)
@@ -259,7 +261,7 @@ func (t *wsTransport) writeFailed(err error) {
 // frames are written by batchConn.writeData, not by gorilla.
 func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	if t.bc != nil && !t.deflate {
-		t.bc.begin(time.Now().Add(t.writeTimeout), t.writeTimeout/wsDeadlineSlack)
+		t.bc.begin(time.Now().Add(t.writeTimeout))
 		for _, p := range batch {
 			if err := t.bc.writeData(t.version, t.supportsBinary, p); err != nil {
 				return err
@@ -272,7 +274,7 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 		// Even a single message: gorilla writes a large one as two
 		// slices, which without batching are two writes through the
 		// wrapper (net.Buffers uses writev only on a *net.TCPConn).
-		t.bc.begin(time.Time{}, 0)
+		t.bc.begin(time.Time{})
 	}
 	bp := t.s.srv.getBuf()
 	defer t.s.srv.putBuf(bp)
@@ -301,9 +303,8 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 	return nil
 }
 
-// wsDeadlineSlack divides the write timeout into the slack of a batch's
-// write deadline: a batch written while the deadline in force is at
-// most writeTimeout/wsDeadlineSlack earlier than its own keeps it.
+// wsDeadlineSlack divides the time left before a batch's write deadline
+// into the slack batchConn.batchDeadlineLocked allows.
 const wsDeadlineSlack = 16
 
 // readMessage is the connection's ReadMessage. A message of about the
@@ -320,7 +321,7 @@ func (t *wsTransport) readMessage() (int, []byte, error) {
 	var bp *[]byte
 	var buf []byte
 	if t.readHint >= minReadHint {
-		buf = make([]byte, 0, t.readHint)
+		buf = make([]byte, 0, int(t.readHint))
 	} else {
 		bp = t.s.srv.getBuf()
 		defer t.s.srv.putBuf(bp)
@@ -349,7 +350,7 @@ func (t *wsTransport) readMessage() (int, []byte, error) {
 			return mt, nil, err
 		}
 	}
-	t.readHint = len(buf)
+	t.readHint = int32(min(len(buf), math.MaxInt32))
 	if bp == nil && cap(buf)-len(buf) <= len(buf)/8 {
 		return mt, buf, nil
 	}

@@ -147,7 +147,7 @@ func (c *batchConn) flushWithLocked(extra []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	if err := c.setWriteDeadlineLocked(c.batchDL, c.batchSlack); err != nil {
+	if err := c.batchDeadlineLocked(); err != nil {
 		c.werr = err
 		return err
 	}
@@ -172,7 +172,7 @@ func (c *batchConn) tryEnd() (done bool, err error) {
 	}
 	b := *c.buf
 	if len(b) > 0 {
-		if err := c.setWriteDeadlineLocked(c.batchDL, c.batchSlack); err != nil {
+		if err := c.batchDeadlineLocked(); err != nil {
 			c.werr = err
 			return false, err
 		}
