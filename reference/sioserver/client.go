@@ -148,9 +148,7 @@ func (c *client) decodeFailed(err error) {
 
 // dispatch routes a complete packet (Node's Client.ondecoded).
 func (c *client) dispatch(pkt *socketio.Packet) {
-	c.mu.Lock()
-	s := c.socketLocked(pkt.Namespace())
-	c.mu.Unlock()
+	s := c.socketOf(pkt.Nsp)
 	if s != nil && pkt.Type != socketio.Connect && pkt.Type != socketio.ConnectError {
 		s.onPacket(pkt)
 		return
@@ -383,6 +381,18 @@ func (c *client) indexLocked(name string) int {
 		}
 	}
 	return -1
+}
+
+// socketOf returns the socket of namespace nsp ("" meaning "/"), or nil.
+//
+//go:noinline
+func (c *client) socketOf(nsp string) *Socket {
+	if nsp == "" {
+		nsp = "/"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socketLocked(nsp)
 }
 
 // socketLocked returns the socket of namespace name, or nil.

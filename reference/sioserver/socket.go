@@ -385,10 +385,11 @@ func (s *Socket) onPacket(p *socketio.Packet) {
 }
 
 // onEvent runs the handlers of an event. It stays on the reader's stack
-// while they run, so the preparation is a function of its own.
+// while they run, and the arguments are parsed right below it, so the
+// preparation and the parse are functions of their own with small frames.
 func (s *Socket) onEvent(p *socketio.Packet) {
 	e, anyHs, hs := s.newEvent(p)
-	if e == nil {
+	if e == nil || !e.parseArgs() {
 		return
 	}
 	for _, h := range anyHs {
@@ -401,18 +402,16 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 	}
 }
 
-// newEvent decodes an event for its handlers, or returns nil when there
-// is nothing to run. Its frame stays on the stack while the arguments are
-// parsed, so the event name and the Event are made by functions of their
-// own.
+// newEvent returns the event of p, its arguments not parsed yet, and the
+// handlers to run, or nil when there is nothing to run.
 //
 //go:noinline
 func (s *Socket) newEvent(p *socketio.Packet) (*Event, []EventHandler, []handlerEntry) {
 	if p.Data == nil {
 		return nil, nil, nil // "42": accepted, nothing to dispatch (SIO-ENC-10)
 	}
-	name, ok := eventName(p)
-	if !ok {
+	name, err := p.EventName()
+	if err != nil {
 		return nil, nil, nil
 	}
 	s.mu.Lock()
@@ -426,17 +425,16 @@ func (s *Socket) newEvent(p *socketio.Packet) (*Event, []EventHandler, []handler
 	if len(anyHs) == 0 && !listens(hs, name) {
 		return nil, nil, nil // nobody listens: the arguments are not decoded
 	}
-	args, err := p.Args()
-	if err != nil {
-		return nil, nil, nil
-	}
-	return s.event(name, args, p), anyHs, hs
+	return &Event{Socket: s, Name: name, Packet: *p}, anyHs, hs
 }
 
+// parseArgs sets e.Args from the packet; false if they do not parse.
+//
 //go:noinline
-func eventName(p *socketio.Packet) (string, bool) {
-	name, err := p.EventName()
-	return name, err == nil
+func (e *Event) parseArgs() bool {
+	args, err := e.Packet.Args()
+	e.Args = args
+	return err == nil
 }
 
 func listens(hs []handlerEntry, name string) bool {
@@ -446,11 +444,6 @@ func listens(hs []handlerEntry, name string) bool {
 		}
 	}
 	return false
-}
-
-//go:noinline
-func (s *Socket) event(name string, args []any, p *socketio.Packet) *Event {
-	return &Event{Socket: s, Name: name, Args: args, Packet: *p}
 }
 
 // call runs an application handler; a panic in it is logged, not fatal.
