@@ -228,7 +228,9 @@ type http1Conn struct {
 	// bodyLeft is what the handler has not read of the request body.
 	bodyLeft int64
 	bodyErr  error
-	deadline bool // a handler set a read or write deadline
+	// deadline: a handler set a read or write deadline (a session's
+	// close may set one from another goroutine while a POST is read).
+	deadline atomic.Bool
 	werr     error
 	hbuf     []byte // response head, reused
 	small    *[http1SmallBuf]byte
@@ -344,7 +346,7 @@ func (c *http1Conn) handOff() {
 	c.r = c.w
 	c.releaseBuf()
 	c.s.remove(c)
-	if c.deadline {
+	if c.deadline.Swap(false) {
 		_ = c.nc.SetDeadline(time.Time{})
 	}
 	select {
@@ -544,31 +546,35 @@ func (c *http1Conn) serveRequest(req *http.Request, cl int64) bool {
 	aborted := c.runHandler(w, r)
 	if !aborted {
 		w.finish()
+		// Before the connection may pass to a watcher: deadlines the
+		// handler set end with its request.
+		if c.deadline.Swap(false) {
+			_ = c.nc.SetDeadline(time.Time{})
+		}
 	}
 	x.mu.Lock()
 	x.c = nil
 	x.mu.Unlock()
+	// Read before running turns false: from then on a watcher may own
+	// the connection, its writer and its errors.
+	closeAfter, writeErr := w.closeAfter, c.werr
 	c.mu.Lock()
 	c.running = false
 	watching := c.watching
 	werr := c.watchErr
 	c.mu.Unlock()
-	if aborted || w.closeAfter || c.werr != nil {
+	if aborted || closeAfter || writeErr != nil {
 		if watching {
 			_ = c.nc.Close()
 			return false
 		}
-		if !aborted && c.werr == nil {
+		if !aborted && writeErr == nil {
 			if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
 				_ = tc.CloseWrite()
 			}
 		}
 		c.close()
 		return false
-	}
-	if c.deadline {
-		c.deadline = false
-		_ = c.nc.SetDeadline(time.Time{})
 	}
 	if watching {
 		// The watcher owns the connection from now on.
@@ -825,12 +831,12 @@ func (w *http1Response) Write(p []byte) (int, error) {
 
 // SetReadDeadline and SetWriteDeadline serve http.ResponseController.
 func (w *http1Response) SetReadDeadline(t time.Time) error {
-	w.c.deadline = true
+	w.c.deadline.Store(true)
 	return w.c.nc.SetReadDeadline(t)
 }
 
 func (w *http1Response) SetWriteDeadline(t time.Time) error {
-	w.c.deadline = true
+	w.c.deadline.Store(true)
 	return w.c.nc.SetWriteDeadline(t)
 }
 
