@@ -68,47 +68,56 @@ const readAhead = 64 << 10
 // followed by a read-ahead read of the rest were two (a 4 KiB message
 // alone on its connection).
 func (c *batchConn) readRaw(p []byte) (int, error) {
-	var n int
-	var serr error
-	err := c.rc.Read(func(fd uintptr) bool {
-		bp := c.srv.getBuf()
-		b := slices.Grow((*bp)[:0], readAhead)[:readAhead]
-		for {
-			n, serr = syscall.Read(int(fd), b)
-			if serr != syscall.EINTR {
-				break
-			}
-		}
-		if serr == syscall.EAGAIN {
-			*bp = b[:0]
-			c.srv.putBuf(bp)
-			return false
-		}
-		if n <= 0 {
-			n = 0
-			*bp = b[:0]
-			c.srv.putBuf(bp)
-			return true
-		}
-		*bp = b[:n]
-		c.ra, c.raPos, c.raFull = bp, 0, n == readAhead
-		return true
-	})
-	if err != nil {
+	// The callback is a method value holding only c (what a parked
+	// reader keeps on the heap); its results are in c.ra and c.raErr.
+	if err := c.rc.Read(c.rawRead); err != nil {
 		return 0, err
 	}
-	if serr != nil {
-		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", serr)}
+	if c.ra == nil {
+		err := c.raErr
+		c.raErr = nil
+		return 0, err
 	}
-	if n == 0 {
-		return 0, io.EOF
-	}
-	m := copy(p, (*c.ra)[:n])
+	b := *c.ra
+	m := copy(p, b)
 	c.raPos = m
-	if m == n {
+	if m == len(b) {
 		c.releaseRA()
 	}
 	return m, nil
+}
+
+// rawRead is readRaw's callback: one read into a pooled buffer, kept in
+// c.ra if it got bytes; the end of the stream or an error goes to
+// c.raErr. It reports false, with the buffer back in the pool, if the
+// read would block.
+func (c *batchConn) rawRead(fd uintptr) bool {
+	bp := c.srv.getBuf()
+	b := slices.Grow((*bp)[:0], readAhead)[:readAhead]
+	var n int
+	var err error
+	for {
+		n, err = syscall.Read(int(fd), b)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if n > 0 {
+		*bp = b[:n]
+		c.ra, c.raPos, c.raFull = bp, 0, n == readAhead
+		return true
+	}
+	*bp = b[:0]
+	c.srv.putBuf(bp)
+	switch {
+	case err == syscall.EAGAIN:
+		return false
+	case err != nil:
+		c.raErr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+	default:
+		c.raErr = io.EOF
+	}
+	return true
 }
 
 // Read reads directly into p while the connection is quiet (an idle
