@@ -75,23 +75,36 @@ func StartReference(opts *ReferenceOptions) (*Reference, error) {
 		default:
 			continue
 		}
-		var h http.Handler = fx
-		if o.Wrap != nil {
-			h = o.Wrap(p, fx)
-		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			_ = fx.Close(context.Background())
 			_ = r.Close()
 			return nil, err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		r.urls[p] = "http://" + ln.Addr().String()
+		if o.Wrap == nil {
+			// As `siospec serve` serves it: the lean polling path.
+			sctx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = fixture.Serve(sctx, fx, ln)
+			}()
+			r.close = append(r.close, func(ctx context.Context) error {
+				err := fx.Close(ctx)
+				stop()
+				<-done
+				return err
+			})
+			continue
+		}
+		// A wrapper must see every request: net/http serves them all.
+		srv := &http.Server{Handler: o.Wrap(p, fx), ReadHeaderTimeout: 10 * time.Second}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			_ = srv.Serve(ln)
 		}()
-		r.urls[p] = "http://" + ln.Addr().String()
 		r.close = append(r.close, func(ctx context.Context) error {
 			err := fx.Close(ctx)
 			_ = srv.Shutdown(ctx)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -122,13 +121,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "siospec serve: %v\n", err)
 		return exitHarness
 	}
-	hs := &http.Server{
-		Handler:           fx,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
-	}
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- fixture.Serve(serveCtx, fx, ln) }()
 	fmt.Fprintf(stdout, "listening http://%s\n", dialable(ln.Addr()))
 
 	code := exitOK
@@ -145,11 +141,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fx.Close(sctx); err != nil {
 		fmt.Fprintf(stderr, "siospec serve: close fixture: %v\n", err)
 	}
-	if err := hs.Shutdown(sctx); err != nil {
-		_ = hs.Close()
-	}
+	stopServe()
 	if code == exitOK {
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := <-served; err != nil {
 			fmt.Fprintf(stderr, "siospec serve: %v\n", err)
 			code = exitHarness
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -201,14 +200,12 @@ func startNetReference(n *framework.NetConfig) (*netTarget, error) {
 			ConnectTimeout: 5 * netRefPingInterval,
 			Recovery:       &sioserver.RecoveryOptions{},
 		})
-		srv := &http.Server{Handler: fx, ReadHeaderTimeout: 10 * time.Second}
+		sctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); _ = srv.Serve(ln) }()
+		go func() { defer close(done); _ = fixture.Serve(sctx, fx, ln) }()
 		t.stops = append(t.stops, func() {
 			_ = fx.Close(context.Background())
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
+			stop()
 			<-done
 		})
 		u := "http://" + ln.Addr().String()
