@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -43,20 +42,7 @@ type wsTransport struct {
 	closing        bool // s.mu
 	writing        bool // s.mu: a writer goroutine is running
 	stopped        bool // s.mu: the read loop ended or a write failed: no new writer
-	// handoff is set when tryWriteLocked left frames in bc's batch for
-	// the writer (s.mu); handoffClosed when it stopped because a close
-	// frame had been written (the writer then fails with ErrCloseSent;
-	// any other error stays in bc, whose end returns it).
-	handoff, handoffClosed bool
 
-	// handling is set while the read loop handles a message. A send
-	// then (an echo from the message's handler, most often) goes to the
-	// writer goroutine, which starts after the handlers of a burst of
-	// messages have queued theirs and writes them in one batch; written
-	// at once, each would be a system call of its own. Sends to a
-	// session whose read loop is waiting (a broadcast from another
-	// session's handler) are written at once (tryWriteLocked).
-	handling atomic.Bool
 	readHint int32 // the read loop's: the size of the last message read
 }
 
@@ -87,51 +73,7 @@ func (t *wsTransport) send(pkts []engineio.Packet) {
 	} else {
 		t.batch = append(t.batch, pkts...)
 	}
-	if !t.writing && !t.stopped && !t.handling.Load() && t.tryWriteLocked() {
-		return
-	}
 	t.wake()
-}
-
-// tryWriteLocked writes the batch on the caller's goroutine when that
-// cannot block: its frames go into batchConn's batch and out in one
-// non-blocking write. If all of it was written the transport is writable
-// again and it reports true; otherwise what is left (or the error) is
-// handed to a writer goroutine (handoff), which wake starts. An echo or
-// a broadcast thus costs no goroutine and no wake-up of another thread
-// while the peer keeps reading; a peer that does not read still never
-// blocks the sender. Called with s.mu held, no writer running.
-func (t *wsTransport) tryWriteLocked() bool {
-	if t.bc == nil || t.bc.rc == nil || t.deflate {
-		return false
-	}
-	size := 0
-	for _, p := range t.batch {
-		size += wsHeaderLen(maxBatch) + wsPayloadLen(t.version, p.Binary && !t.supportsBinary, p)
-	}
-	if size > maxBatch {
-		return false // writeData would flush on the way, blocking
-	}
-	batch := t.batch
-	t.batch = nil
-	t.bc.begin(time.Now().Add(t.writeTimeout))
-	var err error
-	for _, p := range batch {
-		if err = t.bc.writeData(t.version, t.supportsBinary, p); err != nil {
-			break
-		}
-	}
-	done := false
-	if err == nil {
-		done, err = t.bc.tryEnd()
-	}
-	t.s.srv.putPacketBuf(batch)
-	if done {
-		t.isWritable = true
-		return true
-	}
-	t.handoff, t.handoffClosed = true, errors.Is(err, websocket.ErrCloseSent)
-	return false
 }
 
 // close sends a close frame with no status after whatever was handed over
@@ -177,22 +119,6 @@ func (t *wsTransport) abort() {
 func (t *wsTransport) writer() {
 	defer t.writers.Done()
 	s := t.s
-	s.mu.Lock()
-	handoff, closed := t.handoff, t.handoffClosed
-	t.handoff, t.handoffClosed = false, false
-	s.mu.Unlock()
-	if handoff {
-		// What tryWriteLocked could not write goes first.
-		err := t.bc.end()
-		if closed {
-			err = websocket.ErrCloseSent
-		}
-		if err != nil {
-			t.writeFailed(err)
-			return
-		}
-		t.written()
-	}
 	for {
 		s.mu.Lock()
 		batch := t.batch
@@ -218,6 +144,7 @@ func (t *wsTransport) writer() {
 				err = ferr
 			}
 		}
+		s.srv.putPacketBuf(batch) // written: nothing refers to it
 		if err != nil {
 			t.writeFailed(err)
 			return
@@ -382,7 +309,6 @@ func (t *wsTransport) readLoop() {
 			break
 		}
 		p, perr := engineio.ParseFrame(t.version, mt == websocket.BinaryMessage, data)
-		t.handling.Store(true)
 		s.mu.Lock()
 		switch {
 		case s.probe == t:
@@ -401,7 +327,6 @@ func (t *wsTransport) readLoop() {
 		}
 		s.mu.Unlock()
 		s.runEvents()
-		t.handling.Store(false)
 	}
 	s.mu.Lock()
 	t.stopped = true

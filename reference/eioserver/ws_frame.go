@@ -3,9 +3,7 @@ package eioserver
 import (
 	"encoding/binary"
 	"net"
-	"os"
 	"slices"
-	"syscall"
 
 	"github.com/gorilla/websocket"
 
@@ -159,48 +157,4 @@ func (c *batchConn) flushWithLocked(extra []byte) error {
 		return err
 	}
 	return nil
-}
-
-// tryEnd writes the batch with one non-blocking write. If all of it was
-// written the batch ends and done is true; otherwise the rest stays in
-// the batch, for end.
-func (c *batchConn) tryEnd() (done bool, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.werr != nil {
-		return false, c.werr
-	}
-	b := *c.buf
-	if len(b) > 0 {
-		if err := c.batchDeadlineLocked(); err != nil {
-			c.werr = err
-			return false, err
-		}
-		var n int
-		var serr error
-		err := c.rc.Write(func(fd uintptr) bool {
-			for {
-				n, serr = syscall.Write(int(fd), b)
-				if serr != syscall.EINTR {
-					return true // one attempt: never wait
-				}
-			}
-		})
-		if err == nil && serr != nil && serr != syscall.EAGAIN {
-			err = &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", serr)}
-		}
-		if err != nil {
-			c.werr = err
-			return false, err
-		}
-		if n < len(b) {
-			n = max(n, 0)
-			*c.buf = b[:copy(b, b[n:])]
-			return false, nil
-		}
-	}
-	c.batching = false
-	c.srv.putBuf(c.buf)
-	c.buf = nil
-	return true, nil
 }
