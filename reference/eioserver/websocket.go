@@ -43,7 +43,10 @@ type wsTransport struct {
 	writing        bool // s.mu: a writer goroutine is running
 	stopped        bool // s.mu: the read loop ended or a write failed: no new writer
 
-	readHint int32 // the read loop's: the size of the last message read
+	// readHint is the read loop's: the size of the last text and
+	// binary message read (Socket.IO alternates a short text header
+	// and binary attachments).
+	readHint [2]int32
 }
 
 func (t *wsTransport) name() string   { return TransportWebSocket }
@@ -235,7 +238,7 @@ func (t *wsTransport) writeBatch(batch []engineio.Packet) error {
 const wsDeadlineSlack = 16
 
 // readMessage is the connection's ReadMessage. A message of about the
-// size of the previous one (readHint) is read straight into a slice of
+// size of the previous one of its kind (readHint) is read straight into a slice of
 // that size, which the handler owns: no copy when the size is the same,
 // as in a stream of equal binary messages. Others are read into a pooled
 // buffer and copied once into a slice of their exact size (instead of
@@ -247,8 +250,12 @@ func (t *wsTransport) readMessage() (int, []byte, error) {
 	}
 	var bp *[]byte
 	var buf []byte
-	if t.readHint >= minReadHint {
-		buf = make([]byte, 0, int(t.readHint))
+	hint := &t.readHint[0]
+	if mt == websocket.BinaryMessage {
+		hint = &t.readHint[1]
+	}
+	if *hint >= minReadHint {
+		buf = make([]byte, 0, int(*hint))
 	} else {
 		bp = t.s.srv.getBuf()
 		defer t.s.srv.putBuf(bp)
@@ -277,7 +284,7 @@ func (t *wsTransport) readMessage() (int, []byte, error) {
 			return mt, nil, err
 		}
 	}
-	t.readHint = int32(min(len(buf), math.MaxInt32))
+	*hint = int32(min(len(buf), math.MaxInt32))
 	if bp == nil && cap(buf)-len(buf) <= len(buf)/8 {
 		return mt, buf, nil
 	}

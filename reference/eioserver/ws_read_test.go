@@ -130,3 +130,31 @@ func TestWSReadMessageSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestWSReadMessageHintPerKind: the size guess is kept per kind of
+// message, so that alternating short text and large binary messages (a
+// Socket.IO event with an attachment) read each binary one into its
+// slice directly and allocate nothing of that size for the text ones.
+func TestWSReadMessageHintPerKind(t *testing.T) {
+	t.Parallel()
+	p := newWSPair(t)
+	tr := p.transport(engineio.V4, true, false)
+	key := [4]byte{9, 8, 7, 6}
+	text := []byte(`451-["echo",{"_placeholder":true,"num":0}]`)
+	go func() {
+		for i := 0; i < 3; i++ {
+			_, _ = p.client.Write(maskedFrame(1, text, key))
+			_, _ = p.client.Write(maskedFrame(2, bytes.Repeat([]byte{7}, 4096), key))
+		}
+	}()
+	_ = p.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := 0; i < 6; i++ {
+		mt, b, err := tr.readMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && (int(tr.readHint[0]) != len(text) || i > 1 && tr.readHint[1] != 4096) {
+			t.Fatalf("message %d (%d, %d bytes): hints %v", i, mt, len(b), tr.readHint)
+		}
+	}
+}
