@@ -33,10 +33,9 @@ func Decode(b []byte) (Packet, error) { return Decoder{}.Decode(b) }
 // type the result is a header whose attachments must still be collected
 // (see Reassembler); every placeholder in it has already been checked
 // against the attachment count. Errors are *DecodeError values.
-func (d Decoder) Decode(b []byte) (Packet, error) {
-	p, err := d.decode(b)
-	if err != nil {
-		return Packet{}, err
+func (d Decoder) Decode(b []byte) (p Packet, err error) {
+	if e := d.decodeInto(&p, b); e != nil {
+		return Packet{}, e
 	}
 	return p, nil
 }
@@ -77,17 +76,9 @@ func parseUint(b []byte, limit uint64) (uint64, bool) {
 	return n, true
 }
 
-func (d Decoder) decode(b []byte) (Packet, *DecodeError) {
-	var p Packet
-	if err := d.decodeInto(&p, b); err != nil {
-		return p, err
-	}
-	return p, nil
-}
-
-// decodeInto is decode writing into *p (which it resets first), so that
-// callers on a deep stack do not hold a Packet in their own frames. On
-// error *p holds what was decoded before it.
+// decodeInto decodes b into *p (which it resets first), so that callers
+// on a deep stack do not hold a Packet in their own frames. On error *p
+// holds what was decoded before it.
 func (d *Decoder) decodeInto(p *Packet, b []byte) *DecodeError {
 	*p = Packet{}
 	if d.MaxSize > 0 && len(b) > d.MaxSize {
