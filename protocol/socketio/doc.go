@@ -30,8 +30,9 @@
 // [ParseJSON] and [Reconstruct] turn payloads back into values.
 // [Encoder.AppendEvent] writes an event from Go values straight into the
 // caller's buffer in one pass (the same bytes as [NewEvent] followed by
-// [Encode]), and a strict Encoder does not scan again a payload that the
-// builders above wrote (it checks only its shape).
+// [Encode]), [Encoder.AppendAck] likewise for [NewAck], and a strict
+// Encoder does not scan again a payload that the builders above wrote (it
+// checks only its shape).
 //
 // # Binary packets
 //
@@ -109,7 +110,10 @@
 // Reassembler keeps the attachment slices it is given without copying.
 // Deconstruct returns the caller's own []byte values as attachments.
 // Decoding a text packet walks its JSON once; values are only built when
-// asked for (Value, Args, Unmarshal).
+// asked for (Value, Args, Unmarshal), without a second scan of a payload
+// the Decoder validated (still the same slice, type and attachment count).
+// [Reassembler.AddTextTo] decodes into a caller's Packet, for servers that
+// keep the packet being handled off their frames.
 //
 // # Concurrency
 //
