@@ -37,7 +37,7 @@ type batchConn struct {
 	werr  error
 	raErr error
 	// wdl is the write deadline last set on Conn (mu), batchDL the
-	// batch's own (see setWriteDeadlineLocked), in Unix nanoseconds.
+	// batch's own (see batchDeadlineLocked), in Unix nanoseconds.
 	wdl, batchDL int64
 	mu           sync.Mutex
 
