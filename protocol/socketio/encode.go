@@ -224,7 +224,7 @@ func (e Encoder) AppendEvent(dst []byte, nsp string, id int64, name string, args
 	dst = appendEventHeader(dst, Event, 0, nsp, id)
 	hdrEnd := len(dst)
 	ve := valueEncoder{buf: dst, mode: binPlaceholder}
-	if err := ve.eventArray(name, args); err != nil {
+	if err := ve.argList(true, name, args); err != nil {
 		return ve.buf[:start], nil, err
 	}
 	dst = ve.buf
@@ -240,32 +240,18 @@ func (e Encoder) AppendEvent(dst []byte, nsp string, id int64, name string, args
 	return dst, ve.bins, nil
 }
 
-// eventArray writes ["name",args...].
-func (ve *valueEncoder) eventArray(name string, args []any) error {
+// argList writes an event's ["name",args...] (named) or an ack's
+// [args...]: array's work without its callback, on the common path.
+func (ve *valueEncoder) argList(named bool, name string, args []any) error {
 	if err := ve.enter(); err != nil {
 		return err
 	}
 	ve.buf = append(ve.buf, '[')
-	ve.buf = appendJSString(ve.buf, name)
-	for _, a := range args {
-		ve.buf = append(ve.buf, ',')
-		if err := ve.encode(a); err != nil {
-			return err
-		}
+	if named {
+		ve.buf = appendJSString(ve.buf, name)
 	}
-	ve.buf = append(ve.buf, ']')
-	ve.depth--
-	return nil
-}
-
-// argsArray writes [args...].
-func (ve *valueEncoder) argsArray(args []any) error {
-	if err := ve.enter(); err != nil {
-		return err
-	}
-	ve.buf = append(ve.buf, '[')
 	for i, a := range args {
-		if i > 0 {
+		if named || i > 0 {
 			ve.buf = append(ve.buf, ',')
 		}
 		if err := ve.encode(a); err != nil {
@@ -367,7 +353,7 @@ func (e Encoder) AppendAck(dst []byte, nsp string, id uint64, args ...any) ([]by
 	dst = appendEventHeader(dst, Ack, 0, nsp, int64(id))
 	hdrEnd := len(dst)
 	ve := valueEncoder{buf: dst, mode: binPlaceholder}
-	if err := ve.argsArray(args); err != nil {
+	if err := ve.argList(false, "", args); err != nil {
 		return ve.buf[:start], nil, err
 	}
 	dst = ve.buf
