@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -73,18 +74,26 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener, opts *ServeOption
 
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	var err error
+	var backoff time.Duration
 	for {
 		nc, aerr := ln.Accept()
 		if aerr != nil {
 			if ctx.Err() == nil {
-				var ne net.Error
-				if errors.As(aerr, &ne) && ne.Timeout() {
+				if d, ok := acceptRetry(aerr, backoff); ok {
+					backoff = d
+					t := time.NewTimer(d)
+					select {
+					case <-t.C:
+					case <-ctx.Done():
+						t.Stop()
+					}
 					continue
 				}
 				err = aerr
 			}
 			break
 		}
+		backoff = 0
 		c := &http1Conn{s: s, nc: nc, raddr: nc.RemoteAddr().String(), laddr: nc.LocalAddr()}
 		if !s.add(c) {
 			_ = nc.Close()
@@ -112,6 +121,21 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener, opts *ServeOption
 	_ = s.hs.Close()
 	hsDone.Wait()
 	return err
+}
+
+// acceptRetry reports whether Accept's err is one a server outlives, as
+// net/http's does (a timeout, out of file descriptors, a connection aborted
+// before it was accepted), and how long to wait before the next Accept:
+// twice the last wait, from 5 ms up to 1 s.
+func acceptRetry(err error, last time.Duration) (time.Duration, bool) {
+	var ne net.Error
+	transient := errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS)
+	if !transient {
+		return 0, false
+	}
+	return min(max(2*last, 5*time.Millisecond), time.Second), true
 }
 
 // http1Server is one Serve call.
