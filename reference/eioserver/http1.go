@@ -66,6 +66,9 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener, opts *ServeOption
 	s.hs = &http.Server{
 		Handler:  o.Fallback,
 		ErrorLog: slog.NewLogLogger(srv.log.Handler(), slog.LevelDebug),
+		// Bounds the heads net/http reads on the connections it was
+		// handed, and (as IdleTimeout is zero) their idle time.
+		ReadHeaderTimeout: handoffHeaderTimeout,
 	}
 	s.base = context.WithValue(context.Background(), http.ServerContextKey, s.hs)
 
@@ -122,6 +125,10 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener, opts *ServeOption
 	hsDone.Wait()
 	return err
 }
+
+// handoffHeaderTimeout is the ReadHeaderTimeout of the net/http server
+// that takes handed-over connections (what siospec's servers set before).
+const handoffHeaderTimeout = 10 * time.Second
 
 // acceptRetry reports whether Accept's err is one a server outlives, as
 // net/http's does (a timeout, out of file descriptors, a connection aborted
