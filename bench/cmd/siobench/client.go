@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strings"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/siospec/siospec/protocol/engineio"
@@ -80,44 +78,42 @@ type conn interface {
 }
 
 // pollConn is a polling session; send and recv may run concurrently
-// (a parked GET and a POST), each on its own connection.
+// (a parked GET and a POST), each on its own persistent connection.
+// Frames returned by recv alias its buffers until the next recv.
 type pollConn struct {
-	hc  *http.Client
-	url string
-}
-
-func newHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: ioTimeout + 10*time.Second,
-		Transport: &http.Transport{
-			DisableCompression:  true,
-			MaxIdleConnsPerHost: 4,
-			DialContext:         (&net.Dialer{Timeout: ioTimeout}).DialContext,
-		},
-	}
+	get, post httpConn
+	target    string     // path and query with the sid
+	smu       sync.Mutex // guards sbuf
+	sbuf      []byte     // POST body being built
+	dbuf      []byte     // decoded binary frames
+	out       []frame
 }
 
 func dialPolling(ctx context.Context, addr string, im impl) (*pollConn, error) {
-	p := &pollConn{hc: newHTTPClient()}
-	body, err := p.do(ctx, http.MethodGet, "http://"+addr+im.path()+"?EIO=4&transport=polling", nil)
+	p := &pollConn{get: httpConn{addr: addr}, post: httpConn{addr: addr}}
+	body, err := p.get.do(ctx, "GET", im.path()+"?EIO=4&transport=polling", nil)
 	if err != nil {
 		return nil, err
 	}
 	if len(body) == 0 || body[0] != '0' {
+		p.get.closeConn()
 		return nil, fmt.Errorf("handshake: %q", body)
 	}
 	op, err := engineio.ParseOpen(body[1:])
 	if err != nil {
+		p.get.closeConn()
 		return nil, err
 	}
-	p.url = "http://" + addr + im.path() + "?EIO=4&transport=polling&sid=" + op.SID
+	p.target = im.path() + "?EIO=4&transport=polling&sid=" + op.SID
 	if im.proto == "sio" {
 		if err := p.send([]frame{{data: []byte("40")}}); err != nil {
+			p.closeConns()
 			return nil, err
 		}
 		for {
 			fs, err := p.recv()
 			if err != nil {
+				p.closeConns()
 				return nil, err
 			}
 			for _, f := range fs {
@@ -130,35 +126,8 @@ func dialPolling(ctx context.Context, addr string, im impl) (*pollConn, error) {
 	return p, nil
 }
 
-func (p *pollConn) do(ctx context.Context, method, url string, body []byte) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	}
-	r, err := p.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	if r.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d: %s", method, r.StatusCode, b)
-	}
-	return b, nil
-}
-
-func (p *pollConn) send(fs []frame) error {
-	var b []byte
+// appendPayload appends fs as one polling payload.
+func appendPayload(b []byte, fs []frame) []byte {
 	for i, f := range fs {
 		if i > 0 {
 			b = append(b, 0x1e)
@@ -170,37 +139,65 @@ func (p *pollConn) send(fs []frame) error {
 			b = append(b, f.data...)
 		}
 	}
-	_, err := p.do(context.Background(), http.MethodPost, p.url, b)
+	return b
+}
+
+func (p *pollConn) send(fs []frame) error {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	p.sbuf = appendPayload(p.sbuf[:0], fs)
+	return p.postBody(p.sbuf)
+}
+
+// postBody posts b; the POST connection's lock serialises POSTs (a pong
+// from recv and a send).
+func (p *pollConn) postBody(b []byte) error {
+	_, err := p.post.do(context.Background(), "POST", p.target, b)
 	return err
 }
 
+var pongPayload = []byte("3")
+
 func (p *pollConn) recv() ([]frame, error) {
 	for {
-		b, err := p.do(context.Background(), http.MethodGet, p.url, nil)
+		b, err := p.get.do(context.Background(), "GET", p.target, nil)
 		if err != nil {
 			return nil, err
 		}
-		var out []frame
+		out := p.out[:0]
+		p.dbuf = p.dbuf[:0]
 		pong := false
-		for _, s := range strings.Split(string(b), "\x1e") {
+		// Decoded binary frames go to dbuf; it is sized first so that
+		// appending never moves frames already returned.
+		need := 0
+		for s := range bytes.SplitSeq(b, []byte{0x1e}) {
+			if len(s) > 0 && s[0] == 'b' {
+				need += base64.StdEncoding.DecodedLen(len(s) - 1)
+			}
+		}
+		p.dbuf = slices.Grow(p.dbuf, need)
+		for s := range bytes.SplitSeq(b, []byte{0x1e}) {
 			switch {
-			case s == "2":
+			case len(s) == 1 && s[0] == '2':
 				pong = true
-			case s == "6" || s == "":
-			case s == "1":
+			case len(s) == 0 || len(s) == 1 && s[0] == '6':
+			case len(s) == 1 && s[0] == '1':
 				return nil, errors.New("session closed")
 			case s[0] == 'b':
-				d, err := base64.StdEncoding.DecodeString(s[1:])
+				start := len(p.dbuf)
+				d, err := base64.StdEncoding.AppendDecode(p.dbuf, s[1:])
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, frame{binary: true, data: d})
+				p.dbuf = d
+				out = append(out, frame{binary: true, data: d[start:len(d):len(d)]})
 			default:
-				out = append(out, frame{data: []byte(s)})
+				out = append(out, frame{data: s[:len(s):len(s)]})
 			}
 		}
+		p.out = out
 		if pong {
-			if err := p.send([]frame{{data: []byte("3")}}); err != nil {
+			if err := p.postBody(pongPayload); err != nil {
 				return nil, err
 			}
 		}
@@ -210,7 +207,12 @@ func (p *pollConn) recv() ([]frame, error) {
 	}
 }
 
+func (p *pollConn) closeConns() {
+	p.get.closeConn()
+	p.post.closeConn()
+}
+
 func (p *pollConn) close() {
 	_ = p.send([]frame{{data: []byte("1")}})
-	p.hc.CloseIdleConnections()
+	p.closeConns()
 }
