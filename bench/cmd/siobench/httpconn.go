@@ -24,12 +24,14 @@ import (
 type httpConn struct {
 	addr string
 
-	mu   sync.Mutex // one request at a time
-	nc   net.Conn
-	br   *bufio.Reader
-	used time.Time // end of the last exchange, to skip a connection idle too long
-	wbuf []byte
-	body []byte // returned by do; valid until the next do
+	mu     sync.Mutex // one request at a time
+	cmu    sync.Mutex // guards nc and closed, so that closeConn need not wait for mu
+	nc     net.Conn
+	closed bool // closeConn was called: no more dials
+	br     *bufio.Reader
+	used   time.Time // end of the last exchange, to skip a connection idle too long
+	wbuf   []byte
+	body   []byte // returned by do; valid until the next do
 }
 
 // idleRedial is how long a connection may sit idle before the next
@@ -55,7 +57,10 @@ func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d: %s", e.Method, e.Status, e.Body)
 }
 
-var errBadResponse = errors.New("malformed HTTP response")
+var (
+	errBadResponse = errors.New("malformed HTTP response")
+	errConnClosed  = errors.New("polling connection closed by the generator")
+)
 
 func (h *httpConn) dial(ctx context.Context) error {
 	d := net.Dialer{Timeout: ioTimeout}
@@ -63,7 +68,14 @@ func (h *httpConn) dial(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	h.cmu.Lock()
+	if h.closed {
+		h.cmu.Unlock()
+		_ = nc.Close()
+		return errConnClosed
+	}
 	h.nc = nc
+	h.cmu.Unlock()
 	if h.br == nil {
 		h.br = bufio.NewReaderSize(nc, 16<<10)
 	} else {
@@ -73,16 +85,23 @@ func (h *httpConn) dial(ctx context.Context) error {
 }
 
 func (h *httpConn) drop() {
+	h.cmu.Lock()
 	if h.nc != nil {
 		_ = h.nc.Close()
 		h.nc = nil
 	}
+	h.cmu.Unlock()
 }
 
+// closeConn closes the connection, also under a request in flight (a
+// parked GET ends with an error), and makes later requests fail.
 func (h *httpConn) closeConn() {
-	h.mu.Lock()
-	h.drop()
-	h.mu.Unlock()
+	h.cmu.Lock()
+	h.closed = true
+	if h.nc != nil {
+		_ = h.nc.Close()
+	}
+	h.cmu.Unlock()
 }
 
 // do sends one request (a POST when body is not nil) for target (path and

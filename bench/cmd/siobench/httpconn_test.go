@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,9 +191,61 @@ func TestHTTPConnStaleRetry(t *testing.T) {
 			t.Fatalf("request %d: %q %v, want %q", i, got, err, want)
 		}
 	}
-	h.closeConn()
-	if _, err := h.do(context.Background(), "GET", "/", nil); err == nil {
-		t.Fatal("no error from a fresh connection closed without an answer")
+	h.drop()
+	if _, err := h.do(context.Background(), "GET", "/", nil); err == nil || errors.Is(err, errConnClosed) {
+		t.Fatalf("error %v, want one from a fresh connection closed without an answer", err)
+	}
+}
+
+// close ends a parked GET at once (the server never answers it) and no
+// request dials after it.
+func TestPollCloseEndsParkedGET(t *testing.T) {
+	shortTimeouts(t)
+	ioTimeout = time.Minute
+	addr, _ := rawServer(t, func(_ int, br *bufio.Reader, c net.Conn) {
+		for {
+			h, _, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(h, "POST") {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			} // GETs park for ever
+		}
+	})
+	p := &pollConn{get: httpConn{addr: addr}, post: httpConn{addr: addr}, target: "/engine.io/?sid=x"}
+	errc := make(chan error, 1)
+	go func() { _, err := p.recv(); errc <- err }()
+	// Wait until the GET is in flight.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		p.get.cmu.Lock()
+		inFlight := p.get.nc != nil
+		p.get.cmu.Unlock()
+		if inFlight {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("GET never dialled")
+		}
+		runtime.Gosched()
+	}
+	done := make(chan struct{})
+	go func() { p.close(); close(done) }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("recv returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("parked GET not ended by close")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not return")
+	}
+	if _, err := p.get.do(context.Background(), "GET", "/", nil); !errors.Is(err, errConnClosed) {
+		t.Fatalf("request after close: %v, want errConnClosed", err)
 	}
 }
 
