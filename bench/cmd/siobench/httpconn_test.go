@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -393,39 +392,4 @@ func eioPolling(t *testing.T, bend func([]byte) []byte) string {
 	}))
 	t.Cleanup(ts.Close)
 	return ts.Listener.Addr().String()
-}
-
-// The polling echo counts only exact echoes, as the WebSocket one does.
-func TestPollingEchoCountsOnlyExactEchoes(t *testing.T) {
-	old, oldSlack := ioTimeout, pollSlack
-	ioTimeout, pollSlack = time.Second, 0
-	t.Cleanup(func() { ioTimeout, pollSlack = old, oldSlack })
-	self := &proc{pid: os.Getpid()}
-	im := impl{name: "test", proto: "eio"}
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name   string
-		mk     msgKind
-		bend   func([]byte) []byte
-		broken bool
-	}{
-		{"text", smallText, func(b []byte) []byte { return b }, false},
-		{"bin4k", bin4K, func(b []byte) []byte { return b }, false},
-		{"text bent", smallText, func(b []byte) []byte { return []byte(strings.Replace(string(b), "o", "0", 1)) }, true},
-		{"bin4k bent", bin4K, func(b []byte) []byte { c := append([]byte(nil), b...); c[len(c)-1]++; return c }, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			self.addr = eioPolling(t, tc.bend)
-			s := echo(ctx, self, im, "polling", 4, 8, tc.mk, 50*time.Millisecond, 200*time.Millisecond)
-			if tc.broken {
-				if s.Ops != 0 || s.Errors == 0 {
-					t.Fatalf("broken echo: %d ops, %d errors; want 0 ops and errors", s.Ops, s.Errors)
-				}
-				return
-			}
-			if s.Ops == 0 || s.Errors != 0 {
-				t.Fatalf("echo: %d ops, %d errors", s.Ops, s.Errors)
-			}
-		})
-	}
 }
