@@ -38,6 +38,8 @@ gotest:
 	# Stack-size proofs: the race detector enlarges every frame, so they
 	# are built without -race (//go:build !race) and run here.
 	$(GO) test -shuffle=on -run 'KeepsReaderStack|StackGrowth' ./reference/sioserver
+	# The load generator's own checks (bench/ is a module of its own).
+	cd bench && $(GO) test -race -shuffle=on ./cmd/siobench/
 
 ## fuzz: run every fuzz target of the main module for FUZZTIME each, one at a time.
 fuzz:
