@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -269,30 +270,39 @@ func TestAppendEvent(t *testing.T) {
 							t.Fatalf("%+v AppendEvent(%q, %d, %q, %v): error %v, Encode(NewEvent) error %v", e, nsp, id, name, args, gotErr, err)
 						}
 						n++
-						if err != nil {
-							var ee *EncodeError
-							if !errors.As(gotErr, &ee) || string(got) != "prefix" {
-								t.Fatalf("AppendEvent error %T %v, dst %q", gotErr, gotErr, got)
-							}
-							continue
-						}
-						if string(got) != "prefix"+string(want) {
-							t.Fatalf("%+v AppendEvent(%q, %d, %q, %v) =\n %q, want\n %q", e, nsp, id, name, args, got, "prefix"+string(want))
-						}
-						if len(bins) != len(wantBins) {
-							t.Fatalf("%d attachments, want %d", len(bins), len(wantBins))
-						}
-						for i := range bins {
-							if !bytes.Equal(bins[i], wantBins[i]) {
-								t.Fatalf("attachment %d differs", i)
-							}
-						}
+						sameAsEncode(t, fmt.Sprintf("%+v AppendEvent(%q, %d, %q, %v)", e, nsp, id, name, args), got, bins, gotErr, want, wantBins, err)
 					}
 				}
 			}
 		}
 	}
 	t.Logf("%d comparisons", n)
+}
+
+// sameAsEncode fails the test unless an Append* call (call names it) that
+// wrote got and bins after "prefix" agrees with Encode's want and
+// wantBins: on an error (err from Encode), an *EncodeError and dst left
+// at "prefix"; otherwise the same bytes and attachments.
+func sameAsEncode(t *testing.T, call string, got []byte, bins [][]byte, gotErr error, want []byte, wantBins [][]byte, err error) {
+	t.Helper()
+	if err != nil {
+		var ee *EncodeError
+		if !errors.As(gotErr, &ee) || string(got) != "prefix" {
+			t.Fatalf("%s error %T %v, dst %q", call, gotErr, gotErr, got)
+		}
+		return
+	}
+	if string(got) != "prefix"+string(want) {
+		t.Fatalf("%s =\n %q, want\n %q", call, got, "prefix"+string(want))
+	}
+	if len(bins) != len(wantBins) {
+		t.Fatalf("%s: %d attachments, want %d", call, len(bins), len(wantBins))
+	}
+	for i := range bins {
+		if !bytes.Equal(bins[i], wantBins[i]) {
+			t.Fatalf("%s: attachment %d differs", call, i)
+		}
+	}
 }
 
 // TestAppendAck checks that AppendAck writes what Encode writes for
@@ -332,24 +342,7 @@ func TestAppendAck(t *testing.T) {
 						t.Fatalf("%+v AppendAck(%q, %d, %v): error %v, Encode(NewAck) error %v", e, nsp, id, args, gotErr, err)
 					}
 					n++
-					if err != nil {
-						var ee *EncodeError
-						if !errors.As(gotErr, &ee) || string(got) != "prefix" {
-							t.Fatalf("AppendAck error %T %v, dst %q", gotErr, gotErr, got)
-						}
-						continue
-					}
-					if string(got) != "prefix"+string(want) {
-						t.Fatalf("%+v AppendAck(%q, %d, %v) =\n %q, want\n %q", e, nsp, id, args, got, "prefix"+string(want))
-					}
-					if len(bins) != len(wantBins) {
-						t.Fatalf("%d attachments, want %d", len(bins), len(wantBins))
-					}
-					for i := range bins {
-						if !bytes.Equal(bins[i], wantBins[i]) {
-							t.Fatalf("attachment %d differs", i)
-						}
-					}
+					sameAsEncode(t, fmt.Sprintf("%+v AppendAck(%q, %d, %v)", e, nsp, id, args), got, bins, gotErr, want, wantBins, err)
 				}
 			}
 		}
