@@ -11,14 +11,15 @@ import (
 	"time"
 )
 
-// flakyListener fails its first Accepts with errs, then waits until it is
-// closed.
+// flakyListener fails its first Accepts with errs, then reports the
+// next Accept on waiting and blocks until it is closed.
 type flakyListener struct {
-	mu     sync.Mutex
-	errs   []error
-	calls  int
-	closed chan struct{}
-	once   sync.Once
+	mu      sync.Mutex
+	errs    []error
+	calls   int
+	waiting chan struct{}
+	closed  chan struct{}
+	once    sync.Once
 }
 
 func (l *flakyListener) Accept() (net.Conn, error) {
@@ -29,6 +30,10 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 		l.errs = l.errs[1:]
 		l.mu.Unlock()
 		return nil, err
+	}
+	if l.waiting != nil {
+		close(l.waiting)
+		l.waiting = nil
 	}
 	l.mu.Unlock()
 	<-l.closed
@@ -59,21 +64,17 @@ func TestServeOutlivesTransientAcceptErrors(t *testing.T) {
 	srv := NewServer(nil)
 	defer func() { _ = srv.Close(context.Background()) }()
 
-	ln := &flakyListener{closed: make(chan struct{}), errs: []error{acceptErr(syscall.EMFILE), acceptErr(syscall.ECONNABORTED)}}
+	waiting := make(chan struct{})
+	ln := &flakyListener{waiting: waiting, closed: make(chan struct{}), errs: []error{acceptErr(syscall.EMFILE), acceptErr(syscall.ECONNABORTED)}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln, nil) }()
-	deadline := time.Now().Add(waitBudget)
-	for ln.accepts() < 3 {
-		select {
-		case err := <-done:
-			t.Fatalf("Serve returned %v on a transient Accept error", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Serve called Accept %d times within %v, want a third call after two transient errors", ln.accepts(), waitBudget)
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-waiting:
+	case err := <-done:
+		t.Fatalf("Serve returned %v on a transient Accept error", err)
+	case <-time.After(waitBudget):
+		t.Fatalf("Serve called Accept %d times within %v, want a third call after two transient errors", ln.accepts(), waitBudget)
 	}
 	cancel()
 	select {
